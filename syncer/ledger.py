@@ -1,0 +1,433 @@
+"""The ledger: one device's permanent record, and the pure rules that grow it (DESIGN.md §2–3).
+
+`Ledger` is the strict schema of `data/<device>.json`. `Tally` is the same record in memory
+together with the local dedup index; `Tally.apply` adds an event line's growth over what its
+key already contributed, so any order and any split of the same lines gives the same result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from syncer.errors import LedgerCorrupt, SchemaTooNew
+from syncer.events import Event
+
+SCHEMA_VERSION: Literal[1] = 1
+DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+LONG_CONTEXT_THRESHOLD = 200_000
+HOUR_MS = 3_600_000
+
+Count = Annotated[int, Field(ge=0, le=2**53)]
+Text = Annotated[str, Field(max_length=1024)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Tokens(_Strict):
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cache_creation_tokens: Count = 0
+    cache_creation_1h_tokens: Count = 0
+    cache_read_tokens: Count = 0
+    messages: Count = 0
+
+    @model_validator(mode="after")
+    def _one_hour_is_part_of_creation(self) -> Tokens:
+        if self.cache_creation_1h_tokens > self.cache_creation_tokens:
+            raise ValueError("cache_creation_1h_tokens exceeds cache_creation_tokens")
+        return self
+
+
+class HourRow(Tokens):
+    """Tokens of one UTC hour for one (source, model, project, branch, pricing tier)."""
+
+    hour: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}$")]
+    source: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+    model: Text
+    project: Text
+    branch: Text
+    long_context: bool
+
+
+class SessionUsage(Tokens):
+    model: Text
+    long_context: bool
+
+
+class Session(_Strict):
+    id: Text
+    source: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+    project: Text
+    branch: Text
+    first: datetime
+    last: datetime
+    usage: list[SessionUsage]
+
+
+class Ledger(_Strict):
+    """`data/<device>.json`: what one device has spent, aggregated; never prompt text."""
+
+    schema_version: Literal[1]
+    device: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+    install_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    generation: Count
+    totals: Tokens
+    hours: list[HourRow]
+    sessions: list[Session]
+
+    @model_validator(mode="after")
+    def _totals_match_rows(self) -> Ledger:
+        if self.totals != _sum_tokens(self.hours):
+            raise ValueError("totals do not equal the sum of the hourly rows")
+        return self
+
+
+def _sum_tokens(rows: Iterable[Tokens]) -> Tokens:
+    sums = [0] * 6
+    for row in rows:
+        for i, value in enumerate(_counts(row)):
+            sums[i] += value
+    return Tokens(**dict(zip(COUNT_FIELDS, sums, strict=True)))
+
+
+COUNT_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_tokens",
+    "cache_creation_1h_tokens",
+    "cache_read_tokens",
+    "messages",
+)
+
+
+def _counts(row: Tokens) -> tuple[int, ...]:
+    return (
+        row.input_tokens,
+        row.output_tokens,
+        row.cache_creation_tokens,
+        row.cache_creation_1h_tokens,
+        row.cache_read_tokens,
+        row.messages,
+    )
+
+
+def parse_ledger(data: bytes, *, what: str) -> Ledger:
+    """Validate a ledger document. `what` names it in errors (a path, or a peer's file)."""
+    try:
+        header = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise LedgerCorrupt(f"{what} is not valid JSON ({exc.args[0].splitlines()[0]})") from None
+    version = header.get("schema_version") if isinstance(header, dict) else None
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"{what} has schema version {version}; this ccsync reads up to {SCHEMA_VERSION}. "
+            "Perhaps it was written by a later ccsync: upgrade with: pip install -U ccsync"
+        )
+    try:
+        return Ledger.model_validate(header, strict=False)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "document"
+        raise LedgerCorrupt(f"{what} is not a valid ledger ({where}: {first['msg']})") from None
+
+
+def hour_label(hour: int) -> str:
+    return datetime.fromtimestamp(hour * 3600, UTC).strftime("%Y-%m-%dT%H")
+
+
+def hour_index(label: str) -> int:
+    return int(datetime.strptime(label, "%Y-%m-%dT%H").replace(tzinfo=UTC).timestamp()) // 3600
+
+
+def _iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+# Dedup index entry, a list so the local state file stays compact.
+_TIME, _SOURCE, _SESSION, _MODEL, _PROJECT, _BRANCH, _SIDECHAIN, _MID, _STATE = range(9)
+_TOKENS = 9  # five token counts follow: the per-field maxima seen for the key
+
+COUNTED, SUPPRESSED, SETTLED = 0, 1, 2
+"""An index entry's state: its maxima are in the ledger; it is a sidechain replay of a
+main-session response (which counts instead); or it was counted before the local index was
+lost, so the ledger holds it somewhere we no longer know (its growth still counts)."""
+
+RowKey = tuple[int, str, str, str, str, bool]
+SessionUsageKey = tuple[str, bool]
+
+
+@dataclass(slots=True)
+class SessionState:
+    source: str
+    project: str
+    branch: str
+    first_ms: int
+    last_ms: int
+    usage: dict[SessionUsageKey, list[int]] = field(default_factory=dict)
+
+
+def is_long_context(tokens: Sequence[int]) -> bool:
+    """Requests whose prompt exceeds 200k tokens are billed at the long-context rate."""
+    return tokens[0] + tokens[2] + tokens[4] > LONG_CONTEXT_THRESHOLD
+
+
+class Batch:
+    """Lines of one file, reduced per key before they reach the tally: max per field, the
+    earliest line's attributes, and each session's first and last line. Applying a batch
+    equals applying its lines one by one (both rules are associative) with a third of the work
+    where responses stream as several lines. Records are plain lists in the dedup index's
+    layout, so worker processes hand batches back cheaply."""
+
+    __slots__ = ("records", "sessions", "lines", "_strings")
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[Any]] = {}
+        self.sessions: dict[str, tuple[int, str, str, int, str]] = {}  # first, project, branch, last, source
+        self.lines = 0
+        self._strings: dict[str, str] = {}
+
+    def add(self, event: Event, *, source: str, project: str, branch: str) -> None:
+        self.lines += 1
+        time_ms = event.time_ms
+        seen = self.sessions.get(event.session)
+        if seen is None:
+            self.sessions[event.session] = (time_ms, project, branch, time_ms, source)
+        elif time_ms < seen[0] or time_ms > seen[3] or (time_ms == seen[0] and (project, branch) < seen[1:3]):
+            first = min(seen[:3], (time_ms, project, branch))
+            self.sessions[event.session] = (*first, max(seen[3], time_ms), seen[4])
+        rec = self.records.get(event.key)
+        model = self._strings.setdefault(event.model, event.model)  # one copy each, when pickled
+        if rec is None:
+            self.records[event.key] = [
+                time_ms, source, event.session, model, project, branch,
+                1 if event.sidechain else 0, event.message_id or "", COUNTED, *event.tokens,
+            ]
+            return
+        t = event.tokens
+        if rec[9:] != list(t):
+            rec[9:] = [max(rec[9], t[0]), max(rec[10], t[1]), max(rec[11], t[2]), max(rec[12], t[3]), max(rec[13], t[4])]
+        candidate = (time_ms, event.session, project, branch, model)
+        if candidate < (rec[_TIME], rec[_SESSION], rec[_PROJECT], rec[_BRANCH], rec[_MODEL]):
+            rec[_TIME], rec[_SESSION], rec[_PROJECT], rec[_BRANCH], rec[_MODEL] = candidate
+            rec[_SOURCE] = source
+
+
+@dataclass(slots=True)
+class ApplyStats:
+    lines: int = 0
+    new_events: int = 0
+    tokens: list[int] = field(default_factory=lambda: [0] * 6)
+
+
+class Tally:
+    """The ledger in memory plus the dedup index of keys seen, with their per-field maxima."""
+
+    def __init__(self) -> None:
+        self.rows: dict[RowKey, list[int]] = {}
+        self.sessions: dict[str, SessionState] = {}
+        self.index: dict[str, list[Any]] = {}
+        # Keys older than this were dropped from the index (their logs are long gone).
+        self.pruned_before: int | None = None
+        # Session last-times the ledger held when the local index was lost (see _settled).
+        self.rebuild_last: dict[str, int] | None = None
+        self._main_of: dict[str, str] = {}
+        self._sidechains_of: dict[str, list[str]] = {}
+        self.stats = ApplyStats()
+
+    # -- loading and saving ------------------------------------------------------------
+
+    @classmethod
+    def from_ledger(cls, ledger: Ledger) -> Tally:
+        tally = cls()
+        for row in ledger.hours:
+            key = (hour_index(row.hour), row.source, row.model, row.project, row.branch, row.long_context)
+            tally.rows[key] = list(_counts(row))
+        for s in ledger.sessions:
+            state = SessionState(s.source, s.project, s.branch, _ms(s.first), _ms(s.last))
+            for u in s.usage:
+                state.usage[(u.model, u.long_context)] = list(_counts(u))
+            tally.sessions[s.id] = state
+        return tally
+
+    def load_index(self, entries: dict[str, list[Any]], pruned_before: int | None) -> None:
+        self.index = entries
+        self.pruned_before = pruned_before
+        for key, entry in entries.items():
+            self._link(key, entry)
+
+    def start_rebuild(self) -> None:
+        """The local index is gone: treat what the ledger's sessions already cover as counted."""
+        self.rebuild_last = {sid: s.last_ms for sid, s in self.sessions.items()}
+
+    def ledger(self, *, device: str, install_id: str, generation: int) -> Ledger:
+        hours = [
+            HourRow(
+                hour=hour_label(k[0]), source=k[1], model=k[2], project=k[3], branch=k[4], long_context=k[5],
+                **dict(zip(COUNT_FIELDS, v, strict=True)),
+            )
+            for k, v in sorted(self.rows.items())
+        ]
+        sessions = [
+            Session(
+                id=sid, source=s.source, project=s.project, branch=s.branch,
+                first=datetime.fromtimestamp(s.first_ms // 1000, UTC),
+                last=datetime.fromtimestamp(s.last_ms // 1000, UTC),
+                usage=[
+                    SessionUsage(model=m, long_context=lc, **dict(zip(COUNT_FIELDS, v, strict=True)))
+                    for (m, lc), v in sorted(s.usage.items())
+                ],
+            )
+            for sid, s in sorted(self.sessions.items())
+        ]
+        return Ledger(
+            schema_version=SCHEMA_VERSION, device=device, install_id=install_id, generation=generation,
+            totals=_sum_tokens(hours), hours=hours, sessions=sessions,
+        )
+
+    def prune(self, cutoff_ms: int) -> None:
+        """Forget index keys dated before `cutoff_ms`: logs that old have been deleted."""
+        old = [k for k, e in self.index.items() if e[_TIME] < cutoff_ms]
+        for key in old:
+            entry = self.index.pop(key)
+            mid = entry[_MID]
+            if mid and self._main_of.get(mid) == key:
+                del self._main_of[mid]
+            if mid and key in self._sidechains_of.get(mid, ()):
+                self._sidechains_of[mid].remove(key)
+                if not self._sidechains_of[mid]:
+                    del self._sidechains_of[mid]
+        if old:
+            self.pruned_before = max(self.pruned_before or 0, cutoff_ms)
+
+    # -- the counting rules ----------------------------------------------------------------
+
+    def apply(self, event: Event, *, source: str, project: str, branch: str) -> None:
+        """Add what this line shows beyond what its key already contributed (DESIGN §2)."""
+        batch = Batch()
+        batch.add(event, source=source, project=project, branch=branch)
+        self.apply_batch(batch)
+
+    def apply_batch(self, batch: Batch) -> None:
+        self.stats.lines += batch.lines
+        for session, (first, project, branch, last, source) in batch.sessions.items():
+            self._touch_session(session, source, (first, project, branch), last)
+        for key, record in batch.records.items():
+            self._apply(key, record)
+
+    def _apply(self, key: str, record: list[Any]) -> None:
+        entry = self.index.get(key)
+        if entry is None:
+            entry = record
+            mid = entry[_MID]
+            state = SETTLED if self._settled(entry) else COUNTED
+            if state == COUNTED and entry[_SIDECHAIN] and mid and mid in self._main_of:
+                state = SUPPRESSED  # a /btw replay of a main-session response
+            entry[_STATE] = state
+            self.index[key] = entry
+            self._link(key, entry)
+            self.stats.new_events += 1
+            if state == COUNTED:
+                self._contribute(entry, +1)
+                self._add_stats(entry[_TOKENS:], 1)
+            if mid and not entry[_SIDECHAIN]:
+                self._suppress_sidechains(mid)
+            return
+
+        old = entry[_TOKENS:]
+        new = record[_TOKENS:]
+        maxima = old if old == new else [max(a, b) for a, b in zip(old, new, strict=True)]
+        candidate = (record[_TIME], record[_SESSION], record[_PROJECT], record[_BRANCH], record[_MODEL])
+        earlier = candidate < (entry[_TIME], entry[_SESSION], entry[_PROJECT], entry[_BRANCH], entry[_MODEL])
+        if maxima == old and not earlier:
+            return
+        if entry[_STATE] == COUNTED:
+            self._contribute(entry, -1)
+            self._add_stats([m - o for m, o in zip(maxima, old, strict=True)], 0)
+        if earlier:
+            entry[_TIME], entry[_SESSION], entry[_PROJECT], entry[_BRANCH], entry[_MODEL] = candidate
+            entry[_SOURCE] = record[_SOURCE]
+        entry[_TOKENS:] = maxima
+        # A SETTLED key's growth is never added: the ledger may already hold its final size.
+        if entry[_STATE] == COUNTED:
+            self._contribute(entry, +1)
+
+    def _settled(self, entry: list[Any]) -> bool:
+        # The ledger keeps session times to the second: compare at that precision.
+        second, session = entry[_TIME] // 1000, entry[_SESSION]
+        if self.rebuild_last is not None:
+            last = self.rebuild_last.get(session)
+            return last is not None and second <= last // 1000
+        if self.pruned_before is not None and entry[_TIME] < self.pruned_before:
+            known = self.sessions.get(session)
+            return known is not None and second <= known.last_ms // 1000
+        return False
+
+    def _link(self, key: str, entry: list[Any]) -> None:
+        mid = entry[_MID]
+        if not mid:
+            return
+        if entry[_SIDECHAIN]:
+            self._sidechains_of.setdefault(mid, []).append(key)
+        else:
+            self._main_of.setdefault(mid, key)
+
+    def _suppress_sidechains(self, mid: str) -> None:
+        for key in self._sidechains_of.get(mid, ()):
+            entry = self.index[key]
+            if entry[_STATE] == COUNTED:
+                self._contribute(entry, -1)
+                self._add_stats([-t for t in entry[_TOKENS:]], -1)
+                entry[_STATE] = SUPPRESSED
+
+    def _contribute(self, entry: list[Any], sign: int) -> None:
+        tokens = entry[_TOKENS:]
+        long_context = is_long_context(tokens)
+        hour = entry[_TIME] // HOUR_MS
+        row_key = (hour, entry[_SOURCE], entry[_MODEL], entry[_PROJECT], entry[_BRANCH], long_context)
+        _bump(self.rows, row_key, tokens, sign)
+        session = self.sessions.get(entry[_SESSION])
+        if session is not None:
+            _bump(session.usage, (entry[_MODEL], long_context), tokens, sign)
+
+    def _touch_session(self, sid: str, source: str, first: tuple[int, str, str], last: int) -> None:
+        session = self.sessions.get(sid)
+        if session is None:
+            self.sessions[sid] = SessionState(source, first[1], first[2], first[0], last)
+            return
+        if first < (session.first_ms, session.project, session.branch):
+            session.first_ms, session.project, session.branch = first
+        session.last_ms = max(session.last_ms, last)
+
+    def _add_stats(self, tokens: Iterable[int], messages: int) -> None:
+        totals = self.stats.tokens
+        for i, value in enumerate(tokens):
+            totals[i] += value
+        totals[5] += messages
+
+
+def _bump(table: dict[Any, list[int]], key: Any, tokens: list[int], sign: int) -> None:
+    counts = table.get(key)
+    if counts is None:
+        counts = table[key] = [0] * 6
+    for i in range(5):
+        counts[i] += sign * tokens[i]
+    counts[5] += sign
+    if not any(counts):
+        del table[key]
+
+
+def dump_ledger(ledger: Ledger) -> bytes:
+    """Deterministic bytes: same ledger, same bytes, so an unchanged ledger commits nothing."""
+    return orjson.dumps(ledger.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"

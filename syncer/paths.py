@@ -1,0 +1,75 @@
+"""Every location ccsync reads or writes, resolved in one place: environment, then OS default.
+
+Functions take the environment and home folder as parameters so tests (and `ccsync status`)
+can resolve them without touching the real ones.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class StatePaths:
+    """The files in the state folder (DESIGN.md §3)."""
+
+    home: Path
+
+    @property
+    def config(self) -> Path:
+        return self.home / "config.json"
+
+    @property
+    def ledger(self) -> Path:
+        return self.home / "ledger.json"
+
+    @property
+    def lock(self) -> Path:
+        return self.home / "ccsync.lock"
+
+    @property
+    def backups(self) -> Path:
+        return self.home / "backups"
+
+    @property
+    def repo(self) -> Path:
+        """The local bare copy of the sync repo."""
+        return self.home / "repo.git"
+
+    @property
+    def embedded_remote(self) -> Path:
+        """The default remote used until `ccsync init --remote URL` names a real one."""
+        return self.home / "remote.git"
+
+    @property
+    def runlog(self) -> Path:
+        return self.home / "runs.log"
+
+    @property
+    def totals_cache(self) -> Path:
+        return self.home / "peers-cache.json"
+
+    def state(self, generation: int) -> Path:
+        """The file checkpoints that belong to ledger generation `generation`."""
+        return self.home / f"state-{generation}.json"
+
+    def index(self, generation: int) -> Path:
+        """The dedup index that belongs to ledger generation `generation`."""
+        return self.home / f"index-{generation}.json"
+
+
+def state_home(env: Mapping[str, str], home: Path, *, platform: str = sys.platform) -> Path:
+    """`$CCSYNC_HOME`, else `%LOCALAPPDATA%\\ccsync` on Windows, else `~/.ccsync`."""
+    if env.get("CCSYNC_HOME"):
+        return Path(env["CCSYNC_HOME"]).expanduser()
+    if platform == "win32" and env.get("LOCALAPPDATA"):
+        return Path(env["LOCALAPPDATA"]) / "ccsync"
+    return home / ".ccsync"
+
+
+def state_paths(env: Mapping[str, str] | None = None, home: Path | None = None) -> StatePaths:
+    return StatePaths(state_home(os.environ if env is None else env, Path.home() if home is None else home))

@@ -1,0 +1,358 @@
+"""The state folder on disk: config, ledger, local scan state, backups, and the writer lock.
+
+The only module that imports filelock. Every write is atomic (temp file in the same folder,
+fsync, `os.replace`, fsync the folder); a failed write leaves the old file byte-identical and
+ends the run (DiskError, exit 74): it is never retried blindly.
+
+Ledger and local state commit together through generations: the state for ledger generation
+N is written to `state-N.json` first, then `ledger.json` (carrying N) replaces the old one.
+A crash before that replace leaves the old ledger with its own old state; after it, the new
+pair. The ledger's `generation` says which state file belongs to it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import orjson
+from filelock import FileLock, Timeout
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew
+from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Tally, dump_ledger, parse_ledger
+from syncer.paths import StatePaths
+
+BACKUPS_KEPT = 5
+Privacy = Literal["names", "full", "hashed"]
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    schema_version: Literal[1] = 1
+    device: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+    install_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    privacy: Privacy = "names"
+    # Keyed hashes of project names (privacy = hashed) use this device-local secret.
+    hash_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    remote: str | None = None
+
+
+class Checkpoint(BaseModel):
+    """How far one log file has been read, and how to know it is still the same file."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    source: str
+    dev: int
+    ino: int
+    size: int
+    mtime_ns: int
+    offset: Annotated[int, Field(ge=0)]
+    fingerprint: str
+    fingerprint_len: Annotated[int, Field(ge=0)]
+
+
+class LocalState(BaseModel):
+    """Where each log file was read up to. Small: read on every run, even when nothing is new."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    schema_version: Literal[1] = 1
+    generation: int
+    checkpoints: dict[str, Checkpoint] = {}
+    bad_lines: int = 0
+    last_scan: str | None = None
+
+
+class DedupIndex(BaseModel):
+    """Keys seen with their per-field maxima. Large: read only when there is something new."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    generation: int
+    pruned_before: int | None = None
+    entries: dict[str, list[Any]] = {}
+
+
+def new_config(device: str, *, privacy: Privacy = "names", remote: str | None = None) -> Config:
+    return Config(
+        device=device, install_id=secrets.token_hex(16), privacy=privacy, hash_key=secrets.token_hex(32),
+        remote=remote,
+    )
+
+
+def ensure_home(paths: StatePaths) -> None:
+    """Create the state folder private to this user (0700)."""
+    try:
+        paths.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if sys.platform != "win32" and paths.home.stat().st_mode & 0o077:
+            paths.home.chmod(0o700)
+    except OSError as exc:
+        raise DiskError(f"cannot create the state folder {paths.home}: {exc.strerror}") from None
+
+
+def load_config(paths: StatePaths) -> Config | None:
+    try:
+        data = paths.config.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DiskError(f"cannot read {paths.config}: {exc.strerror}") from None
+    try:
+        raw = orjson.loads(data)
+        if isinstance(raw, dict) and isinstance(raw.get("schema_version"), int) and raw["schema_version"] > 1:
+            raise SchemaTooNew(f"{paths.config} was written by a later ccsync; upgrade with: pip install -U ccsync")
+        return Config.model_validate(raw)
+    except (orjson.JSONDecodeError, ValidationError):
+        raise ConfigError(
+            f"{paths.config} is not a valid ccsync config; fix it or set it up again with: ccsync init --force"
+        ) from None
+
+
+def create_config(paths: StatePaths, config: Config) -> Config:
+    """Install `config` unless another process created one first; returns the one in force.
+    (Two first runs at once must not each invent an install id.)"""
+    ensure_home(paths)
+    tmp = paths.config.with_name(f".config.{os.getpid()}.new")
+    write_atomic(tmp, _dump_config(config))
+    try:
+        os.link(tmp, paths.config)
+    except FileExistsError:
+        pass
+    except OSError:  # no hard links here (some network or FAT file systems)
+        if not paths.config.exists():
+            os.replace(tmp, paths.config)
+    finally:
+        tmp.unlink(missing_ok=True)
+    found = load_config(paths)
+    assert found is not None
+    return found
+
+
+def _dump_config(config: Config) -> bytes:
+    return orjson.dumps(config.model_dump(), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+
+
+def save_config(paths: StatePaths, config: Config) -> None:
+    ensure_home(paths)
+    write_atomic(paths.config, _dump_config(config))
+
+
+@contextmanager
+def writer_lock(paths: StatePaths, *, wait: float) -> Iterator[None]:
+    """One writer at a time; `wait` seconds at most (0: fail at once), then LockBusy (exit 75)."""
+    ensure_home(paths)
+    lock = FileLock(str(paths.lock), mode=0o600, timeout=wait)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise LockBusy(
+            f"another ccsync is writing to {paths.home} (lock {paths.lock}); this run changed nothing, "
+            "the next one catches up"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def ledger_generation(paths: StatePaths) -> int:
+    """The generation of the ledger on disk, without validating it (the nothing-new path
+    only needs to find its state file; anything that uses the ledger validates it)."""
+    try:
+        raw = orjson.loads(paths.ledger.read_bytes())
+    except FileNotFoundError:
+        return 0
+    except (OSError, orjson.JSONDecodeError):
+        return -1  # unreadable: no state belongs to it; read_ledger reports why
+    generation = raw.get("generation") if isinstance(raw, dict) else None
+    return generation if isinstance(generation, int) else -1
+
+
+def read_state(paths: StatePaths, generation: int) -> LocalState | None:
+    data = _read_optional(paths.state(generation))
+    if data is None:
+        return None
+    try:
+        state = LocalState.model_validate_json(data)
+    except ValidationError:
+        # Local state is a cache of the logs; the ledger guards against re-counting without it.
+        return None
+    return state if state.generation == generation else None
+
+
+def read_index(paths: StatePaths, generation: int) -> DedupIndex | None:
+    data = _read_optional(paths.index(generation))
+    if data is None:
+        return None
+    try:
+        index = DedupIndex.model_validate(orjson.loads(data))
+    except (ValidationError, orjson.JSONDecodeError):
+        return None
+    return index if index.generation == generation else None
+
+
+def _read_optional(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DiskError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def read_ledger(paths: StatePaths) -> Ledger | None:
+    try:
+        data = paths.ledger.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DiskError(f"cannot read {paths.ledger}: {exc.strerror}") from None
+    try:
+        return parse_ledger(data, what=f"ledger {paths.ledger}")
+    except LedgerCorrupt as exc:
+        backup = latest_backup(paths)
+        hint = (
+            f"the last good copy is {backup}; restore it with: ccsync restore --from-backup"
+            if backup
+            else "rebuild it from the sync repo with: ccsync restore"
+        )
+        raise LedgerCorrupt(f"{exc.message}; it was not modified. {hint}") from None
+
+
+def save(
+    paths: StatePaths, tally: Tally, state: LocalState, *, config: Config, old: Ledger | None
+) -> Ledger | None:
+    """Commit the tally, its dedup index and the checkpoints; returns the new ledger if its
+    counts changed, else None (and the ledger file is left as it is)."""
+    old_generation = old.generation if old else 0
+    ledger = tally.ledger(device=config.device, install_id=config.install_id, generation=old_generation)
+    if (old is None and not ledger.sessions) or (old is not None and _same_counts(old, ledger)):
+        _write_state(paths, state, tally, old_generation)
+        return None
+    generation = old_generation + 1
+    ledger = ledger.model_copy(update={"generation": generation})
+    _write_state(paths, state, tally, generation)
+    if old is not None:
+        _backup(paths)
+    write_atomic(paths.ledger, dump_ledger(ledger))  # the commit point
+    _remove_other_states(paths, generation)
+    return ledger
+
+
+def _write_state(paths: StatePaths, state: LocalState, tally: Tally, generation: int) -> None:
+    index = {"generation": generation, "pruned_before": tally.pruned_before, "entries": tally.index}
+    write_atomic(paths.index(generation), orjson.dumps(index))
+    payload = state.model_dump()
+    payload["generation"] = generation
+    write_atomic(paths.state(generation), orjson.dumps(payload))
+
+
+def _same_counts(old: Ledger, new: Ledger) -> bool:
+    return old.model_copy(update={"generation": 0}) == new.model_copy(update={"generation": 0})
+
+
+def _remove_other_states(paths: StatePaths, keep: int) -> None:
+    keep_names = {paths.state(keep).name, paths.index(keep).name}
+    for pattern in ("state-*.json", "index-*.json"):
+        for stale in paths.home.glob(pattern):
+            if stale.name not in keep_names:
+                stale.unlink(missing_ok=True)
+
+
+def write_ledger(paths: StatePaths, ledger: Ledger) -> None:
+    """Install `ledger` as this device's ledger with no local state (restore): the next scan
+    re-derives the state without counting anything twice."""
+    if paths.ledger.exists():
+        _backup(paths)
+    write_atomic(paths.ledger, dump_ledger(ledger))
+    _remove_other_states(paths, -1)
+
+
+def _backup(paths: StatePaths) -> None:
+    try:
+        paths.backups.mkdir(mode=0o700, exist_ok=True)
+        current = paths.ledger.read_bytes()
+        ledger = orjson.loads(current)
+        generation = ledger.get("generation", 0) if isinstance(ledger, dict) else 0
+        write_atomic(paths.backups / f"ledger.{int(generation):08d}.json", current)
+    except OSError as exc:
+        raise DiskError(f"cannot back up {paths.ledger}: {exc.strerror}; nothing was changed") from None
+    except orjson.JSONDecodeError:
+        return
+    for stale in sorted(paths.backups.glob("ledger.*.json"))[:-BACKUPS_KEPT]:
+        stale.unlink(missing_ok=True)
+
+
+def latest_backup(paths: StatePaths) -> Path | None:
+    """The newest backup that still validates."""
+    for candidate in sorted(paths.backups.glob("ledger.*.json"), reverse=True):
+        try:
+            parse_ledger(candidate.read_bytes(), what=str(candidate))
+        except (LedgerCorrupt, SchemaTooNew, OSError):
+            continue
+        return candidate
+    return None
+
+
+def restore_backup(paths: StatePaths) -> Ledger:
+    backup = latest_backup(paths)
+    if backup is None:
+        raise LedgerCorrupt(f"no valid backup in {paths.backups}; rebuild from the sync repo with: ccsync restore")
+    ledger = parse_ledger(backup.read_bytes(), what=str(backup))
+    if paths.ledger.exists():
+        try:
+            shutil.copyfile(paths.ledger, paths.backups / "ledger.corrupt.json")
+        except OSError:
+            pass
+    write_atomic(paths.ledger, dump_ledger(ledger))
+    _remove_other_states(paths, -1)
+    return ledger
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so a crash leaves the old bytes or the new, never a mix."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise DiskError(f"cannot write {path}: {reason}; the previous file is intact") from None
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if sys.platform == "win32":
+        return  # Windows cannot open a folder for fsync; os.replace is durable there
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        raise DiskError(f"cannot flush {folder}: {exc.strerror}") from None
+    finally:
+        os.close(fd)

@@ -1,0 +1,54 @@
+"""Token counts: the one record every layer (parser, ledger, pricing, reports) passes around."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_tokens",
+    "cache_creation_1h_tokens",
+    "cache_read_tokens",
+)
+
+
+@dataclass(slots=True)
+class Usage:
+    """Tokens of one response, or a sum of responses.
+
+    `cache_creation_1h_tokens` is the part of `cache_creation_tokens` written to the one-hour
+    cache (priced higher than the five-minute cache); it is never more than the whole.
+    """
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_tokens: int = 0
+    cache_creation_1h_tokens: int = 0
+    cache_read_tokens: int = 0
+
+    def as_tuple(self) -> tuple[int, int, int, int, int]:
+        return (
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_creation_tokens,
+            self.cache_creation_1h_tokens,
+            self.cache_read_tokens,
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        """Every token, cache reads included (ccusage's `totalTokens`)."""
+        return self.input_tokens + self.output_tokens + self.cache_creation_tokens + self.cache_read_tokens
+
+    @property
+    def processed_tokens(self) -> int:
+        """Input + output + cache creation: the default goal metric (cache reads excluded)."""
+        return self.input_tokens + self.output_tokens + self.cache_creation_tokens
+
+    def add(self, other: Usage) -> None:
+        for f in FIELDS:
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+
+
+assert tuple(f.name for f in fields(Usage)) == FIELDS

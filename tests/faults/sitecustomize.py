@@ -1,0 +1,86 @@
+"""Fault injection for crash tests, loaded into a real `ccsync` process via PYTHONPATH.
+
+CCSYNC_TEST_FAULT picks the fault; only operations on files inside $CCSYNC_HOME count:
+- `kill:N`   SIGKILL this process at the N-th file operation (open for writing, write,
+             fsync, replace, unlink)
+- `enospc`   every write fails with ENOSPC;  `eio` every fsync fails with EIO
+- `sleep:S`  sleep S seconds at the first write (to hold the writer lock)
+Writes the number of operations seen to $CCSYNC_TEST_FAULT_LOG at exit (to find the last N).
+"""
+
+from __future__ import annotations
+
+import atexit
+import errno
+import os
+import signal
+import time
+
+_spec = os.environ.get("CCSYNC_TEST_FAULT", "")
+_home = os.path.realpath(os.environ.get("CCSYNC_HOME", "/nonexistent"))
+_fds: set[int] = set()
+_count = 0
+_slept = False
+
+
+def _inside(path: object) -> bool:
+    try:
+        return os.path.realpath(os.fsdecode(path)).startswith(_home + os.sep)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def _step() -> None:
+    global _count
+    _count += 1
+    kind, _, arg = _spec.partition(":")
+    if kind == "kill" and _count == int(arg):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+if _spec:
+    kind, _, arg = _spec.partition(":")
+    real_open, real_write, real_fsync, real_replace, real_unlink = os.open, os.write, os.fsync, os.replace, os.unlink
+
+    def fake_open(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
+        writing = flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
+        if writing and _inside(path):
+            _step()
+        fd = real_open(path, flags, mode, dir_fd=dir_fd)
+        if _inside(path):
+            _fds.add(fd)
+        return fd
+
+    def fake_write(fd, data):  # type: ignore[no-untyped-def]
+        global _slept
+        if fd in _fds:
+            _step()
+            if kind == "enospc":
+                raise OSError(errno.ENOSPC, "No space left on device")
+            if kind == "sleep" and not _slept:
+                _slept = True
+                time.sleep(float(arg))
+        return real_write(fd, data)
+
+    def fake_fsync(fd):  # type: ignore[no-untyped-def]
+        if fd in _fds:
+            _step()
+            if kind == "eio":
+                raise OSError(errno.EIO, "Input/output error")
+        return real_fsync(fd)
+
+    def fake_replace(src, dst, **kw):  # type: ignore[no-untyped-def]
+        if _inside(dst):
+            _step()
+        return real_replace(src, dst, **kw)
+
+    def fake_unlink(path, **kw):  # type: ignore[no-untyped-def]
+        if _inside(path):
+            _step()
+        return real_unlink(path, **kw)
+
+    os.open, os.write, os.fsync, os.replace, os.unlink = fake_open, fake_write, fake_fsync, fake_replace, fake_unlink
+
+    log = os.environ.get("CCSYNC_TEST_FAULT_LOG")
+    if log:
+        atexit.register(lambda: open(log, "w").write(str(_count)))

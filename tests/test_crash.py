@@ -1,0 +1,118 @@
+"""Crash and fault tests: the real ccsync in a subprocess, killed or starved at file operations."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests import logs
+
+FAULTS = Path(__file__).resolve().parent / "faults"
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fault injection need POSIX")
+
+
+def ccsync(*args: str, fault: str | None = None, log: Path | None = None, wait: bool = True):  # type: ignore[no-untyped-def]
+    env = dict(os.environ)
+    if fault:
+        env["PYTHONPATH"] = os.pathsep.join([str(FAULTS), env.get("PYTHONPATH", "")])
+        env["CCSYNC_TEST_FAULT"] = fault
+        if log:
+            env["CCSYNC_TEST_FAULT_LOG"] = str(log)
+    proc = subprocess.Popen([sys.executable, "-m", "syncer", *args], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    if not wait:
+        return proc
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def totals(state: Path) -> dict[str, int]:
+    return orjson.loads((state / "ledger.json").read_bytes())["totals"]
+
+
+def write_sessions(claude_dir: Path, start: int, count: int) -> None:
+    for s in range(start, start + count):
+        records = [logs.user("x" * 2000)]
+        for r in range(5):
+            for out in (4, 40, 400 + r):  # streamed: output grows
+                records.append(logs.assistant(f"m{s}-{r}", f"q{s}-{r}", tokens=logs.usage(3, out, 100, 1000),
+                                              session=f"s{s}", ts=f"2026-11-{10 + s % 10:02d}T0{r}:00:00Z"))
+        logs.write(logs.session_file(claude_dir, f"s{s}"), *records)
+
+
+def test_sigkill_at_every_file_operation_of_a_save(claude_dir: Path, state_dir: Path, tmp_path: Path) -> None:
+    write_sessions(claude_dir, 0, 2)
+    assert ccsync("scan")[0] == 0
+    old = (state_dir / "ledger.json").read_bytes()
+    baseline = tmp_path / "baseline"
+    shutil.copytree(state_dir, baseline)
+    write_sessions(claude_dir, 2, 2)
+
+    count_log = tmp_path / "ops"
+    assert ccsync("scan", fault="count", log=count_log)[0] == 0
+    new = (state_dir / "ledger.json").read_bytes()
+    operations = int(count_log.read_text())
+    assert new != old and operations >= 8
+
+    for n in range(1, operations + 1):
+        shutil.rmtree(state_dir)
+        shutil.copytree(baseline, state_dir)
+        code, _, _ = ccsync("scan", fault=f"kill:{n}")
+        assert code == -signal.SIGKILL, f"operation {n} of {operations} did not kill"
+        assert (state_dir / "ledger.json").read_bytes() in (old, new), f"torn ledger after kill at {n}"
+        code, _, err = ccsync("scan")
+        assert code == 0, err
+        assert (state_dir / "ledger.json").read_bytes() == new, f"wrong totals after kill at {n}"
+
+
+def test_sigkill_at_random_points_of_a_scan(claude_dir: Path, state_dir: Path) -> None:
+    write_sessions(claude_dir, 0, 300)
+    expected = {"output_tokens": sum(400 + r for r in range(5)) * 300, "messages": 1500}
+    rng = random.Random(7)
+    for _ in range(4):
+        shutil.rmtree(state_dir, ignore_errors=True)
+        proc = ccsync("scan", wait=False)
+        time.sleep(rng.uniform(0.05, 0.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        code, _, err = ccsync("scan")
+        assert code == 0, err
+        t = totals(state_dir)
+        assert {k: t[k] for k in expected} == expected
+
+
+@pytest.mark.parametrize("fault, reason", [("enospc", "the disk is full"), ("eio", "Input/output error")])
+def test_disk_errors_exit_74_and_keep_the_old_ledger(claude_dir: Path, state_dir: Path, fault: str, reason: str) -> None:
+    write_sessions(claude_dir, 0, 1)
+    assert ccsync("scan")[0] == 0
+    old = (state_dir / "ledger.json").read_bytes()
+    before = sorted(p.name for p in state_dir.iterdir())
+    write_sessions(claude_dir, 1, 1)
+    code, out, err = ccsync("scan", fault=fault)
+    assert code == 74
+    assert reason in err and err.count("\n") == 1 and "Traceback" not in err
+    assert (state_dir / "ledger.json").read_bytes() == old
+    assert sorted(p.name for p in state_dir.iterdir()) == before  # no temp files left behind
+    assert ccsync("scan")[0] == 0
+    assert totals(state_dir)["messages"] == 10
+
+
+def test_two_scans_at_once_one_waits_or_exits_75(claude_dir: Path, state_dir: Path) -> None:
+    write_sessions(claude_dir, 0, 3)
+    assert ccsync("init", "--device", "one")[0] == 0
+    holder = ccsync("scan", fault="sleep:3", wait=False)
+    time.sleep(1.0)
+    code, _, err = ccsync("scan", "--no-wait")
+    assert code == 75 and "another ccsync" in err
+    waiter = ccsync("scan", wait=False)
+    assert holder.wait(60) == 0 and waiter.wait(60) == 0
+    assert totals(state_dir)["messages"] == 15

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+import copy
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncer.errors import LedgerCorrupt, SchemaTooNew
+from syncer.events import Event
+from syncer.ledger import Ledger, Tally, dump_ledger, parse_ledger
+
+T0 = 1_795_166_045_000  # 2026-11-20T09:14:05Z
+INSTALL = "0" * 32
+
+
+def event(key: str, tokens: tuple[int, int, int, int, int], *, t: int = T0, mid: str | None = None,
+          session: str = "s1", model: str = "claude-sonnet-4-5", sidechain: bool = False) -> Event:
+    return Event(key=key, message_id=mid if mid is not None else key.split(":")[0], time_ms=t, model=model,
+                 tokens=tokens, session=session, cwd="/p", branch="main", sidechain=sidechain)
+
+
+def apply_all(tally: Tally, events: list[Event]) -> Tally:
+    for e in events:
+        tally.apply(e, source="claude", project="p", branch="main")
+    return tally
+
+
+def ledger_of(tally: Tally) -> Ledger:
+    return tally.ledger(device="d", install_id=INSTALL, generation=1)
+
+
+def reload(tally: Tally) -> Tally:
+    """What the next run sees: the saved ledger and index, read back."""
+    ledger = parse_ledger(dump_ledger(ledger_of(tally)), what="test")
+    again = Tally.from_ledger(ledger)
+    again.load_index(orjson.loads(orjson.dumps(tally.index)), tally.pruned_before)
+    return again
+
+
+def test_streamed_lines_count_once_at_final_size() -> None:
+    tally = apply_all(Tally(), [
+        event("m1:r1", (3, 4, 2311, 0, 18204)),
+        event("m1:r1", (3, 4, 2311, 0, 18204), t=T0 + 700),
+        event("m1:r1", (3, 187, 2311, 0, 18204), t=T0 + 4000),
+    ])
+    totals = ledger_of(tally).totals
+    assert (totals.input_tokens, totals.output_tokens, totals.cache_creation_tokens, totals.cache_read_tokens,
+            totals.messages) == (3, 187, 2311, 18204, 1)
+
+
+def test_growth_in_a_later_run_adds_only_the_difference() -> None:
+    tally = reload(apply_all(Tally(), [event("m1:r1", (3, 4, 10, 0, 100))]))
+    apply_all(tally, [event("m1:r1", (3, 50, 10, 0, 100), t=T0 + 10)])
+    assert ledger_of(tally).totals.output_tokens == 50
+    assert tally.stats.tokens[1] == 46
+
+
+def test_earliest_line_dates_the_event() -> None:
+    late, early = T0 + 3 * 3_600_000, T0
+    tally = reload(apply_all(Tally(), [event("m1:r1", (1, 5, 0, 0, 0), t=late)]))
+    apply_all(tally, [event("m1:r1", (1, 2, 0, 0, 0), t=early)])
+    hours = ledger_of(tally).hours
+    assert [(h.hour, h.output_tokens) for h in hours] == [("2026-11-20T09", 5)]
+
+
+def test_btw_sidechain_replay_counts_the_main_copy_only_in_any_order() -> None:
+    main = event("m1:r1", (5, 50, 0, 0, 9000))
+    replay = event("m1:r2", (5, 50, 0, 0, 9000), mid="m1", sidechain=True)
+    for order in ([main, replay], [replay, main]):
+        totals = ledger_of(apply_all(Tally(), order)).totals
+        assert (totals.output_tokens, totals.messages) == (50, 1)
+
+
+def test_subagent_responses_count() -> None:
+    totals = ledger_of(apply_all(Tally(), [event("s1:r1", (1, 2, 0, 0, 0), sidechain=True)])).totals
+    assert totals.messages == 1
+
+
+def test_long_context_requests_have_their_own_rows() -> None:
+    tally = apply_all(Tally(), [event("a:1", (1, 1, 0, 0, 150_000)), event("b:1", (1, 1, 0, 0, 250_000))])
+    assert sorted(h.long_context for h in ledger_of(tally).hours) == [False, True]
+
+
+def test_one_hour_cache_tokens_are_kept_for_pricing() -> None:
+    tally = apply_all(Tally(), [event("a:1", (1, 1, 300, 200, 0))])
+    assert ledger_of(tally).totals.cache_creation_1h_tokens == 200
+
+
+def test_rebuild_after_lost_index_adds_nothing_already_counted() -> None:
+    first = [event("a:1", (1, 10, 0, 0, 0)), event("b:1", (2, 20, 0, 0, 0), t=T0 + 60_000)]
+    ledger = ledger_of(apply_all(Tally(), first))
+    rebuilt = Tally.from_ledger(ledger)
+    rebuilt.start_rebuild()
+    apply_all(rebuilt, first + [event("c:1", (4, 40, 0, 0, 0), t=T0 + 120_000)])
+    totals = ledger_of(rebuilt).totals
+    assert (totals.input_tokens, totals.output_tokens, totals.messages) == (7, 70, 3)
+
+
+def test_pruned_keys_are_not_counted_again() -> None:
+    tally = apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0))])
+    tally.prune(T0 + 1)
+    assert tally.index == {}
+    again = reload(tally)
+    apply_all(again, [event("a:1", (1, 10, 0, 0, 0))])
+    assert ledger_of(again).totals.messages == 1
+
+
+# -- property: any order and any split across runs gives the one-batch result ----------------
+
+# "a:2" is a /btw replay of "a:1" (same message id, new request id, a sidechain); "s:1" is a
+# subagent's response; "c" has no request id.
+SIDECHAIN = {"a:2": True, "s:1": True}
+keys = st.sampled_from(["a:1", "a:2", "b:1", "c", "s:1"])
+line = st.builds(
+    lambda key, tokens, dt, model, session: event(
+        key, tokens, t=T0 + dt * 600_000, mid=key.split(":")[0], sidechain=SIDECHAIN.get(key, False),
+        model=model, session=session,
+    ),
+    keys,
+    st.tuples(*[st.integers(0, 1000)] * 3, st.just(0), st.integers(0, 300_000)),
+    st.integers(0, 20),
+    st.sampled_from(["claude-sonnet-4-5", "claude-opus-4-1"]),
+    st.sampled_from(["s1", "s2"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines=st.lists(line, min_size=1, max_size=25), data=st.data())
+def test_any_order_and_any_chunking_gives_the_same_ledger(lines: list[Event], data: st.DataObject) -> None:
+    batch = ledger_of(apply_all(Tally(), copy.deepcopy(lines)))
+    shuffled = data.draw(st.permutations(lines))
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(lines)), max_size=4)))
+    tally = Tally()
+    start = 0
+    for cut in [*cuts, len(lines)]:
+        tally = reload(apply_all(tally, copy.deepcopy(list(shuffled[start:cut]))))
+        start = cut
+    assert dump_ledger(ledger_of(tally)) == dump_ledger(batch)
+
+
+# -- the schema -------------------------------------------------------------------------------
+
+def test_ledger_bytes_are_deterministic_and_validate() -> None:
+    tally = apply_all(Tally(), [event("a:1", (1, 2, 3, 0, 4)), event("b:1", (5, 6, 7, 0, 8), session="s2")])
+    data = dump_ledger(ledger_of(tally))
+    assert dump_ledger(ledger_of(reload(tally))) == data
+    assert parse_ledger(data, what="t") == ledger_of(tally)
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda d: d.update(extra=1), "extra"),
+        (lambda d: d["totals"].update(input_tokens=-1), "greater than or equal"),
+        (lambda d: d["totals"].update(input_tokens=999), "totals do not equal"),
+        (lambda d: d.update(device="Bad Id"), "device"),
+        (lambda d: d["hours"][0].update(cache_creation_1h_tokens=10**6), "cache_creation_1h_tokens"),
+    ],
+)
+def test_invalid_ledgers_are_refused(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+    doc = orjson.loads(dump_ledger(ledger_of(apply_all(Tally(), [event("a:1", (1, 2, 3, 0, 4))]))))
+    mutate(doc)
+    with pytest.raises(LedgerCorrupt, match=message):
+        parse_ledger(orjson.dumps(doc), what="t")
+
+
+def test_newer_schema_is_refused_not_misread() -> None:
+    with pytest.raises(SchemaTooNew):
+        parse_ledger(b'{"schema_version": 2}', what="t")
+    with pytest.raises(LedgerCorrupt):
+        parse_ledger(b"{not json", what="t")

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from syncer import store
+from syncer.ledger import Ledger
+from syncer.paths import StatePaths
+from syncer.scan import ScanResult, scan
+from tests import logs
+
+NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def paths(state_dir: Path) -> StatePaths:
+    p = StatePaths(state_dir)
+    store.ensure_home(p)
+    return p
+
+
+@pytest.fixture
+def cfg() -> store.Config:
+    return store.new_config("test-device")
+
+
+def run(paths: StatePaths, cfg: store.Config, claude_dir: Path, home: Path, now: datetime = NOW) -> ScanResult:
+    return scan(paths, cfg, env={"CLAUDE_CONFIG_DIR": str(claude_dir)}, home=home, now=now)
+
+
+def ledger(paths: StatePaths) -> Ledger:
+    found = store.read_ledger(paths)
+    assert found is not None
+    return found
+
+
+def out_tokens(paths: StatePaths) -> tuple[int, int]:
+    t = ledger(paths).totals
+    return t.output_tokens, t.messages
+
+
+def test_samples_give_their_documented_totals(paths: StatePaths, cfg: store.Config, isolated_home: Path) -> None:
+    samples = Path(__file__).resolve().parents[2] / "shared" / "samples" / "claude"
+    if not samples.is_dir():
+        pytest.skip("shared/samples is not beside this checkout")
+    result = run(paths, cfg, samples, isolated_home)
+    t = ledger(paths).totals
+    assert (t.input_tokens, t.output_tokens, t.cache_creation_tokens, t.cache_read_tokens, t.messages) == (
+        23, 324, 2311, 57736, 3
+    )
+    assert result.events == 3 and result.bad_lines == 0
+
+
+def test_appended_lines_are_read_from_the_checkpoint(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    f = logs.write(logs.session_file(claude_dir), logs.user(), logs.assistant("m1", tokens=logs.usage(1, 5)))
+    run(paths, cfg, claude_dir, isolated_home)
+    size = f.stat().st_size
+    logs.write(f, logs.assistant("m1", tokens=logs.usage(1, 9)), logs.assistant("m2", tokens=logs.usage(1, 7)), append=True)
+    result = run(paths, cfg, claude_dir, isolated_home)
+    assert result.bytes_read == f.stat().st_size - size
+    assert out_tokens(paths) == (16, 2)
+
+
+def test_nothing_new_reads_nothing_and_writes_nothing(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1"))
+    run(paths, cfg, claude_dir, isolated_home)
+    before = {p.name: p.stat().st_mtime_ns for p in paths.home.iterdir()}
+    result = run(paths, cfg, claude_dir, isolated_home)
+    assert (result.files, result.files_read, result.bytes_read) == (1, 0, 0)
+    assert {p.name: p.stat().st_mtime_ns for p in paths.home.iterdir()} == before
+
+
+def test_half_written_line_is_read_once_complete(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    f = logs.session_file(claude_dir)
+    whole = logs.line(logs.assistant("m1", tokens=logs.usage(1, 5)))
+    logs.write(f, logs.assistant("m0", tokens=logs.usage(1, 1)))
+    with open(f, "ab") as h:
+        h.write(whole[:40])
+    first = run(paths, cfg, claude_dir, isolated_home)
+    assert first.bad_lines == 0 and out_tokens(paths) == (1, 1)
+    with open(f, "ab") as h:
+        h.write(whole[40:])
+    run(paths, cfg, claude_dir, isolated_home)
+    assert out_tokens(paths) == (6, 2)
+
+
+def test_truncated_or_replaced_file_is_reread_without_double_counting(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)),
+                   logs.assistant("m2", tokens=logs.usage(1, 5)))
+    run(paths, cfg, claude_dir, isolated_home)
+    # rewritten in place (compaction): shorter, same responses plus a new one
+    logs.write(f, logs.assistant("m2", tokens=logs.usage(1, 5)), logs.assistant("m3", tokens=logs.usage(1, 5)))
+    run(paths, cfg, claude_dir, isolated_home)
+    assert out_tokens(paths) == (15, 3)
+    # replaced by a new file (new inode) with the same name
+    tmp = f.with_suffix(".new")
+    logs.write(tmp, logs.assistant("m1", tokens=logs.usage(1, 5)), logs.assistant("m4", tokens=logs.usage(1, 5)))
+    os.replace(tmp, f)
+    run(paths, cfg, claude_dir, isolated_home)
+    assert out_tokens(paths) == (20, 4)
+
+
+def test_resumed_session_replay_and_progress_copies_count_once(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    sub = logs.assistant("msg_sub", "req_sub", model="claude-haiku-4-5-20251001", sidechain=True,
+                         tokens=logs.usage(12, 41, 0, 9120))
+    main = logs.assistant("m1", tokens=logs.usage(3, 187, 2311, 18204))
+    logs.write(logs.session_file(claude_dir), main, logs.progress(sub))
+    logs.write(logs.session_file(claude_dir).with_suffix("") / "subagents" / "agent-1.jsonl", sub)
+    logs.write(logs.session_file(claude_dir, "resumed-session"), main, logs.assistant("m2", tokens=logs.usage(1, 2)))
+    run(paths, cfg, claude_dir, isolated_home)
+    assert out_tokens(paths) == (187 + 41 + 2, 3)
+
+
+def test_vanished_files_change_nothing(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    logs.write(logs.session_file(claude_dir, "a"), logs.assistant("m1", tokens=logs.usage(1, 5)))
+    logs.write(logs.session_file(claude_dir, "b"), logs.assistant("m2", tokens=logs.usage(1, 5)))
+    run(paths, cfg, claude_dir, isolated_home)
+    before = ledger(paths)
+    logs.session_file(claude_dir, "a").unlink()
+    run(paths, cfg, claude_dir, isolated_home)
+    assert ledger(paths).totals == before.totals
+
+
+def test_lost_local_state_adds_nothing_on_rescan(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)),
+                   logs.assistant("m2", tokens=logs.usage(1, 5), ts="2026-11-20T09:20:00Z"))
+    run(paths, cfg, claude_dir, isolated_home)
+    for stale in list(paths.home.glob("state-*.json")) + list(paths.home.glob("index-*.json")):
+        stale.unlink()
+    logs.write(f, logs.assistant("m3", tokens=logs.usage(1, 5), ts="2026-11-20T10:00:00Z"), append=True)
+    result = run(paths, cfg, claude_dir, isolated_home)
+    assert result.rebuilt
+    assert out_tokens(paths) == (15, 3)
+    run(paths, cfg, claude_dir, isolated_home)
+    assert out_tokens(paths) == (15, 3)
+
+
+def test_bad_lines_are_counted_and_skipped(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
+    with open(f, "ab") as h:
+        h.write(b'{"type":"assistant","message":{"usage":{"input_tokens":"x"}}}\n{"usage" garbage\n')
+    result = run(paths, cfg, claude_dir, isolated_home)
+    assert result.bad_lines == 2
+    assert out_tokens(paths) == (5, 1)
+    state = store.read_state(paths, ledger(paths).generation)
+    assert state is not None and state.bad_lines == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_symlinks_fifos_and_folders_named_jsonl_are_skipped(paths, cfg, claude_dir, isolated_home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    project = claude_dir / "projects" / "p"
+    logs.write(project / "real.jsonl", logs.assistant("m1", tokens=logs.usage(1, 5)))
+    outside = logs.write(tmp_path / "outside.jsonl", logs.assistant("m9", tokens=logs.usage(1, 500)))
+    (project / "link.jsonl").symlink_to(outside)
+    os.mkfifo(project / "pipe.jsonl")
+    (project / "folder.jsonl").mkdir()
+    done = threading.Event()
+    result: list[ScanResult] = []
+    worker = threading.Thread(target=lambda: (result.append(run(paths, cfg, claude_dir, isolated_home)), done.set()))
+    worker.start()
+    assert done.wait(20), "a FIFO hung the scan"
+    assert out_tokens(paths) == (5, 1)
+    text = "\n".join(result[0].warnings)
+    assert "link.jsonl: a symbolic link" in text
+    assert "pipe.jsonl: not a regular file" in text
+    assert "folder.jsonl: a folder named like a log file" in text
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
+def test_unreadable_file_is_skipped_with_a_warning(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    f = logs.write(logs.session_file(claude_dir), logs.assistant("m1"))
+    f.chmod(0)
+    result = run(paths, cfg, claude_dir, isolated_home)
+    assert any("Permission denied" in w for w in result.warnings)
+
+
+def test_renamed_file_is_recognised_by_inode(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    f = logs.write(logs.session_file(claude_dir, "a"), logs.assistant("m1", tokens=logs.usage(1, 5)))
+    run(paths, cfg, claude_dir, isolated_home)
+    moved = logs.session_file(claude_dir, "b")
+    shutil.move(f, moved)
+    result = run(paths, cfg, claude_dir, isolated_home)
+    assert result.bytes_read == 0
+    assert out_tokens(paths) == (5, 1)
+
+
+def test_privacy_hashed_hides_projects_and_branches(paths, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    cfg = store.new_config("d", privacy="hashed")
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", cwd="/home/ana/src/secret", branch="feat/x"))
+    run(paths, cfg, claude_dir, isolated_home)
+    raw = paths.ledger.read_bytes()
+    assert b"secret" not in raw and b"feat/x" not in raw and b"/home/ana" not in raw
+
+
+def test_privacy_names_keeps_only_the_folder_name(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", cwd="/home/ana/src/shop"))
+    run(paths, cfg, claude_dir, isolated_home)
+    assert ledger(paths).hours[0].project == "shop"
+    assert b"/home/ana" not in paths.ledger.read_bytes()
