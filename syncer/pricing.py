@@ -1,0 +1,325 @@
+"""Prices: the packaged Claude price table, matching log model names to it, and the cost of usage.
+
+Money is never stored (DESIGN.md §6): reports price token counts with this table at report time,
+so a corrected price re-prices all history. The table (`prices.json`, shipped in the package) is
+made from LiteLLM's published model prices by `table_from_litellm`; `bench/extract_prices.py`
+runs it. Everything here is pure except `load_table`, which reads the packaged file.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import re
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from syncer.usage import Usage
+
+LONG_CONTEXT_THRESHOLD = 200_000
+"""Prompt tokens (input + cache writes + cache reads) above which a request is long-context."""
+
+SOURCE = "LiteLLM model_prices_and_context_window.json"
+
+# Anthropic's published cache multipliers of the base input price. Used only where LiteLLM has
+# no price (or, for the one-hour write, a price contradicting the rule; see `_one_hour`).
+WRITE_5M_FACTOR = 1.25
+WRITE_1H_FACTOR = 2.0
+READ_FACTOR = 0.1
+
+Price = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+"""USD per token."""
+
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Rates(BaseModel):
+    """USD per token for each kind of token of one request."""
+
+    model_config = _STRICT
+
+    input: Price
+    output: Price
+    cache_write_5m: Price
+    cache_write_1h: Price
+    cache_read: Price
+
+
+class LongContextRates(Rates):
+    """Rates for every token of a request whose prompt exceeds `threshold` tokens."""
+
+    threshold: int = Field(gt=0)
+
+
+class ModelPrice(Rates):
+    """One model's rates, its long-context tier if it has one, and where the numbers came from."""
+
+    long_context: LongContextRates | None = None
+    litellm_version: str
+    derived: tuple[str, ...] = ()
+    """Prices not copied from LiteLLM, each with the rule that made it."""
+
+
+class PriceTable(BaseModel):
+    """The packaged table: model name (as Anthropic's API reports it) -> price."""
+
+    model_config = _STRICT
+
+    source: str
+    litellm_version: str
+    backfill_litellm_version: str | None = None
+    extracted: date
+    notes: tuple[str, ...] = ()
+    models: dict[str, ModelPrice]
+
+    def __hash__(self) -> int:
+        # Reports memoise lookups per (table, model). Equal tables share these fields, so the
+        # hash agrees with pydantic's field-wise equality while staying cheap (no walk of models).
+        return hash((self.source, self.litellm_version, self.extracted, len(self.models)))
+
+
+@functools.cache
+def load_table() -> PriceTable:
+    """The price table shipped in the package, validated once per process."""
+    data = importlib.resources.files("syncer").joinpath("prices.json").read_bytes()
+    return PriceTable.model_validate_json(data)
+
+
+# --- matching log model names -------------------------------------------------------------------
+
+# "claude-sonnet-4-5[1m]": Claude Code's marker for the 1M-context beta; the tier is decided by
+# the request's size (`is_long_context`), not by the name.
+_BRACKET_SUFFIX = re.compile(r"\[[^\]]*\]$")
+# Bedrock ids and inference profiles: "anthropic.", "us.anthropic.", "us-gov.anthropic.", ...
+_BEDROCK_PREFIX = re.compile(r"^(?:[a-z]+(?:-[a-z]+)?\.)?anthropic\.")
+# Bedrock model versions: "-v1:0", "-v2:0", "-v1".
+_BEDROCK_VERSION = re.compile(r"-v\d+(?::\d+)?$")
+_SNAPSHOT_DATE = re.compile(r"-\d{8}$")
+_DATE_LEN = len("-20250514")
+
+
+def canonical_name(model: str) -> str | None:
+    """Anthropic's own id for a log model name from any provider, or None if it is not Claude.
+
+    `us.anthropic.claude-sonnet-4-5-20250929-v1:0`, `vertex_ai/claude-sonnet-4-5@20250929` and
+    `anthropic/claude-sonnet-4-5-20250929` all become `claude-sonnet-4-5-20250929`.
+    """
+    name = _BRACKET_SUFFIX.sub("", model.strip().lower())
+    # Provider paths ("anthropic/", "bedrock/us-east-1/", "vertex_ai/", an inference-profile
+    # ARN ".../us.anthropic.claude-..."): the model id is the last path component.
+    name = name.rsplit("/", 1)[-1]
+    name = _BEDROCK_PREFIX.sub("", name)
+    name = _BEDROCK_VERSION.sub("", name)
+    base, at, tag = name.partition("@")
+    if at:  # Vertex: "@20250929" is the snapshot date, "@default" / "@latest" name no snapshot
+        name = f"{base}-{tag}" if len(tag) == 8 and tag.isdigit() else base
+    name = name.removesuffix("-latest")
+    return name if name.startswith("claude-") else None
+
+
+def find_price(table: PriceTable, model: str) -> ModelPrice | None:
+    """The price of a model name as logs write it, or None when the table does not know it.
+
+    Only ever the same model: an undated name takes its own newest dated snapshot
+    (`claude-opus-4` -> `claude-opus-4-20250514`) and an unknown snapshot takes its undated
+    name, but never a loose prefix (`claude-opus-4` is not `claude-opus-4-1`, nor the reverse).
+    """
+    exact = table.models.get(model)
+    if exact is not None:
+        return exact
+    name = canonical_name(model)
+    if name is None:
+        return None
+    found = table.models.get(name)
+    if found is not None:
+        return found
+    if _SNAPSHOT_DATE.search(name):
+        # A snapshot the table does not list yet: same model name, presumably same price.
+        name = name[:-_DATE_LEN]
+        found = table.models.get(name)
+        if found is not None:
+            return found
+    snapshots = sorted(k for k in table.models if _SNAPSHOT_DATE.search(k) and k[:-_DATE_LEN] == name)
+    return table.models[snapshots[-1]] if snapshots else None
+
+
+# --- cost ---------------------------------------------------------------------------------------
+
+
+def is_long_context(usage: Usage) -> bool:
+    """True when the request's prompt exceeds 200k tokens: Anthropic bills it at the long-context tier."""
+    prompt = usage.input_tokens + usage.cache_creation_tokens + usage.cache_read_tokens
+    return prompt > LONG_CONTEXT_THRESHOLD
+
+
+def cost_usd(price: ModelPrice, usage: Usage, *, long_context: bool) -> float:
+    """USD for `usage` (one request, or a sum of requests of the same tier).
+
+    With `long_context` and a model that has a long-context tier, every token of the request is
+    billed at the tier's rates, as Anthropic does. A model without a tier is billed at its base
+    rates. Cache writes are split: `cache_creation_1h_tokens` at the one-hour rate, the rest of
+    `cache_creation_tokens` at the five-minute rate.
+    """
+    rates: Rates = price.long_context if long_context and price.long_context is not None else price
+    # Usage promises 1h <= whole; clamp anyway so bad input cannot make a negative 5m count.
+    one_hour = min(usage.cache_creation_1h_tokens, usage.cache_creation_tokens)
+    five_min = usage.cache_creation_tokens - one_hour
+    return (
+        usage.input_tokens * rates.input
+        + usage.output_tokens * rates.output
+        + five_min * rates.cache_write_5m
+        + one_hour * rates.cache_write_1h
+        + usage.cache_read_tokens * rates.cache_read
+    )
+
+
+# --- building the table from LiteLLM ------------------------------------------------------------
+
+NOTES = (
+    "Prices are USD per token, copied from LiteLLM entries with litellm_provider == 'anthropic' "
+    "(Anthropic's first-party prices); Bedrock/Vertex regional uplifts are not applied.",
+    "cache_write_1h is 2x input, Anthropic's published rule, where LiteLLM has no "
+    "cache_creation_input_token_cost_above_1hr or one that contradicts the rule; such models "
+    "list it in 'derived'.",
+    "Models LiteLLM dropped after they were retired come from the backfill release "
+    "(backfill_litellm_version); each model's litellm_version says which release it came from.",
+    "long_context applies to every token of a request whose prompt exceeds its threshold. A "
+    "model whose current entry is capped at 200k input tokens but whose backfill entry has a "
+    "long-context tier keeps that tier: such requests were billed at it while the 1M beta ran.",
+    "'-latest' aliases are left out: logs record the dated id, and the alias moved over time.",
+)
+
+_TIER_KEY = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
+
+LitellmRelease = tuple[str, Mapping[str, Any]]
+"""(LiteLLM version, the parsed model_prices_and_context_window.json of that version)."""
+
+
+def table_from_litellm(
+    current: LitellmRelease, backfill: LitellmRelease | None = None, *, extracted: date
+) -> PriceTable:
+    """The price table from a LiteLLM release, plus retired models from an older release.
+
+    Pure and deterministic: the same inputs give an equal table (and `dump_table` equal bytes).
+    """
+    version, data = current
+    models: dict[str, ModelPrice] = {}
+    for name, entry in _claude_entries(data):
+        price = _model_price(entry, version)
+        if price is not None:
+            models[name] = price
+    if backfill is not None:
+        old_version, old_data = backfill
+        for name, entry in _claude_entries(old_data):
+            old = _model_price(entry, old_version)
+            if old is None:
+                continue
+            if name not in models:
+                models[name] = old
+                continue
+            now = models[name]
+            # A tier LiteLLM dropped once the model lost its 1M context: requests can no longer
+            # exceed 200k, so the tier only prices history, which Anthropic billed at it.
+            capped = _max_input(data[name]) <= LONG_CONTEXT_THRESHOLD
+            if capped and now.long_context is None and old.long_context is not None:
+                models[name] = now.model_copy(update={
+                    "long_context": old.long_context,
+                    "derived": tuple(sorted((
+                        *now.derived,
+                        *(note for note in old.derived if note.startswith("long_context.")),
+                        f"long_context: from LiteLLM {old_version}",
+                    ))),
+                })
+    return PriceTable(
+        source=SOURCE,
+        litellm_version=version,
+        backfill_litellm_version=backfill[0] if backfill is not None else None,
+        extracted=extracted,
+        notes=NOTES,
+        models=dict(sorted(models.items())),
+    )
+
+
+def dump_table(table: PriceTable) -> bytes:
+    """The table as `prices.json` stores it: sorted keys, indented, newline-terminated."""
+    return orjson.dumps(table.model_dump(mode="json"), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def _claude_entries(data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    return sorted(
+        (name, entry)
+        for name, entry in data.items()
+        if name.startswith("claude-")
+        and not name.endswith("-latest")
+        and isinstance(entry, Mapping)
+        and entry.get("litellm_provider") == "anthropic"
+        and entry.get("mode", "chat") == "chat"
+    )
+
+
+def _max_input(entry: Mapping[str, Any]) -> int:
+    value = entry.get("max_input_tokens")
+    return value if isinstance(value, int) else LONG_CONTEXT_THRESHOLD
+
+
+def _number(entry: Mapping[str, Any], key: str) -> float | None:
+    value = entry.get(key)
+    # bool is an int subclass; a JSON true is not a price.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def _rates(entry: Mapping[str, Any], suffix: str, derived: list[str], label: str) -> dict[str, float] | None:
+    """Rates from the LiteLLM keys ending in `suffix` ("" for base, "_above_200k_tokens" for a tier)."""
+    base = _number(entry, "input_cost_per_token" + suffix)
+    output = _number(entry, "output_cost_per_token" + suffix)
+    if base is None or output is None:
+        return None
+    rates = {"input": base, "output": output}
+    for field, key, factor in (
+        ("cache_write_5m", "cache_creation_input_token_cost", WRITE_5M_FACTOR),
+        ("cache_read", "cache_read_input_token_cost", READ_FACTOR),
+    ):
+        value = _number(entry, key + suffix)
+        if value is None:
+            value = base * factor
+            derived.append(f"{label}{field}: {factor}x input (absent in LiteLLM)")
+        rates[field] = value
+    listed = _number(entry, "cache_creation_input_token_cost_above_1hr" + suffix)
+    rates["cache_write_1h"] = _one_hour(base, listed, derived, label)
+    return rates
+
+
+def _one_hour(base: float, listed: float | None, derived: list[str], label: str) -> float:
+    rule = base * WRITE_1H_FACTOR
+    if listed is None:
+        derived.append(f"{label}cache_write_1h: 2x input (absent in LiteLLM)")
+        return rule
+    if abs(listed - rule) > rule * 1e-9:
+        # LiteLLM copied one value (6e-06) into several old models (Claude 3 Haiku, 3 Opus,
+        # 3.5 Haiku); Anthropic's price page lists 2x input for every model.
+        derived.append(f"{label}cache_write_1h: 2x input (LiteLLM's {listed!r} contradicts the rule)")
+        return rule
+    return listed
+
+
+def _model_price(entry: Mapping[str, Any], version: str) -> ModelPrice | None:
+    derived: list[str] = []
+    rates = _rates(entry, "", derived, "")
+    if rates is None:
+        return None
+    thresholds = sorted(int(m.group(1)) for key in entry if (m := _TIER_KEY.match(key)))
+    tier: LongContextRates | None = None
+    if thresholds:
+        # One tier per model in practice; with several, the lowest is the one a long request
+        # surely crosses.
+        k = thresholds[0]
+        tier_rates = _rates(entry, f"_above_{k}k_tokens", derived, "long_context.")
+        if tier_rates is not None:
+            tier = LongContextRates(threshold=k * 1000, **tier_rates)
+    return ModelPrice(long_context=tier, litellm_version=version, derived=tuple(sorted(derived)), **rates)
