@@ -1,0 +1,158 @@
+"""The unattended-run log: one JSON line per `ccsync` run, so `ccsync status` can tell a user
+that the nightly job has quietly stopped working.
+
+It is a log, not data of record: reading skips what it cannot parse (a run killed mid-write
+leaves a torn last line), and writing keeps it small by rotating to `<path>.1` past a size.
+The pure parts (`encode_record`, `parse_record`, `health`) take the time as a parameter.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from syncer.errors import DiskError
+
+# Two missed nights: one can be a laptop left closed, two means the job is not running.
+HEALTH_WINDOW = timedelta(hours=48)
+DEFAULT_MAX_BYTES = 256_000
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    time: datetime  # timezone-aware; stored in UTC
+    exit_code: int
+    tokens_added: int
+    pushed: bool
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+
+def _iso_utc(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        raise ValueError("run times must be timezone-aware")
+    return moment.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def encode_record(record: RunRecord) -> bytes:
+    """One line, newline included, keys sorted."""
+    doc = {
+        "time": _iso_utc(record.time),
+        "exit_code": record.exit_code,
+        "tokens_added": record.tokens_added,
+        "pushed": record.pushed,
+        "error": record.error,
+    }
+    return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS) + b"\n"
+
+
+def parse_record(line: bytes) -> RunRecord | None:
+    """The record on `line`, or None when it is torn, foreign or malformed."""
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    when, code, tokens = doc.get("time"), doc.get("exit_code"), doc.get("tokens_added")
+    pushed, error = doc.get("pushed"), doc.get("error")
+    # bool is an int subclass: exclude it where an integer is meant.
+    if not (
+        isinstance(when, str)
+        and isinstance(code, int) and not isinstance(code, bool)
+        and isinstance(tokens, int) and not isinstance(tokens, bool)
+        and isinstance(pushed, bool)
+        and (error is None or isinstance(error, str))
+    ):
+        return None
+    try:
+        moment = datetime.fromisoformat(when)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        return None
+    return RunRecord(moment.astimezone(UTC), code, tokens, pushed, error)
+
+
+def append_run(path: Path, record: RunRecord, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    """Add one line; first move the log to `<path>.1` (replacing it) if the line would pass
+    `max_bytes`. A torn last line left by a killed run is closed off so it cannot swallow ours.
+    """
+    line = encode_record(record)
+    try:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            size = 0
+        if size and size + len(line) > max_bytes:
+            os.replace(path, path.with_name(path.name + ".1"))
+            size = 0
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            if size:
+                with open(path, "rb") as current:
+                    current.seek(-1, os.SEEK_END)
+                    if current.read(1) != b"\n":
+                        line = b"\n" + line
+            # One write of the whole line: concurrent appenders interleave lines, not bytes.
+            os.write(fd, line)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise DiskError(f"could not write the run log {path}: {exc.strerror or exc}") from exc
+
+
+def _read_lines(path: Path) -> Iterable[bytes]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise DiskError(f"could not read the run log {path}: {exc.strerror or exc}") from exc
+    return data.split(b"\n")
+
+
+def read_runs(path: Path) -> list[RunRecord]:
+    """Every readable record, oldest first, from `<path>.1` then `path`; bad lines skipped."""
+    runs: list[RunRecord] = []
+    for part in (path.with_name(path.name + ".1"), path):
+        for line in _read_lines(part):
+            if line.strip():
+                record = parse_record(line)
+                if record is not None:
+                    runs.append(record)
+    return runs
+
+
+def health(runs: Iterable[RunRecord], now: datetime) -> str | None:
+    """A warning when no run succeeded in the last 48 hours before `now`, else None."""
+    runs = list(runs)
+    since = now - HEALTH_WINDOW
+    if any(r.ok and r.time >= since for r in runs):
+        return None
+    if not runs:
+        return (
+            "no ccsync run is recorded; set up the nightly run with: ccsync schedule install"
+        )
+    last = max(runs, key=lambda r: r.time)
+    if last.ok:
+        # Nothing ran since a success: the job itself is missing or not firing.
+        return (
+            f"no ccsync run in the last 48 hours (the last one, at {_iso_utc(last.time)}, "
+            "succeeded); check the nightly job with: ccsync schedule status"
+        )
+    successes = [r.time for r in runs if r.ok]
+    when = f"last success {_iso_utc(max(successes))}" if successes else "no run has succeeded"
+    said = f"exited {last.exit_code}" + (f": {last.error}" if last.error else "")
+    return (
+        f"no successful ccsync run in the last 48 hours ({when}; the latest run, at "
+        f"{_iso_utc(last.time)}, {said}); run it now to see the error: ccsync"
+    )
