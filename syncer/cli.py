@@ -1,0 +1,408 @@
+"""The `ccsync` command: parse options, call one library function, render its result.
+
+The only module that imports typer or prints. Errors cross into output in one place
+(`main`), where each error class carries its exit code (DESIGN.md §5).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, tzinfo
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+import typer
+from rich.console import Console
+
+from syncer import jobs, render, report
+from syncer.errors import CcsyncError, LockBusy, UsageError
+from syncer.paths import state_paths
+
+app = typer.Typer(
+    help="A permanent, exact record of the tokens your AI coding CLIs spend, synced across machines.",
+    no_args_is_help=False,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+goal_app = typer.Typer(help="Show or set the shared goal.", invoke_without_command=True)
+app.add_typer(goal_app, name="goal")
+schedule_app = typer.Typer(help="Run ccsync every night with the system's scheduler.", no_args_is_help=True)
+app.add_typer(schedule_app, name="schedule")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _context() -> jobs.Context:
+    return jobs.Context(paths=state_paths(), env=dict(os.environ), home=Path.home(), now=datetime.now(UTC))
+
+
+def _interactive() -> bool:
+    return sys.stdout.isatty()
+
+
+def _json(payload: object) -> None:
+    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _warn(warnings: list[str]) -> None:
+    for line in render.warning_lines(warnings):
+        err.print(line, markup=False)
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on a terminal, shown once a scan has taken more than a second."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
+
+    started = time.monotonic()
+    bar: Progress | None = None
+    task: TaskID | None = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar, task
+        if bar is None:
+            if time.monotonic() - started < 1:
+                return
+            bar = Progress("Scanning logs", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err,
+                           transient=True)
+            bar.start()
+            task = bar.add_task("scan", total=total)
+        if task is not None:
+            bar.update(task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _zone(name: str | None) -> tzinfo:
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
+    return system_zone()
+
+
+def system_zone() -> tzinfo:
+    """The system's zone, as an IANA zone where the system names one (DST-correct reports)."""
+    name = os.environ.get("TZ", "").lstrip(":")
+    if not name:
+        try:
+            link = os.readlink("/etc/localtime")
+            name = link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
+        except OSError:
+            name = ""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    local = datetime.now().astimezone().tzinfo
+    return local if local is not None else UTC
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    for pattern in ("%Y-%m-%d", "%Y%m%d"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise UsageError(f"{option} {text!r} is not a date; use YYYY-MM-DD")
+
+
+WaitOption = Annotated[bool, typer.Option("--no-wait", help="Exit 75 at once if another ccsync is running.")]
+
+
+@app.callback(invoke_without_command=True)
+def nightly(ctx: typer.Context) -> None:
+    """With no command: the nightly job (scan new usage, then sync). Silent on success off a terminal."""
+    if ctx.invoked_subcommand is not None:
+        return
+    try:
+        with _progress_bar() as progress:
+            outcome = jobs.nightly(_context(), progress=progress)
+    except LockBusy:
+        if _interactive():
+            raise
+        raise typer.Exit(75) from None  # another run is at work: not worth a cron mail
+    if _interactive():
+        if outcome.scan is not None:
+            out.print(render.scan_line(outcome.scan), markup=False)
+        out.print(_sync_line(outcome), markup=False)
+        if outcome.scan is not None:
+            _warn(outcome.scan.warnings)
+
+
+class Privacy(str, Enum):
+    names = "names"
+    full = "full"
+    hashed = "hashed"
+
+
+@app.command()
+def init(
+    device: Annotated[str | None, typer.Option(help="This machine's id in the sync repo (default: host name).")] = None,
+    remote: Annotated[str | None, typer.Option(help="The shared git repository: a path, file://, https:// or ssh URL.")] = None,
+    privacy: Annotated[Privacy | None, typer.Option(help="Project names: names (folder), full (path) or hashed.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Rename a device that already has a ledger.")] = False,
+) -> None:
+    """Set up this device: its id, the shared remote, and how project names are recorded."""
+    result = jobs.init(_context(), device=device, remote=remote, privacy=privacy.value if privacy else None, force=force)
+    cfg = result.config
+    verb = "Set up" if result.created else "Updated"
+    out.print(f"{verb} device {cfg.device} (privacy: {cfg.privacy}).", markup=False)
+    if result.pushed is not None:
+        out.print(f"Pushed to {result.remote}.", markup=False)
+
+
+@app.command("scan")
+def scan_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print what was added as JSON.")] = False,
+    no_wait: WaitOption = False,
+) -> None:
+    """Read new usage from the logs into this device's ledger (no sync)."""
+    with _progress_bar() as progress:
+        result = jobs.run_scan(_context(), wait=0 if no_wait else jobs.DEFAULT_WAIT, progress=progress)
+    if as_json:
+        t = result.tokens
+        _json({
+            "files": result.files, "files_read": result.files_read, "bytes_read": result.bytes_read,
+            "new_events": result.events, "bad_lines": result.bad_lines, "rebuilt": result.rebuilt,
+            "added": {
+                "input_tokens": t[0], "output_tokens": t[1], "cache_creation_tokens": t[2],
+                "cache_read_tokens": t[4], "total_tokens": t[0] + t[1] + t[2] + t[4], "messages": t[5],
+            },
+            "warnings": result.warnings,
+        })
+        return
+    if _interactive():
+        out.print(render.scan_line(result), markup=False)
+    _warn(result.warnings)
+
+
+def _sync_line(outcome: jobs.SyncOutcome) -> str:
+    s = outcome.sync
+    if not s.committed:
+        return f"Sync: nothing new to push to {outcome.remote}."
+    return f"Sync: pushed {outcome.tokens_added:+,} tokens to {outcome.remote} ({s.tip[:10]})."
+
+
+@app.command("sync")
+def sync_command(
+    no_scan: Annotated[bool, typer.Option("--no-scan", help="Push the ledger as it is, without scanning first.")] = False,
+    no_wait: WaitOption = False,
+) -> None:
+    """Scan, commit this device's ledger, fetch the others', and push."""
+    with _progress_bar() as progress:
+        outcome = jobs.sync(_context(), run_scan=not no_scan, wait=0 if no_wait else jobs.DEFAULT_WAIT, progress=progress)
+    if _interactive():
+        out.print(_sync_line(outcome), markup=False)
+
+
+class By(str, Enum):
+    device = "device"
+    model = "model"
+    month = "month"
+
+
+@app.command()
+def total(
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+    by: Annotated[By, typer.Option(help="Group the devices' usage by device, model or month.")] = By.device,
+    timezone: Annotated[str | None, typer.Option(help="IANA zone for months and goal days (default: the system's).")] = None,
+) -> None:
+    """Every device's usage merged, with progress toward the goal."""
+    kind = {"device": "device", "model": "model", "month": "monthly"}[by.value]
+    result = jobs.total(_context(), offline=offline, by=kind, zone=_zone(timezone))
+    if as_json:
+        data = report.as_json(result.devices)
+        payload: dict[str, Any] = {
+            "devices": data["rows"],
+            "total": data["total"],
+            "goal": result.goal.as_json() if result.goal else None,
+            "warnings": result.warnings,
+        }
+        if by is not By.device:
+            payload["rows"] = report.as_json(result.grouped)["rows"]
+        _json(payload)
+        return
+    out.print(render.report_table(result.grouped, title=f"All devices, by {by.value}", breakdown=False))
+    if result.goal:
+        out.print("\n".join(render.goal_lines(result.goal)), markup=False)
+    _warn(result.warnings)
+
+
+class Metric(str, Enum):
+    processed = "processed"
+    all = "all"
+    output = "output"
+    cost = "cost"
+
+
+@goal_app.callback(invoke_without_command=True)
+def goal_show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+    timezone: Annotated[str | None, typer.Option(help="IANA zone for days (default: the system's).")] = None,
+) -> None:
+    """Progress toward the shared goal: percent, pace, projection, each device's share."""
+    if ctx.invoked_subcommand is not None:
+        return
+    result = jobs.goal_progress(_context(), offline=offline, zone=_zone(timezone))
+    assert result.goal is not None
+    if as_json:
+        _json(result.goal.as_json())
+        return
+    out.print("\n".join(render.goal_lines(result.goal)), markup=False)
+    _warn(result.warnings)
+
+
+@goal_app.command("set")
+def goal_set(
+    target: Annotated[str, typer.Argument(help="Like 100M, 1.5B, 250k or 5000000 (dollars for --metric cost).")],
+    by: Annotated[str | None, typer.Option(help="Deadline YYYY-MM-DD (default: 31 December this year).")] = None,
+    metric: Annotated[Metric, typer.Option(help="processed = input+output+cache creation; all adds cache reads.")] = Metric.processed,
+) -> None:
+    """Set the goal every device shares (stored in the sync repo's goal.json)."""
+    new = jobs.set_goal(_context(), target=target, by=_day(by, "--by"), metric=metric.value, zone=system_zone())
+    out.print(
+        f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}.",
+        markup=False,
+    )
+
+
+class ReportKind(str, Enum):
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+    session = "session"
+    model = "model"
+    project = "project"
+    branch = "branch"
+
+
+@app.command("report")
+def report_command(
+    kind: Annotated[ReportKind, typer.Argument(help="How to group usage.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA zone for days (default: the system's).")] = None,
+    all_devices: Annotated[bool, typer.Option("--all-devices", help="Every device in the sync repo, not just this one.")] = False,
+) -> None:
+    """This device's usage (or every device's) by day, week, month, session, model, project or branch."""
+    window = report.Window(_day(since, "--since"), _day(until, "--until"))
+    if window.since and window.until and window.since > window.until:
+        raise UsageError("--since is after --until")
+    result, warnings = jobs.usage_report(
+        _context(), kind=kind.value, zone=_zone(timezone), window=window, all_devices=all_devices
+    )
+    if as_json:
+        _json(report.as_json(result))
+        return
+    out.print(render.report_table(result, title=f"Usage by {report.KEY_FIELD[kind.value]}"))
+    _warn(warnings)
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+    """Config, log roots, last scan and sync, pending bytes and health: paste this into bug reports."""
+    result = jobs.status(_context())
+    payload = jobs.status_json(result)
+    if as_json:
+        _json(payload)
+        return
+    for name, value in payload.items():
+        if name in ("warnings", "totals"):
+            continue
+        out.print(f"{name:>14}: {value}", markup=False)
+    if result.totals is not None:
+        u = result.totals.usage
+        out.print(f"{'ledger':>14}: {render.tokens(u.processed_tokens)} tokens processed "
+                  f"(+{render.tokens(u.cache_read_tokens)} cache reads), {result.totals.messages:,} responses",
+                  markup=False)
+    _warn(result.warnings)
+
+
+@app.command()
+def restore(
+    from_backup: Annotated[bool, typer.Option("--from-backup", help="Use the newest good local backup instead of the sync repo.")] = False,
+) -> None:
+    """Rebuild this device's local state from its file in the sync repo (new machine, lost disk)."""
+    result = jobs.restore(_context(), from_backup=from_backup)
+    u = result.ledger.totals
+    out.print(
+        f"Restored ledger generation {result.ledger.generation} from {result.source}: "
+        f"{render.tokens(u.input_tokens + u.output_tokens + u.cache_creation_tokens)} tokens processed. "
+        "The next scan adds only what it does not cover.",
+        markup=False,
+    )
+
+
+@schedule_app.command("install")
+def schedule_install(
+    at: Annotated[str, typer.Option(help="Local time of the daily run, HH:MM.")] = "23:59",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be installed; change nothing.")] = False,
+) -> None:
+    """Install the daily job (installing again replaces it)."""
+    result = jobs.schedule_install(_context(), at=at, dry_run=dry_run)
+    plan = result.plan
+    assert plan is not None
+    if not dry_run:
+        out.print(f"Installed: {plan.description}", markup=False)
+        return
+    out.print(f"Would install ({plan.scheduler}): {plan.description}", markup=False)
+    for path, text in plan.files.items():
+        out.print(f"\n--- {path}\n{text}", markup=False)
+    if plan.cron_line:
+        out.print(f"\n--- crontab line\n{plan.cron_line}", markup=False)
+    for argv in plan.before + plan.commands:
+        out.print("$ " + " ".join(argv), markup=False)
+
+
+@schedule_app.command("remove")
+def schedule_remove() -> None:
+    """Remove the daily job."""
+    result = jobs.schedule_remove(_context())
+    out.print(f"Removed the {result.scheduler} job." if result.removed else f"No {result.scheduler} job was installed.",
+              markup=False)
+
+
+@schedule_app.command("status")
+def schedule_status() -> None:
+    """Whether the daily job is installed, and when it runs."""
+    result = jobs.schedule_status(_context())
+    st = result.status
+    assert st is not None
+    when = f" at {st.at}" if st.at else ""
+    out.print(f"{'Installed' if st.installed else 'Not installed'} ({result.scheduler}){when}: {st.detail}", markup=False)
+
+
+def main() -> NoReturn:
+    """Entry point: one line on stderr and the error's exit code for every expected failure.
+    Usage errors are typer's (exit 2); anything else is a bug and keeps its traceback."""
+    try:
+        app()
+    except CcsyncError as exc:
+        err.print(f"ccsync: {exc.message}", markup=False)
+        raise SystemExit(exc.exit_code) from None
+    raise SystemExit(0)

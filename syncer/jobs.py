@@ -1,0 +1,498 @@
+"""What each command does, as library calls: open the state, do one job, return a result.
+
+The CLI renders these results; tests call them directly. Everything that needs the clock,
+the environment or the home folder gets it from the `Context` the caller built.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TypedDict
+from datetime import tzinfo
+
+import orjson
+
+from syncer import gitsync, goal, report, runlog, schedule, store
+from syncer.errors import (
+    CcsyncError,
+    ConfigError,
+    DiskError,
+    LedgerCorrupt,
+    LockBusy,
+    RemoteUnavailable,
+    SchemaTooNew,
+    UsageError,
+)
+from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Tally, dump_ledger, parse_ledger
+from syncer.paths import StatePaths
+from syncer.pricing import load_table
+from syncer.scan import Progress, ScanResult, find_logs, resume_at, scan
+from syncer.store import Config, Privacy
+
+DEFAULT_WAIT = 600.0
+FETCH_WAIT = 30.0  # `total` would rather show the last fetch than wait out a long sync
+SYNC_STATE = "sync.json"
+
+
+@dataclass(frozen=True)
+class Context:
+    paths: StatePaths
+    env: Mapping[str, str]
+    home: Path
+    now: datetime  # aware
+
+
+def normalise_device(name: str) -> str:
+    """A device id from a host name: `Ana's MacBook.local` -> `ana-s-macbook`."""
+    name = name.split(".")[0].lower()
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", name).strip("-")
+    return re.sub(r"-{2,}", "-", cleaned)[:63].strip("-") or "device"
+
+
+def check_device(device: str) -> str:
+    if not re.match(DEVICE_ID_PATTERN, device):
+        raise UsageError(
+            f"device id {device!r} is not valid: use 1-63 lowercase letters, digits and dashes, "
+            "starting with a letter or digit (for example: ccsync init --device work-laptop)"
+        )
+    return device
+
+
+def config(ctx: Context) -> Config:
+    """The device's config, set up with defaults on first use so `ccsync` works at once."""
+    found = store.load_config(ctx.paths)
+    if found is None:
+        found = store.create_config(ctx.paths, store.new_config(normalise_device(socket.gethostname())))
+    return found
+
+
+@dataclass
+class InitResult:
+    config: Config
+    created: bool
+    remote: str  # redacted, for display
+    pushed: gitsync.SyncResult | None = None
+
+
+def init(
+    ctx: Context, *, device: str | None, remote: str | None, privacy: Privacy | None, force: bool = False
+) -> InitResult:
+    """Create or change this device's config. Changing the device id of a device that already
+    has a ledger would orphan its file in the sync repo, so that needs --force."""
+    if device is not None:
+        check_device(device)
+    if remote is not None:
+        remote = gitsync.validate_remote(remote)
+    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+        try:
+            existing = store.load_config(ctx.paths)
+        except ConfigError:
+            if not force:
+                raise
+            existing = None
+        if existing is None:
+            cfg = store.new_config(device or normalise_device(socket.gethostname()), privacy=privacy or "names")
+            created = True
+        else:
+            cfg, created = existing, False
+            if device is not None and device != cfg.device:
+                if ctx.paths.ledger.exists() and not force:
+                    raise UsageError(
+                        f"this device already records as {cfg.device!r}; renaming it starts a new file in the "
+                        f"sync repo. To do it anyway: ccsync init --device {device} --force"
+                    )
+                cfg = cfg.model_copy(update={"device": device})
+            if privacy is not None:
+                cfg = cfg.model_copy(update={"privacy": privacy})
+        if remote is not None:
+            cfg = cfg.model_copy(update={"remote": remote})
+        store.save_config(ctx.paths, cfg)
+    result = InitResult(cfg, created, gitsync.redact(cfg.remote or ""))
+    if remote is not None:
+        # Push what this device has (and the embedded repo's history, if the remote is empty).
+        result.pushed = sync(ctx, run_scan=False).sync
+    return result
+
+
+def run_scan(ctx: Context, *, wait: float = DEFAULT_WAIT, progress: Progress | None = None) -> ScanResult:
+    with store.writer_lock(ctx.paths, wait=wait):
+        cfg = config(ctx)
+        return scan(ctx.paths, cfg, env=ctx.env, home=ctx.home, now=ctx.now, progress=progress)
+
+
+@dataclass
+class SyncOutcome:
+    scan: ScanResult | None
+    sync: gitsync.SyncResult
+    remote: str
+    tokens_added: int
+
+
+def remote_of(ctx: Context, cfg: Config) -> str:
+    if cfg.remote:
+        return cfg.remote
+    gitsync.init_bare_remote(ctx.paths.embedded_remote)
+    return str(ctx.paths.embedded_remote)
+
+
+class _Access(TypedDict):
+    credentials: tuple[str, str] | None
+    ssh_command: str | None
+
+
+def _access(ctx: Context, remote: str) -> _Access:
+    """How to reach `remote`: a token for https, the user's own ssh command (never a prompt)."""
+    ssh = ctx.env.get("GIT_SSH_COMMAND")
+    return {
+        "credentials": gitsync.credentials_for(remote, ctx.env),
+        "ssh_command": f"{ssh} -o BatchMode=yes" if ssh else None,
+    }
+
+
+def sync(
+    ctx: Context, *, run_scan: bool = True, wait: float = DEFAULT_WAIT, progress: Progress | None = None
+) -> SyncOutcome:
+    """Scan (optionally), then publish this device's ledger: only `data/<device>.json` changes."""
+    with store.writer_lock(ctx.paths, wait=wait):
+        cfg = config(ctx)
+        scanned = scan(ctx.paths, cfg, env=ctx.env, home=ctx.home, now=ctx.now, progress=progress) if run_scan else None
+        ledger = store.read_ledger(ctx.paths) or Tally().ledger(
+            device=cfg.device, install_id=cfg.install_id, generation=0
+        )
+        remote = remote_of(ctx, cfg)
+        access = _access(ctx, remote)
+        gitsync.open_repo(ctx.paths.repo)
+        gitsync.fetch(ctx.paths.repo, remote, **access)
+        published = _published(ctx.paths.repo, cfg)
+        before = published.totals if published else None
+        added = ledger.totals.input_tokens + ledger.totals.output_tokens + ledger.totals.cache_creation_tokens
+        if before is not None:
+            added -= before.input_tokens + before.output_tokens + before.cache_creation_tokens
+        message = f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})"
+        result = gitsync.sync_files(
+            ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": dump_ledger(ledger)},
+            message=message, **access,
+        )
+        _record_sync(ctx, result)
+    return SyncOutcome(scanned, result, gitsync.redact(remote), added if result.committed else 0)
+
+
+def _published(repo: Path, cfg: Config) -> Ledger | None:
+    """This device's file as the sync repo has it; refuses a file another machine wrote."""
+    raw = gitsync.snapshot(repo).files.get(cfg.device)
+    if raw is None:
+        return None
+    try:
+        theirs = parse_ledger(raw, what=f"data/{cfg.device}.json in the sync repo")
+    except (LedgerCorrupt, SchemaTooNew):
+        return None  # ours to replace: only this device writes it
+    if theirs.install_id != cfg.install_id:
+        raise ConfigError(
+            f"device id {cfg.device!r} is already used by another machine in the sync repo; nothing was pushed. "
+            "Give this machine its own id with: ccsync init --device NEW-ID --force "
+            "(or, if this machine replaces that one, adopt its record with: ccsync restore)"
+        )
+    return theirs
+
+
+def _record_sync(ctx: Context, result: gitsync.SyncResult) -> None:
+    record = {"time": _stamp(ctx.now), "tip": result.tip, "committed": result.committed, "pushed": result.pushed}
+    store.write_atomic(ctx.paths.home / SYNC_STATE, orjson.dumps(record))
+
+
+def last_sync(paths: StatePaths) -> dict[str, object] | None:
+    try:
+        raw = orjson.loads((paths.home / SYNC_STATE).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return raw if isinstance(raw, dict) else None
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class Gathered:
+    ledgers: list[Ledger]
+    goal: goal.Goal | None
+    warnings: list[str] = field(default_factory=list)
+
+
+def gather(ctx: Context, *, offline: bool) -> Gathered:
+    """Every device's ledger: this device's from disk (the freshest), the others' from the
+    sync repo. A peer's bad file is skipped with a warning, never fatal."""
+    cfg = config(ctx)
+    warnings: list[str] = []
+    remote = remote_of(ctx, cfg)
+    gitsync.open_repo(ctx.paths.repo)
+    if not offline:
+        try:
+            with store.writer_lock(ctx.paths, wait=FETCH_WAIT):
+                gitsync.fetch(ctx.paths.repo, remote, **_access(ctx, remote))
+        except (RemoteUnavailable, LockBusy) as exc:
+            warnings.append(f"{exc.message}; showing what was fetched last")
+    snap = gitsync.snapshot(ctx.paths.repo)
+    warnings.extend(snap.warnings)
+    ledgers: list[Ledger] = []
+    own = store.read_ledger(ctx.paths)
+    if own is not None:
+        ledgers.append(own)
+    for device, raw in sorted(snap.files.items()):
+        if device == cfg.device:
+            continue
+        try:
+            peer = parse_ledger(raw, what=f"data/{device}.json")
+        except (LedgerCorrupt, SchemaTooNew) as exc:
+            warnings.append(f"skipped {exc.message}")
+            continue
+        if peer.device != device:
+            warnings.append(f"skipped data/{device}.json: it names device {peer.device!r}")
+            continue
+        ledgers.append(peer)
+    current_goal = None
+    if snap.goal is not None:
+        try:
+            current_goal = goal.parse_goal(snap.goal)
+        except (LedgerCorrupt, SchemaTooNew) as exc:
+            warnings.append(exc.message)
+    return Gathered(ledgers, current_goal, warnings)
+
+
+@dataclass
+class TotalResult:
+    grouped: report.Report
+    devices: report.Report
+    goal: goal.Progress | None
+    warnings: list[str]
+
+
+def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
+    gathered = gather(ctx, offline=offline)
+    pricer = report.Pricer(load_table())
+    everything = report.Window()
+    by_device = report.build("device", gathered.ledgers, zone=zone, window=everything, pricer=pricer)
+    grouped = by_device if by == "device" else report.build(by, gathered.ledgers, zone=zone, window=everything, pricer=pricer)
+    progress = _progress(gathered, by_device, zone, pricer, ctx.now)
+    warnings = gathered.warnings + by_device.warnings
+    return TotalResult(grouped, by_device, progress, warnings)
+
+
+def _progress(
+    gathered: Gathered, by_device: report.Report, zone: tzinfo, pricer: report.Pricer, now: datetime
+) -> goal.Progress | None:
+    if gathered.goal is None:
+        return None
+    metric = gathered.goal.metric
+    today = now.astimezone(zone).date()
+    daily = report.build("daily", gathered.ledgers, zone=zone, window=report.Window(), pricer=pricer)
+    series = {date.fromisoformat(row.key): goal.metric_value(row.totals, metric) for row in daily.rows}
+    devices = {row.key: goal.metric_value(row.totals, metric) for row in by_device.rows}
+    return goal.progress(gathered.goal, daily=series, devices=devices, today=today)
+
+
+def goal_progress(ctx: Context, *, offline: bool, zone: tzinfo) -> TotalResult:
+    result = total(ctx, offline=offline, by="device", zone=zone)
+    if result.goal is None:
+        raise UsageError("no goal is set for this sync repo; set one with: ccsync goal set 100M --by 2026-12-31")
+    return result
+
+
+def set_goal(ctx: Context, *, target: str, by: date | None, metric: goal.Metric, zone: tzinfo) -> goal.Goal:
+    cfg = config(ctx)
+    today = ctx.now.astimezone(zone).date()
+    deadline = by or date(today.year, 12, 31)
+    if deadline < today:
+        raise UsageError(f"the deadline {deadline.isoformat()} is in the past; give a later one with --by YYYY-MM-DD")
+    new = goal.Goal(
+        target=goal.parse_target(target), metric=metric, deadline=deadline, set_by=cfg.device,
+        set_at=ctx.now.astimezone(UTC).replace(microsecond=0),
+    )
+    remote = remote_of(ctx, cfg)
+    gitsync.open_repo(ctx.paths.repo)
+    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+        gitsync.sync_files(
+            ctx.paths.repo, remote, device=cfg.device, changes={"goal.json": goal.dump_goal(new)},
+            message=f"{cfg.device}: goal {new.target:,} {new.metric} by {new.deadline.isoformat()}",
+            **_access(ctx, remote),
+        )
+    return new
+
+
+@dataclass
+class RestoreResult:
+    ledger: Ledger
+    source: str
+
+
+def restore(ctx: Context, *, from_backup: bool) -> RestoreResult:
+    """Rebuild this device's local state: from the newest good backup, or from its file in the
+    sync repo (a new machine or a lost disk). Either way the next scan re-reads the logs and
+    adds only what the restored ledger does not already cover."""
+    cfg = config(ctx)
+    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+        if from_backup:
+            ledger = store.restore_backup(ctx.paths)
+            return RestoreResult(ledger, "backup")
+        remote = remote_of(ctx, cfg)
+        gitsync.open_repo(ctx.paths.repo)
+        gitsync.fetch(ctx.paths.repo, remote, **_access(ctx, remote))
+        raw = gitsync.snapshot(ctx.paths.repo).files.get(cfg.device)
+        if raw is None:
+            raise UsageError(
+                f"the sync repo has no data/{cfg.device}.json; pick the device id to restore with: "
+                "ccsync init --device ID --force"
+            )
+        ledger = parse_ledger(raw, what=f"data/{cfg.device}.json in the sync repo")
+        if ledger.install_id != cfg.install_id:
+            store.save_config(ctx.paths, cfg.model_copy(update={"install_id": ledger.install_id}))
+        store.write_ledger(ctx.paths, ledger)
+        return RestoreResult(ledger, gitsync.redact(remote))
+
+
+@dataclass
+class StatusResult:
+    config: Config | None
+    paths: StatePaths
+    roots: list[str]
+    files: int
+    pending_bytes: int
+    last_scan: str | None
+    last_sync: dict[str, object] | None
+    bad_lines: int
+    totals: report.Totals | None
+    warnings: list[str]
+    remote: str
+    last_run: runlog.RunRecord | None
+
+
+def status(ctx: Context) -> StatusResult:
+    cfg = store.load_config(ctx.paths)
+    warnings: list[str] = []
+    roots, logs = find_logs(ctx.env, ctx.home, warnings)
+    generation = store.ledger_generation(ctx.paths)
+    state = store.read_state(ctx.paths, generation) if generation >= 0 else None
+    checkpoints = state.checkpoints if state else {}
+    pending = 0
+    for log in logs:
+        cp = checkpoints.get(str(log.path))
+        pending += log.size - resume_at(log, cp)
+    totals = None
+    try:
+        ledger = store.read_ledger(ctx.paths)
+    except LedgerCorrupt as exc:
+        ledger = None
+        warnings.append(exc.message)
+    if ledger is not None:
+        totals = report.Totals()
+        for row in ledger.hours:
+            totals.add_row(row, None, None)
+    if not roots:
+        warnings.append("no Claude Code log folder found; set CLAUDE_CONFIG_DIR if your logs live elsewhere")
+    runs = runlog.read_runs(ctx.paths.runlog)
+    health = runlog.health(runs, ctx.now)
+    if health and cfg is not None:
+        warnings.append(health)
+    remote = (cfg.remote if cfg and cfg.remote else f"{ctx.paths.embedded_remote} (embedded default)")
+    return StatusResult(
+        cfg, ctx.paths, roots, len(logs), pending, state.last_scan if state else None, last_sync(ctx.paths),
+        state.bad_lines if state else 0, totals, warnings, gitsync.redact(remote), runs[-1] if runs else None,
+    )
+
+
+def status_json(result: StatusResult) -> dict[str, object]:
+    cfg = result.config
+    totals = result.totals.as_json() if result.totals else None
+    return {
+        "device": cfg.device if cfg else None,
+        "privacy": cfg.privacy if cfg else None,
+        "state_folder": str(result.paths.home),
+        "remote": result.remote,
+        "log_roots": result.roots,
+        "log_files": result.files,
+        "pending_bytes": result.pending_bytes,
+        "last_scan": result.last_scan,
+        "last_sync": result.last_sync,
+        "bad_lines": result.bad_lines,
+        "last_run": runlog.encode_record(result.last_run).decode().strip() if result.last_run else None,
+        "totals": totals,
+        "warnings": result.warnings,
+    }
+
+
+def usage_report(
+    ctx: Context, *, kind: str, zone: tzinfo, window: report.Window, all_devices: bool
+) -> tuple[report.Report, list[str]]:
+    """A report over this device's ledger, or over every device's with `all_devices`."""
+    if all_devices:
+        gathered = gather(ctx, offline=False)
+        ledgers, warnings = gathered.ledgers, gathered.warnings
+    else:
+        own = store.read_ledger(ctx.paths)
+        ledgers, warnings = ([own] if own else []), []
+    result = report.build(kind, ledgers, zone=zone, window=window, pricer=report.Pricer(load_table()))
+    return result, warnings + result.warnings
+
+
+def nightly(ctx: Context, *, progress: Progress | None = None) -> SyncOutcome:
+    """The unattended job: scan, then sync, and one line in the run log either way. Another
+    ccsync holding the lock ends it at once (exit 75): the next night catches up."""
+    try:
+        outcome = sync(ctx, run_scan=True, wait=0, progress=progress)
+    except CcsyncError as exc:
+        _log_run(ctx, runlog.RunRecord(ctx.now, exc.exit_code, 0, False, exc.message))
+        raise
+    added = outcome.scan.tokens if outcome.scan else [0] * 6
+    _log_run(ctx, runlog.RunRecord(ctx.now, 0, added[0] + added[1] + added[2], outcome.sync.pushed))
+    return outcome
+
+
+def _log_run(ctx: Context, record: runlog.RunRecord) -> None:
+    try:
+        runlog.append_run(ctx.paths.runlog, record)
+    except DiskError:
+        pass  # the run log is a health hint; its failure must not hide the run's own result
+
+
+@dataclass
+class ScheduleResult:
+    scheduler: str
+    plan: schedule.Plan | None = None
+    status: schedule.ScheduleStatus | None = None
+    removed: bool = False
+
+
+def _scheduler(ctx: Context, runner: schedule.Runner) -> str:
+    return schedule.detect_scheduler(platform=sys.platform, env=ctx.env, which=shutil.which, runner=runner)
+
+
+def schedule_install(ctx: Context, *, at: str, dry_run: bool) -> ScheduleResult:
+    when = schedule.parse_at(at)
+    found = shutil.which("ccsync", path=ctx.env.get("PATH"))
+    if found is None:
+        raise UsageError("the ccsync command is not on PATH; install it (pip install ccsync) and run this again")
+    runner = schedule.SubprocessRunner()
+    scheduler = _scheduler(ctx, runner)
+    plan = schedule.plan_install(scheduler, ccsync=str(Path(found).resolve()), at=when, home=ctx.home, env=ctx.env)
+    if not dry_run:
+        schedule.install(plan, runner)
+    return ScheduleResult(scheduler, plan=plan)
+
+
+def schedule_remove(ctx: Context) -> ScheduleResult:
+    runner = schedule.SubprocessRunner()
+    scheduler = _scheduler(ctx, runner)
+    return ScheduleResult(scheduler, removed=schedule.remove(scheduler, home=ctx.home, runner=runner, env=ctx.env))
+
+
+def schedule_status(ctx: Context) -> ScheduleResult:
+    runner = schedule.SubprocessRunner()
+    scheduler = _scheduler(ctx, runner)
+    return ScheduleResult(scheduler, status=schedule.status(scheduler, home=ctx.home, runner=runner, env=ctx.env))

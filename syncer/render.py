@@ -1,0 +1,89 @@
+"""Results as text: pure functions from result objects to strings and rich tables."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.table import Table
+
+from syncer import goal as goal_mod
+from syncer import report
+from syncer.scan import ScanResult
+
+
+def tokens(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def compact(n: float) -> str:
+    for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "k")):
+        if abs(n) >= size:
+            return f"{n / size:.1f}{suffix}"
+    return f"{n:.0f}"
+
+
+def money(n: float) -> str:
+    return f"${n:,.2f}"
+
+
+def report_table(result: report.Report, *, title: str, breakdown: bool = True) -> Table:
+    key = report.KEY_FIELD[result.kind].capitalize()
+    table = Table(title=title, title_justify="left")
+    for name in (key, "Input", "Output", "Cache create", "Cache read", "Total", "Cost"):
+        table.add_column(name, justify="left" if name == key else "right")
+    for row in result.rows:
+        _add(table, row.key or "(none)", row.totals, style="bold" if breakdown and len(row.models) > 1 else None)
+        if breakdown and len(row.models) > 1:
+            for model, totals in sorted(row.models.items()):
+                _add(table, f"  {model}", totals, style="dim")
+    table.add_section()
+    _add(table, "Total", result.total, style="bold")
+    return table
+
+
+def _add(table: Table, label: str, totals: report.Totals, *, style: str | None) -> None:
+    u = totals.usage
+    cost = money(totals.cost_usd) + ("*" if totals.unpriced else "")
+    table.add_row(
+        label, tokens(u.input_tokens), tokens(u.output_tokens), tokens(u.cache_creation_tokens),
+        tokens(u.cache_read_tokens), tokens(u.total_tokens), cost, style=style,
+    )
+
+
+def metric_text(value: float, metric: str) -> str:
+    return money(value) if metric == "cost" else compact(value)
+
+
+def goal_lines(progress: goal_mod.Progress, *, width: int = 30) -> list[str]:
+    filled = min(width, int(width * progress.percent / 100))
+    bar = "█" * filled + "░" * (width - filled)
+    m = progress.metric
+    pace = "on track" if progress.on_track else "behind"
+    projected = progress.projected_date.isoformat() if progress.projected_date else "never at the current pace"
+    lines = [
+        f"Goal: {metric_text(progress.target, m)} {m} by {progress.deadline.isoformat()}",
+        f"[{bar}] {progress.percent:.1f}%  {metric_text(progress.current, m)} done, "
+        f"{metric_text(progress.remaining, m)} to go",
+        f"{progress.days_left} days left: {metric_text(progress.required_per_day, m)}/day needed; "
+        f"pace {metric_text(progress.pace_7d, m)}/day (7 d), {metric_text(progress.pace_30d, m)}/day (30 d)",
+        f"Projected: {projected} ({pace})",
+    ]
+    if len(progress.devices) > 1:
+        shares = ", ".join(f"{d} {share * 100:.0f}%" for d, _, share in progress.devices)
+        lines.append(f"Shares: {shares}")
+    return lines
+
+
+def scan_line(result: ScanResult) -> str:
+    added = result.tokens
+    if not result.events and not result.files_read:
+        return f"Nothing new in {result.files} log files."
+    return (
+        f"Read {result.files_read} of {result.files} log files ({compact(result.bytes_read)}B): "
+        f"{result.events:,} new responses, +{tokens(added[0] + added[1] + added[2])} tokens "
+        f"(+{tokens(added[4])} cache reads)" + (f", {result.bad_lines} bad lines skipped" if result.bad_lines else "")
+    )
+
+
+def warning_lines(warnings: Sequence[str]) -> list[str]:
+    return [f"warning: {w}" for w in warnings]

@@ -1,0 +1,214 @@
+"""Reports: ledgers in, rows out. Pure: no clock, no files; costs priced at report time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Literal
+from datetime import tzinfo
+
+from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
+from syncer.pricing import ModelPrice, PriceTable, cost_usd, find_price
+from syncer.usage import Usage
+
+Kind = Literal["daily", "weekly", "monthly", "session", "model", "project", "branch"]
+KINDS: tuple[Kind, ...] = ("daily", "weekly", "monthly", "session", "model", "project", "branch")
+PricedRow = HourRow | SessionUsage
+KEY_FIELD: dict[str, str] = {
+    "daily": "date", "weekly": "week", "monthly": "month", "session": "session",
+    "model": "model", "project": "project", "branch": "branch", "device": "device",
+}
+
+
+@dataclass
+class Totals:
+    """Summed counts with their cost; `cost_usd` leaves out unpriced models (see `unpriced`)."""
+
+    usage: Usage = field(default_factory=Usage)
+    messages: int = 0
+    cost_usd: float = 0.0
+    unpriced: set[str] = field(default_factory=set)
+
+    def add_row(self, row: PricedRow | Totals, cost: float | None, model: str | None) -> None:
+        if isinstance(row, Totals):
+            self.usage.add(row.usage)
+            self.messages += row.messages
+            self.cost_usd += row.cost_usd
+            self.unpriced |= row.unpriced
+            return
+        self.usage.add(
+            Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
+                  row.cache_creation_1h_tokens, row.cache_read_tokens)
+        )
+        self.messages += row.messages
+        if cost is None:
+            if model is not None:
+                self.unpriced.add(model)
+        else:
+            self.cost_usd += cost
+
+    def as_json(self) -> dict[str, object]:
+        u = self.usage
+        return {
+            "input_tokens": u.input_tokens,
+            "output_tokens": u.output_tokens,
+            "cache_creation_tokens": u.cache_creation_tokens,
+            "cache_read_tokens": u.cache_read_tokens,
+            "total_tokens": u.total_tokens,
+            "cost_usd": round(self.cost_usd, 6),
+            "messages": self.messages,
+        }
+
+
+@dataclass
+class Row:
+    key: str
+    totals: Totals = field(default_factory=Totals)
+    models: dict[str, Totals] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class Report:
+    kind: str
+    rows: list[Row]
+    total: Totals
+    warnings: list[str]
+
+
+@dataclass(frozen=True)
+class Window:
+    since: date | None = None
+    until: date | None = None
+
+    def holds(self, day: date) -> bool:
+        return (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
+
+
+class Pricer:
+    """Prices rows by model and tier, remembering what it could not price."""
+
+    def __init__(self, table: PriceTable) -> None:
+        self._table = table
+
+    def __call__(self, row: PricedRow) -> float | None:
+        price = _lookup(self._table, row.model)
+        if price is None:
+            return None
+        usage = Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
+                      row.cache_creation_1h_tokens, row.cache_read_tokens)
+        return cost_usd(price, usage, long_context=row.long_context)
+
+
+@lru_cache(maxsize=512)
+def _lookup(table: PriceTable, model: str) -> ModelPrice | None:
+    return find_price(table, model)
+
+
+def local_day(hour: int, zone: tzinfo) -> date:
+    """The local date an hourly UTC bucket belongs to (by the hour's start)."""
+    return datetime.fromtimestamp(hour * 3600, zone).date()
+
+
+def build(
+    kind: str,
+    ledgers: Sequence[Ledger],
+    *,
+    zone: tzinfo,
+    window: Window,
+    pricer: Callable[[PricedRow], float | None],
+) -> Report:
+    """Group every ledger's hourly rows (or sessions) into one report."""
+    rows: dict[str, Row] = {}
+    day_of: dict[str, date] = {}
+
+    def day(label: str) -> date:
+        found = day_of.get(label)
+        if found is None:
+            found = day_of[label] = local_day(hour_index(label), zone)
+        return found
+
+    if kind == "session":
+        for ledger in ledgers:
+            for session in ledger.sessions:
+                last = session.last.astimezone(zone).date()
+                if not window.holds(last):
+                    continue
+                row = rows.setdefault(session.id, Row(session.id))
+                row.extra = {
+                    "project": session.project, "branch": session.branch, "device": ledger.device,
+                    "first": session.first.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "last": session.last.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+                for usage in session.usage:
+                    _add(row, usage, pricer(usage))
+        ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
+    else:
+        key_of = _key_function(kind, day)
+        for ledger in ledgers:
+            for hour_row in ledger.hours:
+                if not window.holds(day(hour_row.hour)):
+                    continue
+                key = key_of(hour_row, ledger.device)
+                grouped = rows.get(key)
+                if grouped is None:
+                    grouped = rows[key] = Row(key)
+                _add(grouped, hour_row, pricer(hour_row))
+        ordered = sorted(rows.values(), key=lambda r: r.key)
+    total = Totals()
+    for row in ordered:
+        total.add_row(row.totals, None, None)
+    return Report(kind, ordered, total, unpriced_warnings(total.unpriced))
+
+
+def _add(row: Row, hour_row: PricedRow, cost: float | None) -> None:
+    row.totals.add_row(hour_row, cost, hour_row.model)
+    model = row.models.get(hour_row.model)
+    if model is None:
+        model = row.models[hour_row.model] = Totals()
+    model.add_row(hour_row, cost, hour_row.model)
+
+
+def _key_function(kind: str, day: Callable[[str], date]) -> Callable[[HourRow, str], str]:
+    if kind == "daily":
+        return lambda r, _: day(r.hour).isoformat()
+    if kind == "weekly":
+        return lambda r, _: (day(r.hour) - timedelta(days=day(r.hour).weekday())).isoformat()
+    if kind == "monthly":
+        return lambda r, _: day(r.hour).strftime("%Y-%m")
+    if kind == "model":
+        return lambda r, _: r.model
+    if kind == "project":
+        return lambda r, _: r.project
+    if kind == "branch":
+        return lambda r, _: r.branch
+    if kind == "device":
+        return lambda _, device: device
+    raise ValueError(f"unknown report kind {kind!r}")
+
+
+def unpriced_warnings(models: Iterable[str]) -> list[str]:
+    return [
+        f"no price known for model {m}: its tokens are counted, its cost is left out "
+        "(update ccsync for newer prices)"
+        for m in sorted(models)
+    ]
+
+
+def as_json(report: Report) -> dict[str, object]:
+    field_name = KEY_FIELD[report.kind]
+    return {
+        "rows": [
+            {
+                field_name: row.key,
+                **row.extra,
+                **row.totals.as_json(),
+                "models": [{"model": m, **t.as_json()} for m, t in sorted(row.models.items())],
+            }
+            for row in report.rows
+        ],
+        "total": report.total.as_json(),
+        "warnings": report.warnings,
+    }

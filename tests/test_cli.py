@@ -1,0 +1,175 @@
+"""The CLI contract (DESIGN.md §5), run in-process: exit codes and output, errors included."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests import logs
+
+SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "claude"
+
+
+@pytest.fixture
+def sample_logs(claude_dir: Path) -> Path:
+    """The shared sample tree if it is beside this checkout, else an equivalent one."""
+    if SAMPLES.is_dir():
+        shutil.copytree(SAMPLES, claude_dir, dirs_exist_ok=True)
+    else:
+        logs.write(logs.session_file(claude_dir),
+                   logs.assistant("msg_01Qx7", "r1", tokens=logs.usage(3, 187, 2311, 18204)),
+                   logs.assistant("msg_01Hk2", "r2", model="claude-haiku-4-5-20251001", tokens=logs.usage(12, 41, 0, 9120)),
+                   logs.assistant("msg_01Zz9", None, model="claude-opus-4-1-20250805", tokens=logs.usage(8, 96, 0, 30412)))
+    return claude_dir
+
+
+def test_scan_json_and_daily_report_match_the_sample_totals(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli("scan", "--json")
+    assert (code, err) == (0, "")
+    added = orjson.loads(out)["added"]
+    assert (added["input_tokens"], added["output_tokens"], added["cache_creation_tokens"],
+            added["cache_read_tokens"], added["messages"]) == (23, 324, 2311, 57736, 3)
+
+    code, out, _ = cli("report", "daily", "--json", "--timezone", "UTC")
+    assert code == 0
+    report = orjson.loads(out)
+    assert [r["date"] for r in report["rows"]] == ["2026-11-20"]
+    row = report["rows"][0]
+    by_model = {m["model"]: (m["input_tokens"], m["output_tokens"], m["cache_creation_tokens"],
+                             m["cache_read_tokens"], m["messages"]) for m in row["models"]}
+    assert by_model == {
+        "claude-sonnet-4-5-20250929": (3, 187, 2311, 18204, 1),
+        "claude-haiku-4-5-20251001": (12, 41, 0, 9120, 1),
+        "claude-opus-4-1-20250805": (8, 96, 0, 30412, 1),
+    }
+    assert report["total"]["total_tokens"] == 23 + 324 + 2311 + 57736
+    assert report["total"]["cost_usd"] > 0
+    assert report["warnings"] == []
+
+
+def test_scan_is_silent_off_a_terminal(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+    assert cli("scan") == (0, "", "")
+    assert cli() == (0, "", "")  # the nightly job, twice: nothing new, nothing said
+
+
+@pytest.mark.parametrize("kind, key", [("weekly", "week"), ("monthly", "month"), ("session", "session"),
+                                        ("model", "model"), ("project", "project"), ("branch", "branch")])
+def test_every_report_kind_has_its_key(cli, sample_logs, kind: str, key: str) -> None:  # type: ignore[no-untyped-def]
+    cli("scan")
+    code, out, _ = cli("report", kind, "--json")
+    assert code == 0
+    rows = orjson.loads(out)["rows"]
+    assert rows and all(key in r and "models" in r and "cost_usd" in r for r in rows)
+
+
+def test_report_time_zone_moves_days(cli, claude_dir) -> None:  # type: ignore[no-untyped-def]
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", ts="2026-11-20T23:30:00Z"))
+    cli("scan")
+    days = lambda tz: [r["date"] for r in orjson.loads(cli("report", "daily", "--json", "--timezone", tz)[1])["rows"]]  # noqa: E731
+    assert days("UTC") == ["2026-11-20"]
+    assert days("Europe/Berlin") == ["2026-11-21"]
+    assert days("America/New_York") == ["2026-11-20"]
+
+
+def test_since_until_filter_days(cli, claude_dir) -> None:  # type: ignore[no-untyped-def]
+    logs.write(logs.session_file(claude_dir), *[logs.assistant(f"m{d}", ts=f"2026-11-{d:02d}T10:00:00Z") for d in (1, 2, 3)])
+    cli("scan")
+    code, out, _ = cli("report", "daily", "--json", "--since", "2026-11-02", "--until", "20261102")
+    assert [r["date"] for r in orjson.loads(out)["rows"]] == ["2026-11-02"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("report", "daily", "--timezone", "Mars/Olympus"), "unknown time zone 'Mars/Olympus'"),
+        (("report", "daily", "--since", "yesterday"), "--since 'yesterday' is not a date"),
+        (("report", "daily", "--since", "2026-11-05", "--until", "2026-11-01"), "--since is after --until"),
+        (("init", "--device", "My Laptop"), "device id 'My Laptop' is not valid"),
+        (("goal", "set", "lots"), "target 'lots' is not a number"),
+        (("goal", "set", "5M", "--by", "2020-01-01"), "is in the past"),
+        (("schedule", "install", "--at", "25:00", "--dry-run"), "25:00"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(cli, args: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli(*args)
+    assert code == 2
+    assert message in err
+    assert err.startswith("ccsync: ") and err.count("\n") == 1
+
+
+def test_unknown_flag_is_a_usage_error(cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("scan", "--frobnicate")
+    assert code == 2 and "--frobnicate" in err
+
+
+def test_corrupt_ledger_exits_65_and_is_never_overwritten(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
+    cli("scan")
+    logs.write(logs.session_file(sample_logs, "more"), logs.assistant("new-one"))
+    ledger = state_dir / "ledger.json"
+    ledger.write_bytes(ledger.read_bytes()[:-20])
+    damaged = ledger.read_bytes()
+    for args in (("scan",), (), ("sync",), ("report", "daily")):
+        code, _, err = cli(*args)
+        assert code == 65, args
+        assert "does not parse" in err or "not valid JSON" in err
+        assert "it was not modified" in err and "ccsync restore" in err
+        assert err.count("\n") == 1
+        assert ledger.read_bytes() == damaged
+
+
+def test_restore_from_backup_recovers_a_corrupt_ledger(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
+    cli("scan")
+    logs.write(logs.session_file(sample_logs, "more"), logs.assistant("new-one", tokens=logs.usage(1, 1)))
+    cli("scan")  # a second generation: the first is now a backup
+    (state_dir / "ledger.json").write_bytes(b"{broken")
+    code, out, err = cli("restore", "--from-backup")
+    assert code == 0, err
+    assert "Restored ledger generation 1 from backup" in out
+    cli("scan")  # re-derives the lost state: the new session counts, nothing twice
+    total = orjson.loads((state_dir / "ledger.json").read_bytes())["totals"]
+    assert (total["output_tokens"], total["messages"]) == (325, 4)
+
+
+def test_status_json(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+    cli("init", "--device", "studio")
+    cli()
+    code, out, _ = cli("status", "--json")
+    assert code == 0
+    status = orjson.loads(out)
+    assert status["device"] == "studio"
+    assert status["log_files"] == 2 and status["pending_bytes"] == 0
+    assert status["totals"]["messages"] == 3
+    assert status["last_scan"] and status["last_sync"]["pushed"] is True
+    assert '"exit_code":0' in status["last_run"]
+
+
+def test_state_folder_is_private(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
+    cli()
+    assert state_dir.stat().st_mode & 0o777 == 0o700
+    for path in state_dir.iterdir():
+        if path.is_file():
+            assert path.stat().st_mode & 0o077 == 0, path
+
+
+def test_total_and_goal_on_one_machine(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+    cli("init", "--device", "solo")
+    assert cli()[0] == 0
+    code, out, err = cli("goal", "set", "1k", "--by", "2099-12-31")
+    assert code == 0, err
+    code, out, _ = cli("total", "--json")
+    total = orjson.loads(out)
+    assert [d["device"] for d in total["devices"]] == ["solo"]
+    assert total["total"]["input_tokens"] == 23
+    goal = total["goal"]
+    assert goal["target"] == 1000 and goal["metric"] == "processed"
+    assert goal["current"] == 23 + 324 + 2311 and goal["on_track"] is True
+    code, out, _ = cli("goal", "--json")
+    assert orjson.loads(out)["percent"] == 265.8
+
+
+def test_goal_without_a_goal_says_how_to_set_one(cli) -> None:  # type: ignore[no-untyped-def]
+    code, _, err = cli("goal")
+    assert code == 2 and "ccsync goal set" in err

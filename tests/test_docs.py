@@ -1,0 +1,40 @@
+"""Every command has help and is documented in the README; the quick start stays two commands."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from syncer.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def commands() -> list[tuple[str, str | None]]:
+    found: list[tuple[str, str | None]] = []
+    for command in app.registered_commands:
+        found.append((command.name or command.callback.__name__, command.callback.__doc__))  # type: ignore[union-attr]
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        found.append((group.name or "", group.typer_instance.info.help))  # type: ignore[arg-type]
+        for command in group.typer_instance.registered_commands:
+            found.append((f"{group.name} {command.name}", command.callback.__doc__))  # type: ignore[union-attr]
+    return found
+
+
+@pytest.mark.parametrize("name, doc", commands())
+def test_command_has_help_and_is_in_the_readme(name: str, doc: str | None) -> None:
+    assert doc and doc.strip(), f"ccsync {name} has no help"
+    assert f"ccsync {name.split()[0]}" in README, f"ccsync {name} is missing from README.md"
+
+
+def test_quick_start_is_two_commands_and_ci_runs_the_test_one() -> None:
+    block = re.search(r"## Quick start\n\n```sh\n(.*?)```", README, re.S)
+    assert block is not None
+    lines = [line.split("#")[0].strip() for line in block.group(1).strip().splitlines()]
+    assert len(lines) == 2
+    assert lines[0].startswith("pip install . && ccsync")
+    assert lines[1] in (ROOT / ".ci" / "run").read_text()

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from syncer import goal
+from syncer.errors import LedgerCorrupt, SchemaTooNew, UsageError
+
+SET_AT = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("100M", 100_000_000), ("1.5B", 1_500_000_000), ("250k", 250_000), ("5000000", 5_000_000),
+     ("1_000", 1000), ("2,500", 2500), (" 7m ", 7_000_000)],
+)
+def test_targets(text: str, value: int) -> None:
+    assert goal.parse_target(text) == value
+
+
+@pytest.mark.parametrize("text", ["", "lots", "-5M", "1.5.5", "10Q", "0"])
+def test_bad_targets_are_usage_errors(text: str) -> None:
+    with pytest.raises(UsageError):
+        goal.parse_target(text)
+
+
+def make(target: int = 100_000_000, deadline: date = date(2026, 12, 31)) -> goal.Goal:
+    return goal.Goal(target=target, deadline=deadline, set_by="a", set_at=SET_AT)
+
+
+def test_progress_maths() -> None:
+    today = date(2026, 11, 22)
+    daily = {date(2026, 11, d): 1_000_000.0 for d in range(16, 23)}  # 1M/day for the last 7 days
+    daily[date(2026, 10, 30)] = 23_000_000.0  # inside the 30-day window, outside the 7-day one
+    p = goal.progress(make(), daily=daily, devices={"a": 30_000_000, "b": 10_000_000}, today=today)
+    assert p.current == 40_000_000
+    assert p.percent == 40.0
+    assert p.remaining == 60_000_000
+    assert p.days_left == 40  # 22 Nov .. 31 Dec, both counted
+    assert p.required_per_day == 1_500_000
+    assert p.pace_7d == 1_000_000
+    assert p.pace_30d == pytest.approx(30_000_000 / 30)
+    assert p.projected_date == date(2027, 1, 21)  # 60 more days at 1M/day
+    assert p.on_track is False
+    assert [(d, share) for d, _, share in p.devices] == [("a", 0.75), ("b", 0.25)]
+    js = p.as_json()
+    assert js["deadline"] == "2026-12-31" and js["projected_date"] == "2027-01-21"
+    assert set(js) == {"target", "metric", "deadline", "current", "percent", "remaining", "days_left",
+                       "required_per_day", "pace_7d", "pace_30d", "projected_date", "on_track", "devices"}
+
+
+def test_reached_goal_is_on_track_today() -> None:
+    p = goal.progress(make(target=10), daily={}, devices={"a": 12}, today=date(2026, 11, 22))
+    assert (p.remaining, p.on_track, p.projected_date) == (0, True, date(2026, 11, 22))
+
+
+def test_no_pace_means_no_projection() -> None:
+    p = goal.progress(make(), daily={}, devices={"a": 1}, today=date(2026, 11, 22))
+    assert p.projected_date is None and p.on_track is False
+
+
+def test_past_deadline_has_no_days_left() -> None:
+    p = goal.progress(make(deadline=date(2026, 11, 1)), daily={}, devices={"a": 1}, today=date(2026, 11, 22))
+    assert p.days_left == 0 and p.required_per_day == p.remaining
+
+
+def test_goal_file_round_trip_and_validation() -> None:
+    g = make()
+    assert goal.parse_goal(goal.dump_goal(g)) == g
+    with pytest.raises(LedgerCorrupt):
+        goal.parse_goal(b'{"target": -1}')
+    with pytest.raises(SchemaTooNew):
+        goal.parse_goal(b'{"schema_version": 9}')

@@ -1,0 +1,57 @@
+"""The package stays layered (STYLE.md): each external boundary's library is imported in one
+module only, and the pure cores do no I/O."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "syncer"
+
+ONLY_IN = {
+    "dulwich": {"gitsync.py"},
+    "filelock": {"store.py"},
+    "typer": {"cli.py"},
+    "subprocess": {"schedule.py"},
+}
+PURE = {"ledger.py", "report.py", "goal.py", "privacy.py", "events.py", "usage.py", "sources/claude.py"}
+IO_NAMES = {"open", "print", "input"}
+
+
+def imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_each_boundary_library_is_imported_in_one_module() -> None:
+    for path in modules():
+        name = path.relative_to(PACKAGE).as_posix()
+        for library, allowed in ONLY_IN.items():
+            if library in imports(path):
+                assert name in allowed, f"{name} imports {library}; only {sorted(allowed)} may"
+
+
+def test_pure_modules_do_no_io() -> None:
+    for name in PURE:
+        tree = ast.parse((PACKAGE / name).read_text())
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} & IO_NAMES
+        assert not used, f"{name} calls {used}"
+        assert not imports(PACKAGE / name) & {"os", "subprocess", "socket", "shutil", "dulwich", "filelock"}, name
+
+
+def test_only_the_cli_prints() -> None:
+    for path in modules():
+        if path.name == "cli.py":
+            continue
+        calls = [n for n in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"]
+        assert not calls, f"{path.name} prints"
