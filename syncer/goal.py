@@ -152,3 +152,11 @@ def progress(goal: Goal, *, daily: Mapping[date, float], devices: Mapping[str, f
 
 def _pace(daily: Mapping[date, float], today: date, days: int) -> float:
     return sum(daily.get(today - timedelta(days=i), 0) for i in range(days)) / days
+
+
+def json_schema() -> bytes:
+    """The JSON Schema of the sync repo's `goal.json`."""
+    schema = Goal.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "ccsync goal (goal.json)"
+    return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"

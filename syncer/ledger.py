@@ -431,3 +431,11 @@ def _bump(table: dict[Any, list[int]], key: Any, tokens: list[int], sign: int) -
 def dump_ledger(ledger: Ledger) -> bytes:
     """Deterministic bytes: same ledger, same bytes, so an unchanged ledger commits nothing."""
     return orjson.dumps(ledger.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+
+
+def json_schema() -> bytes:
+    """The JSON Schema of a device file, as published in the project's `data/` folder."""
+    schema = Ledger.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"ccsync device file (data/<device-id>.json), schema version {SCHEMA_VERSION}"
+    return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"

@@ -1,0 +1,30 @@
+"""The published schemas in data/ match the models, and every past ledger version still loads."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from syncer import goal, ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+FROZEN = Path(__file__).resolve().parent / "schemas"
+
+
+@pytest.mark.parametrize("name, generate", [("device.schema.json", ledger.json_schema),
+                                            ("goal.schema.json", goal.json_schema)])
+def test_published_schema_is_current(name: str, generate) -> None:  # type: ignore[no-untyped-def]
+    path = ROOT / "data" / name
+    if os.environ.get("CCSYNC_UPDATE_SCHEMA"):
+        path.write_bytes(generate())
+    assert path.read_bytes() == generate(), f"data/{name} is stale: CCSYNC_UPDATE_SCHEMA=1 pytest tests/test_schema.py"
+
+
+def test_every_frozen_ledger_version_still_loads() -> None:
+    examples = sorted(FROZEN.glob("ledger-v*.json"))
+    assert [p.name for p in examples] == [f"ledger-v{v}.json" for v in range(1, ledger.SCHEMA_VERSION + 1)]
+    for path in examples:
+        loaded = ledger.parse_ledger(path.read_bytes(), what=path.name)
+        assert loaded.totals.messages > 0 and loaded.sessions
