@@ -19,10 +19,13 @@ def sample_logs(claude_dir: Path) -> Path:
     if SAMPLES.is_dir():
         shutil.copytree(SAMPLES, claude_dir, dirs_exist_ok=True)
     else:
+        sub = logs.assistant("msg_01Hk2", "r2", model="claude-haiku-4-5-20251001", sidechain=True,
+                             tokens=logs.usage(12, 41, 0, 9120))
         logs.write(logs.session_file(claude_dir),
                    logs.assistant("msg_01Qx7", "r1", tokens=logs.usage(3, 187, 2311, 18204)),
-                   logs.assistant("msg_01Hk2", "r2", model="claude-haiku-4-5-20251001", tokens=logs.usage(12, 41, 0, 9120)),
+                   logs.progress(sub),
                    logs.assistant("msg_01Zz9", None, model="claude-opus-4-1-20250805", tokens=logs.usage(8, 96, 0, 30412)))
+        logs.write(logs.session_file(claude_dir).with_suffix("") / "subagents" / "agent-7f3a.jsonl", sub)
     return claude_dir
 
 
@@ -122,7 +125,8 @@ def test_corrupt_ledger_exits_65_and_is_never_overwritten(cli, sample_logs, stat
 
 def test_restore_from_backup_recovers_a_corrupt_ledger(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
     cli("scan")
-    logs.write(logs.session_file(sample_logs, "more"), logs.assistant("new-one", tokens=logs.usage(1, 1)))
+    logs.write(logs.session_file(sample_logs, "more"),
+               logs.assistant("new-one", tokens=logs.usage(1, 1), session="another-session"))
     cli("scan")  # a second generation: the first is now a backup
     (state_dir / "ledger.json").write_bytes(b"{broken")
     code, out, err = cli("restore", "--from-backup")

@@ -1,0 +1,276 @@
+"""Several devices, one remote: real `ccsync` processes, each with its own state folder and
+logs, against real git servers on 127.0.0.1 (DESIGN.md §4)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests import logs
+from tests.gitserver import (  # noqa: F401 - http_server is a fixture
+    SECRET_TOKEN,
+    SECRET_USER,
+    GitDaemon,
+    GitHttpServer,
+    fsck,
+    git,
+    http_server,
+    make_bare,
+    requires_git,
+)
+
+pytestmark = requires_git
+
+
+class Device:
+    def __init__(self, root: Path, name: str, remote: str, env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.home = root / name / "ccsync"
+        self.claude = root / name / "claude"
+        (self.claude / "projects").mkdir(parents=True)
+        self.remote = remote
+        self.env = {**os.environ, "CCSYNC_HOME": str(self.home), "CLAUDE_CONFIG_DIR": str(self.claude),
+                    "HOME": str(root / name), **(env or {})}
+        self.sessions = 0
+
+    def run(self, *args: str, wait: bool = True, timeout: float = 120):  # type: ignore[no-untyped-def]
+        proc = subprocess.Popen([sys.executable, "-m", "syncer", *args], env=self.env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if not wait:
+            return proc
+        out, err = proc.communicate(timeout=timeout)
+        return proc.returncode, out, err
+
+    def init(self) -> None:
+        code, out, err = self.run("init", "--device", self.name, "--remote", self.remote)
+        assert code == 0, err
+
+    def work(self, responses: int = 3) -> None:
+        """A new session of this device's usage: `responses` streamed responses."""
+        self.sessions += 1
+        sid = f"{self.name}-{self.sessions}"
+        records = []
+        for r in range(responses):
+            for out in (1, 10, 100 + r):
+                records.append(logs.assistant(f"{sid}-m{r}", f"{sid}-q{r}", session=sid,
+                                              tokens=logs.usage(2, out, 30, 400),
+                                              ts=f"2026-11-{10 + self.sessions % 15:02d}T1{r}:00:00Z"))
+        logs.write(logs.session_file(self.claude, sid), *records)
+
+    def ledger(self) -> dict:  # type: ignore[type-arg]
+        return orjson.loads((self.home / "ledger.json").read_bytes())
+
+
+def summed(devices: list[Device]) -> dict[str, int]:
+    fields = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "messages")
+    return {f: sum(d.ledger()["totals"][f] for d in devices) for f in fields}
+
+
+def picked(total: dict[str, int]) -> dict[str, int]:
+    return {f: total[f] for f in ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "messages")}
+
+
+def test_three_devices_syncing_at_once_over_http_with_auth(tmp_path: Path, http_server: GitHttpServer) -> None:
+    make_bare(http_server.root / "shared.git")
+    env = {"CCSYNC_GIT_USERNAME": SECRET_USER, "CCSYNC_GIT_TOKEN": SECRET_TOKEN}
+    devices = [Device(tmp_path, n, http_server.url("shared.git"), env) for n in ("alpha", "beta", "gamma")]
+    for d in devices:
+        d.init()
+    outputs: list[str] = []
+    failures: list[str] = []
+
+    def rounds(device: Device) -> None:
+        for _ in range(4):
+            device.work()
+            code, out, err = device.run()
+            outputs.append(out + err)
+            if code != 0:
+                failures.append(f"{device.name}: {code} {err}")
+
+    threads = [threading.Thread(target=rounds, args=(d,)) for d in devices]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
+    for d in devices:  # a last round with nothing new: everyone has everyone's final file
+        assert d.run()[0] == 0
+
+    expected = summed(devices)
+    assert expected["messages"] == 3 * 4 * 3
+    for d in devices:
+        code, out, err = d.run("total", "--json")
+        assert code == 0, err
+        total = orjson.loads(out)
+        assert sorted(x["device"] for x in total["devices"]) == ["alpha", "beta", "gamma"]
+        assert picked(total["total"]) == expected
+        assert total["warnings"] == []
+        outputs.append(out + err)
+    assert fsck(http_server.root / "shared.git").returncode == 0
+    log = git("log", "--format=%an|%s", "main", cwd=http_server.root / "shared.git").stdout.splitlines()
+    assert {line.split("|")[0] for line in log} == {"ccsync alpha", "ccsync beta", "ccsync gamma"}
+    everything = "\n".join(outputs + http_server.log)
+    assert SECRET_TOKEN not in everything
+
+
+def test_remote_down_exits_75_keeps_data_and_catches_up(tmp_path: Path) -> None:
+    daemon = GitDaemon(tmp_path / "srv")
+    (tmp_path / "srv").mkdir()
+    make_bare(tmp_path / "srv" / "shared.git")
+    daemon.start()
+    d = Device(tmp_path, "laptop", "")
+    d.remote = daemon.url("shared.git")
+    d.init()
+    daemon.stop()
+    d.work()
+    code, out, err = d.run()
+    assert code == 75
+    assert err.startswith("ccsync: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert d.ledger()["totals"]["messages"] == 3  # scanned and saved despite the remote
+    code, out, _ = d.run("status", "--json")
+    assert '"exit_code":75' in orjson.loads(out)["last_run"]
+    daemon.start()
+    try:
+        assert d.run()[0] == 0
+        code, out, _ = d.run("total", "--json")
+        assert orjson.loads(out)["total"]["messages"] == 3
+        shown = git("show", "main:data/laptop.json", cwd=tmp_path / "srv" / "shared.git").stdout
+        assert orjson.loads(shown)["totals"]["messages"] == 3
+    finally:
+        daemon.stop()
+
+
+def test_sigkill_during_sync_then_next_run_completes(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    d = Device(tmp_path, "desk", str(remote))
+    d.init()
+    for delay in (0.05, 0.2, 0.4, 0.7):
+        d.work(responses=20)
+        proc = d.run("sync", wait=False)
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate()
+        code, _, err = d.run("sync")
+        assert code == 0, err
+    code, out, _ = d.run("total", "--json")
+    assert picked(orjson.loads(out)["total"]) == summed([d])
+    assert fsck(remote).returncode == 0
+
+
+def test_hostile_peer_files_are_skipped_with_warnings(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    good = Device(tmp_path, "good", str(remote))
+    good.init()
+    good.work()
+    assert good.run()[0] == 0
+    work = tmp_path / "attacker"
+    git("clone", "-q", str(remote), str(work))
+    valid = (good.home / "ledger.json").read_text()
+    data = work / "data"
+    (data / "garbage.json").write_text("{not json")
+    (data / "UPPER.json").write_text(valid)
+    (data / "newer.json").write_text('{"schema_version": 99}')
+    (data / "liar.json").write_text(valid)  # names device "good"
+    (data / "big.json").write_bytes(b" " * (17 * 1024 * 1024))
+    os.symlink("good.json", data / "link.json")
+    (data / "folder.json").mkdir()
+    (data / "folder.json" / "x").write_text("x")
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "hostile", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+
+    code, out, err = good.run("total", "--json")
+    assert code == 0, err
+    total = orjson.loads(out)
+    assert [x["device"] for x in total["devices"]] == ["good"]
+    assert picked(total["total"]) == summed([good])
+    warnings = "\n".join(total["warnings"])
+    for name in ("garbage", "UPPER", "newer", "liar", "big", "link", "folder"):
+        assert name in warnings, name
+    assert "later ccsync" in warnings or "schema version 99" in warnings
+    assert good.run()[0] == 0  # our own sync carries on beside them
+
+
+def test_two_machines_claiming_one_device_id_are_refused(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    first = Device(tmp_path, "one", str(remote))
+    first.init()
+    first.work()
+    assert first.run()[0] == 0
+    second = Device(tmp_path / "other", "one", str(remote))
+    code, out, err = second.run("init", "--device", "one", "--remote", str(remote))
+    assert code == 78
+    assert "already used by another machine" in err and "ccsync init --device" in err
+    shown = git("show", "main:data/one.json", cwd=remote).stdout
+    assert orjson.loads(shown)["install_id"] == first.ledger()["install_id"]
+
+
+def test_credentials_in_a_url_are_refused_and_never_printed(tmp_path: Path) -> None:
+    d = Device(tmp_path, "x", "")
+    code, out, err = d.run("init", "--remote", f"https://{SECRET_USER}:{SECRET_TOKEN}@example.com/r.git")
+    assert code == 78
+    assert SECRET_TOKEN not in out + err and err.count("\n") == 1
+
+
+def test_restore_on_a_new_machine_adds_nothing_twice(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    old = Device(tmp_path, "studio", str(remote))
+    old.init()
+    old.work()
+    old.work()
+    assert old.run()[0] == 0
+    new = Device(tmp_path / "new", "studio", str(remote))
+    new.sessions = old.sessions
+    for path in old.claude.rglob("*.jsonl"):  # the logs came along (a restored home folder)
+        target = new.claude / path.relative_to(old.claude)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    assert new.run("init", "--device", "studio")[0] == 0
+    code, out, err = new.run("init", "--remote", str(remote))
+    assert code == 78  # a different install: refused until it adopts the record
+    code, out, err = new.run("restore")
+    assert code == 0, err
+    assert new.run()[0] == 0
+    assert new.ledger()["totals"] == old.ledger()["totals"]
+    new.work()
+    assert new.run()[0] == 0
+    assert new.ledger()["totals"]["messages"] == old.ledger()["totals"]["messages"] + 3
+
+
+def test_goal_is_shared_by_every_device(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    a, b = Device(tmp_path, "a", str(remote)), Device(tmp_path, "b", str(remote))
+    for d in (a, b):
+        d.init()
+        d.work()
+        assert d.run()[0] == 0
+    code, out, err = a.run("goal", "set", "1.5k", "--by", "2099-12-31", "--metric", "output")
+    assert code == 0, err
+    code, out, err = b.run("goal", "--json")
+    assert code == 0, err
+    goal = orjson.loads(out)
+    assert goal["target"] == 1500 and goal["metric"] == "output"
+    assert goal["current"] == 2 * (100 + 101 + 102)
+    assert sorted(x["device"] for x in goal["devices"]) == ["a", "b"]
+
+
+def test_embedded_default_then_a_real_remote_gets_the_history(tmp_path: Path) -> None:
+    d = Device(tmp_path, "solo", "")
+    assert d.run("init", "--device", "solo")[0] == 0
+    d.work()
+    assert d.run()[0] == 0  # no remote yet: the embedded one in the state folder
+    embedded_tip = git("rev-parse", "main", cwd=d.home / "remote.git").stdout
+    remote = make_bare(tmp_path / "later.git")
+    code, out, err = d.run("init", "--remote", str(remote))
+    assert code == 0, err
+    shown = git("show", "main:data/solo.json", cwd=remote).stdout
+    assert orjson.loads(shown)["totals"]["messages"] == 3
+    assert git("rev-parse", "main", cwd=remote).stdout == embedded_tip  # the same history, not a copy
