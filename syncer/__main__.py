@@ -1,3 +1,27 @@
-from syncer.cli import main
+"""`ccsync` and `python -m syncer`: the nightly job's shortcut first, then the full CLI."""
 
-main()
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+
+def main() -> NoReturn:
+    if len(sys.argv) == 1 and not sys.stdout.isatty():
+        from syncer import idle
+        from syncer.paths import state_paths
+
+        paths = state_paths(os.environ, Path.home())
+        if idle.nothing_to_do(paths, os.environ, Path.home()):
+            idle.record_idle_run(paths, datetime.now(UTC))
+            raise SystemExit(0)
+    from syncer.cli import main as run_cli
+
+    run_cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -199,7 +199,7 @@ def scan_command(
 
 def _sync_line(outcome: jobs.SyncOutcome) -> str:
     s = outcome.sync
-    if not s.committed:
+    if s is None or not s.committed:
         return f"Sync: nothing new to push to {outcome.remote}."
     return f"Sync: pushed {outcome.tokens_added:+,} tokens to {outcome.remote} ({s.tip[:10]})."
 

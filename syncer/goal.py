@@ -24,7 +24,7 @@ _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
 class Goal(BaseModel):
     """`goal.json` in the sync repo: one goal shared by every device."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     schema_version: Literal[1] = 1
     target: Annotated[int, Field(gt=0, le=10**18)]

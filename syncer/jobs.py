@@ -6,6 +6,7 @@ the environment or the home folder gets it from the `Context` the caller built.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import shutil
 import socket
@@ -14,12 +15,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TypedDict
 from datetime import tzinfo
+from typing import TYPE_CHECKING, TypedDict
 
 import orjson
 
-from syncer import gitsync, goal, report, runlog, schedule, store
+from syncer import store
 from syncer.errors import (
     CcsyncError,
     ConfigError,
@@ -32,9 +33,16 @@ from syncer.errors import (
 )
 from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Tally, dump_ledger, parse_ledger
 from syncer.paths import StatePaths
-from syncer.pricing import load_table
-from syncer.scan import Progress, ScanResult, find_logs, resume_at, scan
+from syncer.logfiles import find_logs
+from syncer.scan import Progress, ScanResult, resume_at, scan
+from syncer.idle import already_published
 from syncer.store import Config, Privacy
+
+if TYPE_CHECKING:
+    from syncer import gitsync, goal, report, runlog, schedule
+
+# git, reports, goals and schedulers are imported where they are used: a nightly run with
+# nothing new must start fast, and dulwich alone takes longer to import than that run.
 
 DEFAULT_WAIT = 600.0
 FETCH_WAIT = 30.0  # `total` would rather show the last fetch than wait out a long sync
@@ -86,6 +94,7 @@ def init(
 ) -> InitResult:
     """Create or change this device's config. Changing the device id of a device that already
     has a ledger would orphan its file in the sync repo, so that needs --force."""
+    from syncer import gitsync
     if device is not None:
         check_device(device)
     if remote is not None:
@@ -130,12 +139,13 @@ def run_scan(ctx: Context, *, wait: float = DEFAULT_WAIT, progress: Progress | N
 @dataclass
 class SyncOutcome:
     scan: ScanResult | None
-    sync: gitsync.SyncResult
+    sync: gitsync.SyncResult | None  # None: the remote already had this ledger
     remote: str
     tokens_added: int
 
 
 def remote_of(ctx: Context, cfg: Config) -> str:
+    from syncer import gitsync
     if cfg.remote:
         return cfg.remote
     gitsync.init_bare_remote(ctx.paths.embedded_remote)
@@ -149,6 +159,7 @@ class _Access(TypedDict):
 
 def _access(ctx: Context, remote: str) -> _Access:
     """How to reach `remote`: a token for https, the user's own ssh command (never a prompt)."""
+    from syncer import gitsync
     ssh = ctx.env.get("GIT_SSH_COMMAND")
     return {
         "credentials": gitsync.credentials_for(remote, ctx.env),
@@ -157,16 +168,29 @@ def _access(ctx: Context, remote: str) -> _Access:
 
 
 def sync(
-    ctx: Context, *, run_scan: bool = True, wait: float = DEFAULT_WAIT, progress: Progress | None = None
+    ctx: Context,
+    *,
+    run_scan: bool = True,
+    wait: float = DEFAULT_WAIT,
+    progress: Progress | None = None,
+    unless_published: bool = False,
 ) -> SyncOutcome:
-    """Scan (optionally), then publish this device's ledger: only `data/<device>.json` changes."""
+    """Scan (optionally), then publish this device's ledger: only `data/<device>.json` changes.
+    With `unless_published`, skip git altogether when the last sync already pushed this very
+    ledger to this remote (only this device writes its file, so it is still there)."""
+    from syncer import gitsync
+
     with store.writer_lock(ctx.paths, wait=wait):
         cfg = config(ctx)
         scanned = scan(ctx.paths, cfg, env=ctx.env, home=ctx.home, now=ctx.now, progress=progress) if run_scan else None
         ledger = store.read_ledger(ctx.paths) or Tally().ledger(
             device=cfg.device, install_id=cfg.install_id, generation=0
         )
+        data = dump_ledger(ledger)
+        digest = hashlib.sha256(data).hexdigest()
         remote = remote_of(ctx, cfg)
+        if unless_published and already_published(last_sync(ctx.paths), digest=digest, remote=remote):
+            return SyncOutcome(scanned, None, gitsync.redact(remote), 0)
         access = _access(ctx, remote)
         gitsync.open_repo(ctx.paths.repo)
         gitsync.fetch(ctx.paths.repo, remote, **access)
@@ -177,15 +201,16 @@ def sync(
             added -= before.input_tokens + before.output_tokens + before.cache_creation_tokens
         message = f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})"
         result = gitsync.sync_files(
-            ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": dump_ledger(ledger)},
+            ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
             message=message, **access,
         )
-        _record_sync(ctx, result)
+        _record_sync(ctx, result, remote=remote, digest=digest)
     return SyncOutcome(scanned, result, gitsync.redact(remote), added if result.committed else 0)
 
 
 def _published(repo: Path, cfg: Config) -> Ledger | None:
     """This device's file as the sync repo has it; refuses a file another machine wrote."""
+    from syncer import gitsync
     raw = gitsync.snapshot(repo).files.get(cfg.device)
     if raw is None:
         return None
@@ -202,8 +227,11 @@ def _published(repo: Path, cfg: Config) -> Ledger | None:
     return theirs
 
 
-def _record_sync(ctx: Context, result: gitsync.SyncResult) -> None:
-    record = {"time": _stamp(ctx.now), "tip": result.tip, "committed": result.committed, "pushed": result.pushed}
+def _record_sync(ctx: Context, result: gitsync.SyncResult, *, remote: str, digest: str) -> None:
+    record = {
+        "time": _stamp(ctx.now), "tip": result.tip, "committed": result.committed, "pushed": result.pushed,
+        "remote": remote, "ledger_sha256": digest,
+    }
     store.write_atomic(ctx.paths.home / SYNC_STATE, orjson.dumps(record))
 
 
@@ -229,6 +257,7 @@ class Gathered:
 def gather(ctx: Context, *, offline: bool) -> Gathered:
     """Every device's ledger: this device's from disk (the freshest), the others' from the
     sync repo. A peer's bad file is skipped with a warning, never fatal."""
+    from syncer import gitsync, goal
     cfg = config(ctx)
     warnings: list[str] = []
     remote = remote_of(ctx, cfg)
@@ -275,6 +304,8 @@ class TotalResult:
 
 
 def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
+    from syncer import report
+    from syncer.pricing import load_table
     gathered = gather(ctx, offline=offline)
     pricer = report.Pricer(load_table())
     everything = report.Window()
@@ -288,6 +319,7 @@ def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
 def _progress(
     gathered: Gathered, by_device: report.Report, zone: tzinfo, pricer: report.Pricer, now: datetime
 ) -> goal.Progress | None:
+    from syncer import goal, report
     if gathered.goal is None:
         return None
     metric = gathered.goal.metric
@@ -306,6 +338,7 @@ def goal_progress(ctx: Context, *, offline: bool, zone: tzinfo) -> TotalResult:
 
 
 def set_goal(ctx: Context, *, target: str, by: date | None, metric: goal.Metric, zone: tzinfo) -> goal.Goal:
+    from syncer import gitsync, goal
     cfg = config(ctx)
     today = ctx.now.astimezone(zone).date()
     deadline = by or date(today.year, 12, 31)
@@ -336,6 +369,7 @@ def restore(ctx: Context, *, from_backup: bool) -> RestoreResult:
     """Rebuild this device's local state: from the newest good backup, or from its file in the
     sync repo (a new machine or a lost disk). Either way the next scan re-reads the logs and
     adds only what the restored ledger does not already cover."""
+    from syncer import gitsync
     cfg = config(ctx)
     with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
         if from_backup:
@@ -374,6 +408,7 @@ class StatusResult:
 
 
 def status(ctx: Context) -> StatusResult:
+    from syncer import gitsync, report, runlog
     cfg = store.load_config(ctx.paths)
     warnings: list[str] = []
     roots, logs = find_logs(ctx.env, ctx.home, warnings)
@@ -408,6 +443,7 @@ def status(ctx: Context) -> StatusResult:
 
 
 def status_json(result: StatusResult) -> dict[str, object]:
+    from syncer import runlog
     cfg = result.config
     totals = result.totals.as_json() if result.totals else None
     return {
@@ -431,6 +467,8 @@ def usage_report(
     ctx: Context, *, kind: str, zone: tzinfo, window: report.Window, all_devices: bool
 ) -> tuple[report.Report, list[str]]:
     """A report over this device's ledger, or over every device's with `all_devices`."""
+    from syncer import report
+    from syncer.pricing import load_table
     if all_devices:
         gathered = gather(ctx, offline=False)
         ledgers, warnings = gathered.ledgers, gathered.warnings
@@ -444,17 +482,20 @@ def usage_report(
 def nightly(ctx: Context, *, progress: Progress | None = None) -> SyncOutcome:
     """The unattended job: scan, then sync, and one line in the run log either way. Another
     ccsync holding the lock ends it at once (exit 75): the next night catches up."""
+    from syncer import runlog
     try:
-        outcome = sync(ctx, run_scan=True, wait=0, progress=progress)
+        outcome = sync(ctx, run_scan=True, wait=0, progress=progress, unless_published=True)
     except CcsyncError as exc:
         _log_run(ctx, runlog.RunRecord(ctx.now, exc.exit_code, 0, False, exc.message))
         raise
     added = outcome.scan.tokens if outcome.scan else [0] * 6
-    _log_run(ctx, runlog.RunRecord(ctx.now, 0, added[0] + added[1] + added[2], outcome.sync.pushed))
+    pushed = outcome.sync is not None and outcome.sync.pushed
+    _log_run(ctx, runlog.RunRecord(ctx.now, 0, added[0] + added[1] + added[2], pushed))
     return outcome
 
 
 def _log_run(ctx: Context, record: runlog.RunRecord) -> None:
+    from syncer import runlog
     try:
         runlog.append_run(ctx.paths.runlog, record)
     except DiskError:
@@ -470,10 +511,12 @@ class ScheduleResult:
 
 
 def _scheduler(ctx: Context, runner: schedule.Runner) -> str:
+    from syncer import schedule
     return schedule.detect_scheduler(platform=sys.platform, env=ctx.env, which=shutil.which, runner=runner)
 
 
 def schedule_install(ctx: Context, *, at: str, dry_run: bool) -> ScheduleResult:
+    from syncer import schedule
     when = schedule.parse_at(at)
     found = shutil.which("ccsync", path=ctx.env.get("PATH"))
     if found is None:
@@ -487,12 +530,14 @@ def schedule_install(ctx: Context, *, at: str, dry_run: bool) -> ScheduleResult:
 
 
 def schedule_remove(ctx: Context) -> ScheduleResult:
+    from syncer import schedule
     runner = schedule.SubprocessRunner()
     scheduler = _scheduler(ctx, runner)
     return ScheduleResult(scheduler, removed=schedule.remove(scheduler, home=ctx.home, runner=runner, env=ctx.env))
 
 
 def schedule_status(ctx: Context) -> ScheduleResult:
+    from syncer import schedule
     runner = schedule.SubprocessRunner()
     scheduler = _scheduler(ctx, runner)
     return ScheduleResult(scheduler, status=schedule.status(scheduler, home=ctx.home, runner=runner, env=ctx.env))

@@ -34,7 +34,7 @@ READ_FACTOR = 0.1
 Price = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 """USD per token."""
 
-_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True)
+_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
 
 class Rates(BaseModel):

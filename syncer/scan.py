@@ -9,9 +9,8 @@ again from the start, which the ledger's max-wins rule makes harmless (DESIGN §
 from __future__ import annotations
 
 import hashlib
-import os
-import stat
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from types import ModuleType
 
 from syncer import store
 from syncer.events import BadLine
+from syncer.logfiles import LogFile, find_logs
 from syncer.ledger import Batch, Tally
 from syncer.paths import StatePaths
 from syncer.privacy import branch_name, project_name
@@ -37,17 +37,6 @@ MAX_WORKERS = 4
 Progress = Callable[[int, int], None]
 
 
-@dataclass(frozen=True)
-class LogFile:
-    source: str
-    path: Path
-    root: Path
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-
-
 @dataclass
 class ScanResult:
     roots: list[str] = field(default_factory=list)
@@ -61,47 +50,6 @@ class ScanResult:
     warnings: list[str] = field(default_factory=list)
     ledger_changed: bool = False
     rebuilt: bool = False
-
-
-def find_logs(env: Mapping[str, str], home: Path, warnings: list[str]) -> tuple[list[str], list[LogFile]]:
-    """Every log file under every source's roots. Symlinks, FIFOs, folders named like logs and
-    unreadable folders are skipped with a warning: none of them may hang a nightly run."""
-    roots: list[str] = []
-    found: list[LogFile] = []
-    for name, source in SOURCES.items():
-        for root in source.log_roots(env, home):
-            if root.is_dir():
-                roots.append(str(root))
-                _walk(name, source, root, root, found, warnings)
-    return roots, found
-
-
-def _walk(name: str, source: ModuleType, root: Path, folder: Path, found: list[LogFile], warnings: list[str]) -> None:
-    try:
-        entries = list(os.scandir(folder))
-    except OSError as exc:
-        warnings.append(f"skipped folder {folder}: {exc.strerror}")
-        return
-    for entry in entries:
-        try:
-            info = entry.stat(follow_symlinks=False)
-        except OSError as exc:
-            warnings.append(f"skipped {entry.path}: {exc.strerror}")
-            continue
-        is_log = source.is_log_file(entry.name)
-        if stat.S_ISLNK(info.st_mode):
-            if is_log:
-                warnings.append(f"skipped {entry.path}: a symbolic link")
-        elif stat.S_ISDIR(info.st_mode):
-            if is_log:
-                warnings.append(f"skipped {entry.path}: a folder named like a log file")
-            else:
-                _walk(name, source, root, Path(entry.path), found, warnings)
-        elif is_log:
-            if stat.S_ISREG(info.st_mode):
-                found.append(LogFile(name, Path(entry.path), root, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns))
-            else:
-                warnings.append(f"skipped {entry.path}: not a regular file")
 
 
 def _unchanged(log: LogFile, cp: Checkpoint | None) -> bool:

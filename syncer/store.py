@@ -35,7 +35,7 @@ Privacy = Literal["names", "full", "hashed"]
 
 
 class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     schema_version: Literal[1] = 1
     device: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
@@ -49,7 +49,7 @@ class Config(BaseModel):
 class Checkpoint(BaseModel):
     """How far one log file has been read, and how to know it is still the same file."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     source: str
     dev: int
@@ -64,7 +64,7 @@ class Checkpoint(BaseModel):
 class LocalState(BaseModel):
     """Where each log file was read up to. Small: read on every run, even when nothing is new."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     schema_version: Literal[1] = 1
     generation: int
@@ -76,7 +76,7 @@ class LocalState(BaseModel):
 class DedupIndex(BaseModel):
     """Keys seen with their per-field maxima. Large: read only when there is something new."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     generation: int
     pruned_before: int | None = None

@@ -1,0 +1,80 @@
+"""The nightly run's shortcut: when no log changed and the remote already holds this ledger,
+there is nothing to do, and that is found out before the rest of ccsync is even imported.
+
+Standard library and orjson only (pydantic, typer and dulwich take longer to import than the
+whole idle run may take). Any doubt at all (a file it cannot read, a shape it does not expect,
+a warning the walk would print) answers "not idle", and the full run decides.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from syncer.logfiles import find_logs
+from syncer.paths import StatePaths
+
+# The ledger is written with sorted keys, so `generation` is its second key.
+_GENERATION = re.compile(rb'^\{\s*"device":\s*"[a-z0-9-]+",\s*"generation":\s*(\d+),')
+
+
+def already_published(last: Mapping[str, object] | None, *, digest: str, remote: str) -> bool:
+    """Whether the last sync left exactly this ledger on exactly this remote."""
+    return last is not None and last.get("ledger_sha256") == digest and last.get("remote") == remote and (
+        last.get("pushed") is True or last.get("committed") is False
+    )
+
+
+def nothing_to_do(paths: StatePaths, env: Mapping[str, str], home: Path) -> bool:
+    try:
+        ledger = paths.ledger.read_bytes()
+        match = _GENERATION.match(ledger)
+        if match is None:
+            return False
+        generation = int(match.group(1))
+        state = _load(paths.state(generation))
+        config = _load(paths.config)
+        last = _load(paths.home / "sync.json")
+    except (OSError, ValueError):
+        return False
+    if not (
+        state.get("schema_version") == 1 and state.get("generation") == generation
+        and isinstance(state.get("checkpoints"), dict) and config.get("schema_version") == 1
+    ):
+        return False
+    warnings: list[str] = []
+    _, logs = find_logs(env, home, warnings)
+    checkpoints: dict[str, Any] = state["checkpoints"]
+    if warnings or len(logs) != len(checkpoints):
+        return False
+    for log in logs:
+        cp = checkpoints.get(str(log.path))
+        if not isinstance(cp, dict) or (cp.get("dev"), cp.get("ino"), cp.get("size"), cp.get("mtime_ns")) != (
+            log.dev, log.ino, log.size, log.mtime_ns
+        ):
+            return False
+    remote = config.get("remote") or str(paths.embedded_remote)
+    return already_published(last, digest=hashlib.sha256(ledger).hexdigest(), remote=remote)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    data = orjson.loads(path.read_bytes())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path} is not a JSON object")
+    return data
+
+
+def record_idle_run(paths: StatePaths, now: datetime) -> None:
+    from syncer import runlog
+    from syncer.errors import DiskError
+
+    try:
+        runlog.append_run(paths.runlog, runlog.RunRecord(now, 0, 0, False))
+    except DiskError:
+        pass  # as in the full run: the run log is a hint, never the run's result
