@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -177,3 +178,39 @@ def test_total_and_goal_on_one_machine(cli, sample_logs) -> None:  # type: ignor
 def test_goal_without_a_goal_says_how_to_set_one(cli) -> None:  # type: ignore[no-untyped-def]
     code, _, err = cli("goal")
     assert code == 2 and "ccsync goal set" in err
+
+
+@pytest.mark.skipif(os.name != "posix", reason="fake scheduler binaries are shell scripts")
+def test_schedule_install_status_remove_through_the_cli(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With no systemd user instance, cron: a fake `crontab` first on PATH keeps its table in
+    tmp_path, so the machine's own schedule is never touched."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    spool = tmp_path / "spool"
+    spool.write_text("0 1 * * * /bin/true\n")
+    scripts = {
+        "crontab": f'case "$1" in -l) cat "{spool}" ;; -) cat > "{spool}" ;; *) exit 2 ;; esac\n',
+        "systemctl": "exit 1\n",  # no user instance answers
+        "ccsync": "exit 0\n",
+    }
+    for name, body in scripts.items():
+        (bin_dir / name).write_text("#!/bin/sh\n" + body)
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+
+    code, out, _ = cli("schedule", "install", "--at", "23:59", "--dry-run")
+    assert code == 0 and "Would install (cron)" in out and "59 23 * * * " in out
+    assert spool.read_text() == "0 1 * * * /bin/true\n"  # a dry run changes nothing
+
+    for _ in range(2):  # idempotent
+        assert cli("schedule", "install", "--at", "23:59")[0] == 0
+    table = spool.read_text().splitlines()
+    assert table[0] == "0 1 * * * /bin/true" and len(table) == 2
+    assert table[1].startswith("59 23 * * * ") and str(bin_dir / "ccsync") in table[1]
+
+    code, out, _ = cli("schedule", "status")
+    assert code == 0 and out.startswith("Installed (cron) at 23:59")
+    code, out, _ = cli("schedule", "remove")
+    assert code == 0 and "Removed the cron job" in out
+    assert spool.read_text() == "0 1 * * * /bin/true\n"
+    assert cli("schedule", "status")[1].startswith("Not installed (cron)")
