@@ -334,7 +334,7 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
     for name, value in payload.items():
         if name in ("warnings", "totals"):
             continue
-        out.print(f"{name:>14}: {value}", markup=False)
+        out.print(f"{name:>14}: {render.status_value(name, value)}", markup=False)
     if result.totals is not None:
         u = result.totals.usage
         out.print(f"{'ledger':>14}: {render.tokens(u.processed_tokens)} tokens processed "

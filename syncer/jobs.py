@@ -455,9 +455,11 @@ def status_json(result: StatusResult) -> dict[str, object]:
         "log_files": result.files,
         "pending_bytes": result.pending_bytes,
         "last_scan": result.last_scan,
-        "last_sync": result.last_sync,
+        "last_sync": {k: result.last_sync.get(k) for k in ("time", "tip", "committed", "pushed")}
+        if result.last_sync
+        else None,
         "bad_lines": result.bad_lines,
-        "last_run": runlog.encode_record(result.last_run).decode().strip() if result.last_run else None,
+        "last_run": orjson.loads(runlog.encode_record(result.last_run)) if result.last_run else None,
         "totals": totals,
         "warnings": result.warnings,
     }

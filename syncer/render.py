@@ -87,3 +87,20 @@ def scan_line(result: ScanResult) -> str:
 
 def warning_lines(warnings: Sequence[str]) -> list[str]:
     return [f"warning: {w}" for w in warnings]
+
+
+def status_value(name: str, value: object) -> str:
+    """One `ccsync status` field as text."""
+    if value is None:
+        return "never" if name.startswith("last_") else "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "none found"
+    if name == "last_sync" and isinstance(value, dict):
+        pushed = "pushed" if value.get("pushed") else "nothing to push"
+        return f"{value.get('time')}, {pushed} (tip {str(value.get('tip'))[:10]})"
+    if name == "last_run" and isinstance(value, dict):
+        outcome = "ok" if value.get("exit_code") == 0 else f"exit {value.get('exit_code')}: {value.get('error')}"
+        return f"{value.get('time')}, {outcome}, +{compact(float(str(value.get('tokens_added') or 0)))} tokens"
+    if name == "pending_bytes" and isinstance(value, int):
+        return f"{compact(value)}B not yet read"
+    return str(value)

@@ -148,7 +148,9 @@ def test_status_json(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
     assert status["log_files"] == 2 and status["pending_bytes"] == 0
     assert status["totals"]["messages"] == 3
     assert status["last_scan"] and status["last_sync"]["pushed"] is True
-    assert '"exit_code":0' in status["last_run"]
+    assert status["last_run"]["exit_code"] == 0
+    code, out, _ = cli("status")
+    assert "last_run: " in out and ", ok, +" in out and "pushed (tip " in out
 
 
 def test_state_folder_is_private(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
