@@ -27,7 +27,7 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew
-from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Tally, dump_ledger, parse_ledger
+from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Tally, checked_bytes, dump_ledger, parse_ledger
 from syncer.paths import StatePaths
 
 BACKUPS_KEPT = 5
@@ -244,7 +244,7 @@ def save(
     _write_state(paths, state, tally, generation)
     if old is not None:
         _backup(paths)
-    write_atomic(paths.ledger, dump_ledger(ledger))  # the commit point
+    write_atomic(paths.ledger, checked_bytes(ledger))  # the commit point
     _remove_other_states(paths, generation)
     return ledger
 

@@ -156,7 +156,10 @@ def test_ledger_bytes_are_deterministic_and_validate() -> None:
         (lambda d: d["totals"].update(input_tokens=-1), "greater than or equal"),
         (lambda d: d["totals"].update(input_tokens=999), "totals do not equal"),
         (lambda d: d.update(device="Bad Id"), "device"),
-        (lambda d: d["hours"][0].update(cache_creation_1h_tokens=10**6), "cache_creation_1h_tokens"),
+        (lambda d: d["hours"][0].__setitem__(9, 10**6), "cache_creation_1h_tokens"),
+        (lambda d: d["hours"][0].__setitem__(6, -1), "greater than or equal"),
+        (lambda d: d["hours"][0].append(1), "hours.0"),
+        (lambda d: d["sessions"][0][6][0].__setitem__(5, 10**6), "cache_creation_1h_tokens"),
     ],
 )
 def test_invalid_ledgers_are_refused(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
