@@ -12,9 +12,10 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -57,10 +58,11 @@ def _usage_record(record: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
-def reference_count(root: Path) -> Reference:
+def reference_count(root: Path, zone: tzinfo = UTC) -> Reference:
     """Count a Claude Code tree by the rules of DESIGN.md §2: key message.id:requestId (else
     message.id, else the line's hash); max per key and field; dated by the earliest line; a
-    sidechain response whose message.id a main-session response also has does not count."""
+    sidechain response whose message.id a main-session response also has does not count.
+    Days are in `zone`."""
     keys: dict[str, KeyState] = {}
     stats = {"lines": 0, "progress": 0, "synthetic": 0, "no_request_id": 0, "no_message_id": 0,
              "micro": 0, "offset": 0, "sidechain_lines": 0, "streamed": 0, "half_lines": 0}
@@ -116,7 +118,7 @@ def reference_count(root: Path) -> Reference:
         if state.sidechain and state.message_id in main_ids:
             stats["suppressed"] += 1
             continue
-        day = state.first.astimezone(UTC).date().isoformat()
+        day = state.first.astimezone(zone).date().isoformat()
         row = days.setdefault((day, state.model), dict.fromkeys(DAY_FIELDS, 0))
         for name, value in zip(("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens"),
                                state.maxima, strict=True):
@@ -247,6 +249,13 @@ def test_subset_by_day_model_and_project(corpus: tuple[Path, Truth, Reference]) 
         merged = merged + part
     assert merged.by_day() == ref.days
     assert truth.to_json()["total"] == truth.total()
+    assert Truth.load(truth.dump()) == truth
+
+
+def test_days_in_another_time_zone(corpus: tuple[Path, Truth, Reference]) -> None:
+    root, truth, _ref = corpus
+    zone = ZoneInfo("Asia/Tokyo")  # a whole-hour offset, so hourly truth cells convert exactly
+    assert truth.by_day(zone) == reference_count(root, zone).days != truth.by_day()
 
 
 def test_ccsync_counts_the_corpus_exactly(
