@@ -256,24 +256,3 @@ def test_days_in_another_time_zone(corpus: tuple[Path, Truth, Reference]) -> Non
     root, truth, _ref = corpus
     zone = ZoneInfo("Asia/Tokyo")  # a whole-hour offset, so hourly truth cells convert exactly
     assert truth.by_day(zone) == reference_count(root, zone).days != truth.by_day()
-
-
-def test_ccsync_counts_the_corpus_exactly(
-    tmp_path: Path, cli: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """End to end: `ccsync scan` on a generated tree, then `report daily` equals the truth."""
-    root = tmp_path / "claude"
-    truth = generate(root, target_bytes=1_000_000, seed=5, start=START, days=10, session_bytes=(20_000, 300_000))
-    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(root))
-    assert cli("init", "--device", "bench-test")[0] == 0
-    assert cli("scan")[0] == 0
-    truth = truth + append_session(root, target_bytes=150_000, seed=1, start=datetime(2026, 10, 11, tzinfo=UTC),
-                                   partial_tail=True)
-    assert cli("scan")[0] == 0
-    code, out, _err = cli("report", "daily", "--json", "--timezone", "UTC")
-    assert code == 0
-    got = {
-        (row["date"], m["model"]): {name: m[name] for name in DAY_FIELDS}
-        for row in json.loads(out)["rows"] for m in row["models"]
-    }
-    assert got == truth.by_day()
