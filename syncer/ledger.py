@@ -255,8 +255,9 @@ class Tally:
         self.index: dict[str, list[Any]] = {}
         # Keys older than this were dropped from the index (their logs are long gone).
         self.pruned_before: int | None = None
-        # Session last-times the ledger held when the local index was lost (see _settled).
-        self.rebuild_last: dict[str, int] | None = None
+        # Session last-times as the ledger held them before this run (see _settled).
+        self.ledger_last: dict[str, int] = {}
+        self.rebuilding = False  # the local index was lost
         self._main_of: dict[str, str] = {}
         self._sidechains_of: dict[str, list[str]] = {}
         self.stats = ApplyStats()
@@ -274,6 +275,7 @@ class Tally:
             for u in s.usage:
                 state.usage[(u.model, u.long_context)] = list(_counts(u))
             tally.sessions[s.id] = state
+            tally.ledger_last[s.id] = state.last_ms
         return tally
 
     def load_index(self, entries: dict[str, list[Any]], pruned_before: int | None) -> None:
@@ -284,7 +286,7 @@ class Tally:
 
     def start_rebuild(self) -> None:
         """The local index is gone: treat what the ledger's sessions already cover as counted."""
-        self.rebuild_last = {sid: s.last_ms for sid, s in self.sessions.items()}
+        self.rebuilding = True
 
     def ledger(self, *, device: str, install_id: str, generation: int) -> Ledger:
         hours = [HourRow(hour_label(k[0]), *k[1:], *v) for k, v in sorted(self.rows.items())]
@@ -353,6 +355,12 @@ class Tally:
                 self._suppress_sidechains(mid)
             return
 
+        if entry[_STATE] == COUNTED and self._new_this_run(entry) and self._settled(record):
+            # Another copy shows an earlier run counted this key: the first copy met was a
+            # replay, so the order files are read in cannot double count it.
+            self._contribute(entry, -1)
+            self._add_stats([-t for t in entry[_TOKENS:]], -1)
+            entry[_STATE] = SETTLED
         old = entry[_TOKENS:]
         new = record[_TOKENS:]
         maxima = old if old == new else [max(a, b) for a, b in zip(old, new, strict=True)]
@@ -371,16 +379,30 @@ class Tally:
         if entry[_STATE] == COUNTED:
             self._contribute(entry, +1)
 
-    def _settled(self, entry: list[Any]) -> bool:
+    def _settled(self, record: list[Any]) -> bool:
+        """Whether a key the index does not know was counted by an earlier run all the same:
+        the index was lost, or the key was pruned from it, and the ledger already covered its
+        session up to that time, or the line is a replay in a session resumed long after."""
+        time_ms, session = record[_TIME], record[_SESSION]
+        last = self.ledger_last.get(session)
         # The ledger keeps session times to the second: compare at that precision.
-        second, session = entry[_TIME] // 1000, entry[_SESSION]
-        if self.rebuild_last is not None:
-            last = self.rebuild_last.get(session)
-            return last is not None and second <= last // 1000
-        if self.pruned_before is not None and entry[_TIME] < self.pruned_before:
-            known = self.sessions.get(session)
-            return known is not None and second <= known.last_ms // 1000
-        return False
+        covered = last is not None and time_ms // 1000 <= last // 1000
+        if self.rebuilding:
+            return covered
+        if self.pruned_before is None or time_ms >= self.pruned_before:
+            return False
+        if covered:
+            return True
+        # Judged by the ledger as loaded, not by this run's lines, so a session first seen now
+        # counts however old it is, unless it runs on past the prune line: then it is a resumed
+        # session whose first lines replay old, pruned responses.
+        current = self.sessions.get(session)
+        return current is not None and current.last_ms >= self.pruned_before
+
+    def _new_this_run(self, entry: list[Any]) -> bool:
+        """Entries loaded from the index are at or after the prune line; older ones, or any
+        entry while rebuilding, were made by this run."""
+        return self.rebuilding or (self.pruned_before is not None and entry[_TIME] < self.pruned_before)
 
     def _link(self, key: str, entry: list[Any]) -> None:
         mid = entry[_MID]

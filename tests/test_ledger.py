@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import orjson
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from syncer.errors import LedgerCorrupt, SchemaTooNew
 from syncer.events import Event
-from syncer.ledger import Ledger, Tally, dump_ledger, parse_ledger
+from syncer.ledger import Batch, Ledger, Tally, dump_ledger, parse_ledger
 
 T0 = 1_795_166_045_000  # 2026-11-20T09:14:05Z
 INSTALL = "0" * 32
@@ -107,6 +108,28 @@ def test_pruned_keys_are_not_counted_again() -> None:
     assert ledger_of(again).totals.messages == 1
 
 
+def test_a_new_session_older_than_the_pruned_index_still_counts() -> None:
+    """Logs copied back from a backup, or a log root added late: old, but never counted."""
+    tally = apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0))])
+    tally.prune(T0 + 1)
+    again = reload(tally)
+    old = T0 - 200 * 86_400_000
+    apply_all(again, [event("o:1", (2, 20, 0, 0, 0), t=old, session="s9"),
+                      event("o:2", (3, 30, 0, 0, 0), t=old + 1000, session="s9")])
+    totals = ledger_of(again).totals
+    assert (totals.input_tokens, totals.output_tokens, totals.messages) == (6, 60, 3)
+    assert again.stats.tokens[:2] == [5, 50]
+
+
+def test_pruned_keys_of_a_known_session_are_not_counted_again_when_it_grows() -> None:
+    tally = apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0))])
+    tally.prune(T0 + 1)
+    again = reload(tally)
+    apply_all(again, [event("a:1", (1, 10, 0, 0, 0)), event("a:2", (2, 20, 0, 0, 0), t=T0 + 5000)])
+    totals = ledger_of(again).totals
+    assert (totals.input_tokens, totals.messages) == (3, 2)
+
+
 # -- property: any order and any split across runs gives the one-batch result ----------------
 
 # "a:2" is a /btw replay of "a:1" (same message id, new request id, a sidechain); "s:1" is a
@@ -138,6 +161,42 @@ def test_any_order_and_any_chunking_gives_the_same_ledger(lines: list[Event], da
         tally = reload(apply_all(tally, copy.deepcopy(list(shuffled[start:cut]))))
         start = cut
     assert dump_ledger(ledger_of(tally)) == dump_ledger(batch)
+
+
+def apply_files(tally: Tally, files: list[list[Event]]) -> Tally:
+    """Each list is one file's lines, reduced to a Batch as a scan does."""
+    for lines in files:
+        batch = Batch()
+        for e in lines:
+            batch.add(e, source="claude", project="p", branch="main")
+        tally.apply_batch(batch)
+    return tally
+
+
+@settings(max_examples=300, deadline=None)
+@given(first=st.lists(line, min_size=1, max_size=15), data=st.data())
+def test_a_rebuild_in_any_file_order_adds_exactly_what_is_new(first: list[Event], data: st.DataObject) -> None:
+    """The local index is lost; every file is read again, in any order and grouping, along
+    with a resumed session replaying old responses and a session that is new."""
+    counted = ledger_of(apply_all(Tally(), copy.deepcopy(first)))
+    replays = [dataclasses.replace(e, session="s3") for e in data.draw(st.lists(st.sampled_from(first), max_size=6))]
+    fresh = data.draw(st.lists(st.builds(
+        lambda n, dt, out: event(f"n{n}:1", (1, out, 0, 0, 0), t=T0 + dt * 600_000, session="s4"),
+        st.integers(0, 3), st.integers(0, 20), st.integers(0, 500),
+    ), max_size=6))
+    intact = reload(apply_all(Tally(), copy.deepcopy(first)))
+    apply_all(intact, copy.deepcopy(replays + fresh))
+
+    everything = data.draw(st.permutations(first + replays + fresh))
+    where = data.draw(st.lists(st.integers(0, 3), min_size=len(everything), max_size=len(everything)))
+    files: list[list[Event]] = [[], [], [], []]
+    for e, f in zip(everything, where, strict=True):
+        files[f].append(copy.deepcopy(e))
+    rebuilt = Tally.from_ledger(counted)
+    rebuilt.start_rebuild()
+    apply_files(rebuilt, data.draw(st.permutations(files)))
+    assert ledger_of(rebuilt).totals == ledger_of(intact).totals
+    assert ledger_of(rebuilt).hours == ledger_of(intact).hours
 
 
 # -- the schema -------------------------------------------------------------------------------

@@ -140,6 +140,34 @@ def test_lost_local_state_adds_nothing_on_rescan(paths, cfg, claude_dir, isolate
     assert out_tokens(paths) == (15, 3)
 
 
+def test_old_logs_that_appear_later_are_counted(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    """A log root added late, or logs copied back from a backup: months old, never counted."""
+    f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
+    run(paths, cfg, claude_dir, isolated_home)
+    logs.write(f, logs.assistant("m2", tokens=logs.usage(1, 5), ts="2027-02-27T09:00:00Z"), append=True)
+    run(paths, cfg, claude_dir, isolated_home, now=NOW.replace(year=2027, month=3))  # the index is pruned
+    logs.write(logs.session_file(claude_dir, "old-session", "-home-ana-src-old"),
+               logs.assistant("o1", "r1", tokens=logs.usage(2, 7), ts="2026-05-02T10:00:00Z", session="old-session"),
+               logs.assistant("o2", "r2", tokens=logs.usage(2, 7), ts="2026-05-02T10:05:00Z", session="old-session"))
+    result = run(paths, cfg, claude_dir, isolated_home, now=NOW.replace(year=2027, month=3))
+    assert result.tokens[1] == 14
+    assert out_tokens(paths) == (24, 4)
+
+
+def test_a_session_resumed_months_later_replays_nothing_twice(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    old = [logs.assistant("o1", "r1", tokens=logs.usage(2, 7), ts="2026-05-02T10:00:00Z", session="s-old"),
+           logs.assistant("o2", "r2", tokens=logs.usage(2, 7), ts="2026-05-02T10:05:00Z", session="s-old")]
+    logs.write(logs.session_file(claude_dir, "s-old"), *old)
+    later = NOW.replace(year=2027, month=3)
+    run(paths, cfg, claude_dir, isolated_home, now=later)  # read once, then pruned from the index
+    resumed = [{**r, "sessionId": "s-new"} for r in old]
+    logs.write(logs.session_file(claude_dir, "s-new"), *resumed,
+               logs.assistant("n1", "r3", tokens=logs.usage(1, 3), ts="2027-03-01T09:00:00Z", session="s-new"))
+    result = run(paths, cfg, claude_dir, isolated_home, now=later)
+    assert result.tokens[1] == 3
+    assert out_tokens(paths) == (17, 3)
+
+
 def test_bad_lines_are_counted_and_skipped(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
     with open(f, "ab") as h:
