@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, NamedTuple
 
 import orjson
@@ -162,12 +162,16 @@ def hour_index(label: str) -> int:
     return int(datetime.fromisoformat(label).replace(tzinfo=UTC).timestamp()) // 3600
 
 
-def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_ONE_MS = timedelta(milliseconds=1)
+
+
+def _moment(ms: int) -> datetime:
+    return _EPOCH + ms * _ONE_MS  # integer arithmetic: no float rounding of milliseconds
 
 
 def _ms(moment: datetime) -> int:
-    return int(moment.timestamp() * 1000)
+    return (moment - _EPOCH) // _ONE_MS
 
 
 # Dedup index entry, a list so the local state file stays compact.
@@ -293,8 +297,9 @@ class Tally:
         sessions = [
             Session(
                 sid, s.source, s.project, s.branch,
-                datetime.fromtimestamp(s.first_ms // 1000, UTC),
-                datetime.fromtimestamp(s.last_ms // 1000, UTC),
+                # To the millisecond: a rebuild tells "counted already" from "new" by these.
+                _moment(s.first_ms),
+                _moment(s.last_ms),
                 [SessionUsage(m, lc, *v) for (m, lc), v in sorted(s.usage.items())],
             )
             for sid, s in sorted(self.sessions.items())
@@ -385,8 +390,8 @@ class Tally:
         session up to that time, or the line is a replay in a session resumed long after."""
         time_ms, session = record[_TIME], record[_SESSION]
         last = self.ledger_last.get(session)
-        # The ledger keeps session times to the second: compare at that precision.
-        covered = last is not None and time_ms // 1000 <= last // 1000
+        # Ledgers before millisecond times kept whole seconds: such a time covers its second.
+        covered = last is not None and time_ms <= (last + 999 if last % 1000 == 0 else last)
         if self.rebuilding:
             return covered
         if self.pruned_before is None or time_ms >= self.pruned_before:

@@ -233,3 +233,20 @@ def test_newer_schema_is_refused_not_misread() -> None:
         parse_ledger(b'{"schema_version": 2}', what="t")
     with pytest.raises(LedgerCorrupt):
         parse_ledger(b"{not json", what="t")
+
+
+def test_a_rebuild_counts_a_new_response_in_the_same_second_as_the_last_one() -> None:
+    counted = ledger_of(apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0), t=T0 + 301)]))
+    rebuilt = Tally.from_ledger(parse_ledger(dump_ledger(counted), what="test"))
+    rebuilt.start_rebuild()
+    apply_all(rebuilt, [event("a:1", (1, 10, 0, 0, 0), t=T0 + 301), event("b:1", (2, 20, 0, 0, 0), t=T0 + 800)])
+    assert ledger_of(rebuilt).totals.messages == 2
+
+
+def test_a_rebuild_over_a_ledger_with_whole_second_times_adds_nothing_twice() -> None:
+    counted = orjson.loads(dump_ledger(ledger_of(apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0), t=T0 + 301)]))))
+    counted["sessions"][0][5] = counted["sessions"][0][5].split(".")[0] + "Z"  # as written before ms times
+    rebuilt = Tally.from_ledger(parse_ledger(orjson.dumps(counted), what="test"))
+    rebuilt.start_rebuild()
+    apply_all(rebuilt, [event("a:1", (1, 10, 0, 0, 0), t=T0 + 301)])
+    assert ledger_of(rebuilt).totals.messages == 1
