@@ -75,6 +75,7 @@ def record_idle_run(paths: StatePaths, now: datetime) -> None:
     from syncer.errors import DiskError
 
     try:
-        runlog.append_run(paths.runlog, runlog.RunRecord(now, 0, 0, False))
+        # Only ever taken off a terminal: a scheduled run.
+        runlog.append_run(paths.runlog, runlog.RunRecord(now, 0, 0, False, None, True))
     except DiskError:
         pass  # as in the full run: the run log is a hint, never the run's result

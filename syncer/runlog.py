@@ -9,7 +9,9 @@ The pure parts (`encode_record`, `parse_record`, `health`) take the time as a pa
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,6 +32,9 @@ class RunRecord:
     tokens_added: int
     pushed: bool
     error: str | None = None
+    # Started off a terminal (by the scheduler): only those show the nightly job works. None:
+    # not known (lines written before the field existed), counted as scheduled.
+    scheduled: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -50,6 +55,7 @@ def encode_record(record: RunRecord) -> bytes:
         "tokens_added": record.tokens_added,
         "pushed": record.pushed,
         "error": record.error,
+        "scheduled": record.scheduled,
     }
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS) + b"\n"
 
@@ -63,7 +69,7 @@ def parse_record(line: bytes) -> RunRecord | None:
     if not isinstance(doc, dict):
         return None
     when, code, tokens = doc.get("time"), doc.get("exit_code"), doc.get("tokens_added")
-    pushed, error = doc.get("pushed"), doc.get("error")
+    pushed, error, scheduled = doc.get("pushed"), doc.get("error"), doc.get("scheduled")
     # bool is an int subclass: exclude it where an integer is meant.
     if not (
         isinstance(when, str)
@@ -71,6 +77,7 @@ def parse_record(line: bytes) -> RunRecord | None:
         and isinstance(tokens, int) and not isinstance(tokens, bool)
         and isinstance(pushed, bool)
         and (error is None or isinstance(error, str))
+        and (scheduled is None or isinstance(scheduled, bool))
     ):
         return None
     try:
@@ -79,33 +86,55 @@ def parse_record(line: bytes) -> RunRecord | None:
         return None
     if moment.tzinfo is None:
         return None
-    return RunRecord(moment.astimezone(UTC), code, tokens, pushed, error)
+    return RunRecord(moment.astimezone(UTC), code, tokens, pushed, error, scheduled)
+
+
+@contextmanager
+def _exclusive(lock: Path) -> Iterator[None]:
+    """Hold the run log's own lock. Not the ledger's writer lock: a run that finds that one
+    held must still log its exit 75. The OS drops the lock when its holder dies, so a killed
+    run never wedges the log."""
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if sys.platform == "win32":
+            import msvcrt
+            msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for 10 s, then OSError
+        else:
+            import fcntl
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def append_run(path: Path, record: RunRecord, *, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
     """Add one line; first move the log to `<path>.1` (replacing it) if the line would pass
     `max_bytes`. A torn last line left by a killed run is closed off so it cannot swallow ours.
+
+    All of it under `<path>.lock`: two runs finding the log full at once would otherwise both
+    rotate, the second moving the first's fresh file over the generation just kept.
     """
     line = encode_record(record)
     try:
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            size = 0
-        if size and size + len(line) > max_bytes:
-            os.replace(path, path.with_name(path.name + ".1"))
-            size = 0
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0), 0o600)
-        try:
-            if size:
-                with open(path, "rb") as current:
-                    current.seek(-1, os.SEEK_END)
-                    if current.read(1) != b"\n":
+        with _exclusive(path.with_name(path.name + ".lock")):
+            try:
+                size = path.stat().st_size
+            except FileNotFoundError:
+                size = 0
+            if size and size + len(line) > max_bytes:
+                os.replace(path, path.with_name(path.name + ".1"))
+            flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | getattr(os, "O_BINARY", 0)
+            fd = os.open(path, flags, 0o600)
+            try:
+                end = os.lseek(fd, 0, os.SEEK_END)
+                if end:
+                    os.lseek(fd, end - 1, os.SEEK_SET)
+                    if os.read(fd, 1) != b"\n":
                         line = b"\n" + line
-            # One write of the whole line: concurrent appenders interleave lines, not bytes.
-            os.write(fd, line)
-        finally:
-            os.close(fd)
+                # One write of the whole line (O_APPEND puts it at the end whatever the offset).
+                os.write(fd, line)
+            finally:
+                os.close(fd)
     except OSError as exc:
         raise DiskError(f"could not write the run log {path}: {exc.strerror or exc}") from exc
 
@@ -132,13 +161,29 @@ def read_runs(path: Path) -> list[RunRecord]:
     return runs
 
 
+def last_scheduled(runs: Iterable[RunRecord]) -> RunRecord | None:
+    """The latest run the scheduler started (or not known to be manual): what `status` shows."""
+    scheduled = [r for r in runs if r.scheduled is not False]
+    return max(scheduled, key=lambda r: r.time) if scheduled else None
+
+
 def health(runs: Iterable[RunRecord], now: datetime) -> str | None:
-    """A warning when no run succeeded in the last 48 hours before `now`, else None."""
-    runs = list(runs)
+    """A warning when no scheduled run succeeded in the last 48 hours before `now`, else None.
+
+    Runs started on a terminal do not count: a manual run every day would otherwise hide a
+    nightly job that stopped working.
+    """
+    everything = list(runs)
+    runs = [r for r in everything if r.scheduled is not False]
     since = now - HEALTH_WINDOW
     if any(r.ok and r.time >= since for r in runs):
         return None
     if not runs:
+        if everything:
+            return (
+                "only manual ccsync runs are recorded, none by the nightly job; "
+                "check it with: ccsync schedule status"
+            )
         return (
             "no ccsync run is recorded; set up the nightly run with: ccsync schedule install"
         )

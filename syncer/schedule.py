@@ -8,6 +8,10 @@ Three layers, so every OS can be tested on any OS:
 - `install`, `remove`, `status` act through a `Runner` (argv in, exit code and output out); the
   CLI passes `SubprocessRunner`, tests pass a fake.
 
+A job may sit in any scheduler the OS has (an earlier install chose another, or an install/
+script did): `status` and `remove` look in every one present, and `install_once` clears the
+others, so one job runs a night.
+
 Every scheduler entry carries one fixed name (`ccsync.timer`, the cron marker, the launchd label,
 the task name) shared with the scripts in the project's `install/` folder, so installing twice
 leaves one job, and `ccsync schedule status|remove` also see a job set up by those scripts.
@@ -15,6 +19,7 @@ leaves one job, and `ccsync schedule status|remove` also see a job set up by tho
 
 from __future__ import annotations
 
+import codecs
 import os
 import plistlib
 import posixpath
@@ -33,12 +38,26 @@ from syncer.errors import ConfigError, UsageError
 from syncer.paths import state_home
 
 SCHEDULERS = ("systemd", "cron", "launchd", "schtasks")
+# What `ccsync schedule install --scheduler` accepts: the user-facing name of each scheduler.
+SCHEDULER_NAMES = {"systemd": "systemd", "cron": "cron", "launchd": "launchd", "task-scheduler": "schtasks"}
+# Where each OS may keep our job, preferred first. A job from an earlier install with another
+# scheduler (or from an install/ script) would run ccsync twice a night, so status and remove
+# look in all of them and install clears the others.
+OS_SCHEDULERS = {"win32": ("schtasks",), "darwin": ("launchd", "cron")}
+OTHER_OS_SCHEDULERS = ("systemd", "cron")
+_COMMAND = {"systemd": "systemctl", "cron": "crontab", "launchd": "launchctl", "schtasks": "schtasks"}
+# A dry run of another OS family's definition cannot use this machine's ccsync path.
+STAND_IN_CCSYNC = {"posix": "/home/you/.local/bin/ccsync",
+                   "windows": r"C:\Users\you\.local\bin\ccsync.exe"}
 
 SYSTEMD_SERVICE = "ccsync.service"
 SYSTEMD_TIMER = "ccsync.timer"
 # Small: spreads devices that share a remote over a minute so their pushes rarely collide
 # (sync retries on a moved remote anyway), while keeping the run close to the chosen time.
 SYSTEMD_RANDOMIZED_DELAY_SEC = 60
+# A run normally takes seconds; one stuck on a remote that never answers is killed after this,
+# or the timer would never fire again (a oneshot service has no start timeout by default).
+SYSTEMD_TIMEOUT = "2h"
 # Ends our line in the user's crontab; the line is found, replaced and removed by it alone.
 CRON_MARKER = "# ccsync:nightly"
 LAUNCHD_LABEL = "ccsync.nightly"
@@ -191,6 +210,10 @@ def render_systemd(ccsync: str, at: time, *, env: Mapping[str, str] | None = Non
         "[Service]\n"
         "Type=oneshot\n"
         f"ExecStart={exec_start}\n"
+        f"TimeoutStartSec={SYSTEMD_TIMEOUT}\n"
+        # 75: temporary (lock busy, remote unreachable). Already in the run log, and the next
+        # night catches up: not a failed unit for `systemctl --user --failed` to report.
+        "SuccessExitStatus=75\n"
         # Runs at night next to whatever else the user left running: stay out of its way.
         "Nice=10\n"
         "IOSchedulingClass=idle\n"
@@ -290,7 +313,7 @@ def schtasks_action(ccsync: str, env: Mapping[str, str] | None = None) -> tuple[
 
 
 def render_schtasks_xml(ccsync: str, at: time, *, env: Mapping[str, str] | None = None) -> str:
-    """A Task Scheduler 1.2 task definition (write it as UTF-16, as its declaration says)."""
+    """A Task Scheduler 1.2 task definition; `encode_task_xml` gives the bytes to write."""
     command, arguments = schtasks_action(ccsync, env)
     args_xml = f"      <Arguments>{xml_escape(arguments)}</Arguments>\n" if arguments else ""
     return (
@@ -342,6 +365,12 @@ def render_schtasks_xml(ccsync: str, at: time, *, env: Mapping[str, str] | None 
     )
 
 
+def encode_task_xml(text: str) -> bytes:
+    """The task file's bytes: UTF-16 as its declaration says, little-endian with a BOM as
+    Windows tools write it (plain "utf-16" would follow the machine's byte order)."""
+    return codecs.BOM_UTF16_LE + text.encode("utf-16-le")
+
+
 # ---------------------------------------------------------------------------------------------
 # Where each scheduler keeps our job
 
@@ -371,6 +400,20 @@ def _uid(uid: int | None) -> int:
 # Detect, plan
 
 
+def present_schedulers(*, platform: str, which: Callable[[str], str | None]) -> list[str]:
+    """This OS's schedulers whose command exists, preferred first: where a job of ours can be."""
+    names = OS_SCHEDULERS.get(platform, OTHER_OS_SCHEDULERS)
+    return [name for name in names if which(_COMMAND[name])]
+
+
+def _usable(scheduler: str, runner: Runner) -> bool:
+    # A systemd user manager that does not answer (WSL without systemd, containers, `su`)
+    # cannot enable a timer; its command being there is not enough.
+    if scheduler == "systemd":
+        return runner.run(["systemctl", "--user", "show-environment"])[0] == 0
+    return True
+
+
 def detect_scheduler(
     *,
     platform: str,
@@ -381,34 +424,94 @@ def detect_scheduler(
     """The scheduler to use on this machine; ConfigError when there is none.
 
     Linux prefers a systemd user timer (it catches up a missed night) when the user manager
-    answers (it does not under WSL without systemd, in containers, or over `su`); cron
-    otherwise. `env` is part of the signature for checks that need it; none does yet.
+    answers; cron otherwise. `env` is part of the signature for checks that need it; none
+    does yet.
     """
     del env
+    for scheduler in present_schedulers(platform=platform, which=which):
+        if _usable(scheduler, runner):
+            return scheduler
     if platform == "win32":
-        if which("schtasks"):
-            return "schtasks"
         raise ConfigError(
             "schtasks.exe was not found, so no nightly task can be registered; "
             "see install/windows/README.md in the ccsync project"
         )
     if platform == "darwin":
-        if which("launchctl"):
-            return "launchd"
-        if which("crontab"):
-            return "cron"
         raise ConfigError("neither launchctl nor crontab was found; no nightly job can be set up")
-    if which("systemctl"):
-        code, _, _ = runner.run(["systemctl", "--user", "show-environment"])
-        if code == 0:
-            return "systemd"
-    if which("crontab"):
-        return "cron"
     raise ConfigError(
         "no scheduler found: the systemd user instance does not answer (systemctl --user) and "
         "there is no crontab command; install cron (for example: sudo apt install cron), "
         "then run: ccsync schedule install"
     )
+
+
+def parse_scheduler(name: str) -> str:
+    """`--scheduler` value -> scheduler name; anything else is a usage error."""
+    if name not in SCHEDULER_NAMES:
+        raise UsageError(
+            f"--scheduler expects one of {', '.join(SCHEDULER_NAMES)}; got {name!r}"
+        )
+    return SCHEDULER_NAMES[name]
+
+
+def check_usable(
+    scheduler: str, *, platform: str, which: Callable[[str], str | None], runner: Runner
+) -> None:
+    """UsageError unless `scheduler` can take a job on this machine now."""
+    if scheduler in present_schedulers(platform=platform, which=which) and _usable(scheduler, runner):
+        return
+    shown = next(k for k, v in SCHEDULER_NAMES.items() if v == scheduler)
+    raise UsageError(
+        f"{shown} is not available on this machine, so no job can be installed with it; "
+        f"to print its definition anyway, run: ccsync schedule install --dry-run --scheduler {shown}"
+    )
+
+
+def schedulers_to_search(
+    *,
+    platform: str,
+    env: Mapping[str, str],
+    which: Callable[[str], str | None],
+    runner: Runner,
+) -> list[str]:
+    """Every scheduler our job may be in here, the one `install` would use first."""
+    present = present_schedulers(platform=platform, which=which)
+    try:
+        first = detect_scheduler(platform=platform, env=env, which=which, runner=runner)
+    except ConfigError:
+        if not present:
+            raise
+        return present  # e.g. units left in a systemd user manager that does not answer now
+    return [first, *(s for s in present if s != first)]
+
+
+def own_ccsync(
+    argv0: str,
+    *,
+    cwd: str,
+    which: Callable[[str], str | None],
+    is_file: Callable[[str], bool],
+    windows: bool,
+) -> str | None:
+    """The absolute path of the running ccsync, symlinks kept; None when none is found.
+
+    `argv0` (the console script as started) counts when it names ccsync by a path: it is the
+    copy the user runs, where the first on PATH may be another. Symlinks are not followed: a
+    link such as Homebrew's /opt/homebrew/bin/ccsync survives upgrades, the versioned file it
+    points at does not. Otherwise (`python -m syncer`, a bare name) the first ccsync on PATH.
+    """
+    flavour: type[PurePosixPath] | type[PureWindowsPath] = PureWindowsPath if windows else PurePosixPath
+    seps = "/\\" if windows else "/"
+    name = flavour(argv0).name
+    if (name.lower() if windows else name) in ("ccsync", "ccsync.exe") and any(c in argv0 for c in seps):
+        # Joining keeps `..` as typed: collapsing it would follow a symlink's parent by hand.
+        path = str(flavour(cwd) / argv0)
+        if windows and not path.lower().endswith(".exe") and is_file(path + ".exe"):
+            path += ".exe"  # pip's launcher may report its own name without the suffix
+        if is_file(path):
+            return path
+    found = which("ccsync")
+    return str(flavour(cwd) / found) if found else None
 
 
 def _passed_env(env: Mapping[str, str], home: Path, *, windows: bool) -> dict[str, str]:
@@ -499,7 +602,7 @@ def plan_install(
 
 def _write_file(path: Path, text: str) -> None:
     """Write atomically. Task XML is UTF-16, what its declaration says and schtasks reads best."""
-    data = text.encode("utf-16") if path.suffix == ".xml" else text.encode("utf-8")
+    data = encode_task_xml(text) if path.suffix == ".xml" else text.encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
@@ -560,6 +663,25 @@ def install(plan: Plan, runner: Runner) -> None:
         _must(runner, argv)
 
 
+def install_once(
+    plan: Plan,
+    runner: Runner,
+    *,
+    elsewhere: Sequence[str],
+    home: Path,
+    env: Mapping[str, str] | None = None,
+    uid: int | None = None,
+) -> list[str]:
+    """`install`, then remove our job from each scheduler in `elsewhere`, so exactly one job
+    exists; returns those a job was removed from. The new job goes in first: if clearing
+    another scheduler fails, the night still runs (twice) rather than not at all."""
+    install(plan, runner)
+    return [
+        other for other in elsewhere
+        if other != plan.scheduler and remove(other, home=home, runner=runner, env=env, uid=uid)
+    ]
+
+
 def _unlink(path: Path) -> bool:
     try:
         path.unlink()
@@ -580,11 +702,14 @@ def remove(
 ) -> bool:
     """Remove the nightly job; True when there was one. The user's other jobs are untouched."""
     if scheduler == "systemd":
-        unit_dir = systemd_unit_dir(home, env)
+        units = [systemd_unit_dir(home, env) / n for n in (SYSTEMD_TIMER, SYSTEMD_SERVICE)]
+        if not any(u.exists() for u in units):
+            # Nothing of ours: leave the user manager alone (install clears this scheduler
+            # whenever it uses another one, and the units are the only sign of our job).
+            return False
         runner.run(["systemctl", "--user", "disable", "--now", SYSTEMD_TIMER])
-        removed = [_unlink(unit_dir / n) for n in (SYSTEMD_TIMER, SYSTEMD_SERVICE)]
-        if any(removed):
-            runner.run(["systemctl", "--user", "daemon-reload"])
+        removed = [_unlink(u) for u in units]
+        runner.run(["systemctl", "--user", "daemon-reload"])
         return any(removed)
     if scheduler == "cron":
         rest, dropped = _without_our_lines(_read_crontab(runner))

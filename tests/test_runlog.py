@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from syncer.runlog import (
     append_run,
     encode_record,
     health,
+    last_scheduled,
     parse_record,
     read_runs,
 )
@@ -24,22 +26,33 @@ NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 
 
 def run(hours_ago: float, code: int = 0, *, tokens: int = 1000, pushed: bool = True,
-        error: str | None = None) -> RunRecord:
-    return RunRecord(NOW - timedelta(hours=hours_ago), code, tokens, pushed, error)
+        error: str | None = None, scheduled: bool | None = None) -> RunRecord:
+    return RunRecord(NOW - timedelta(hours=hours_ago), code, tokens, pushed, error, scheduled)
 
 
 def test_one_json_line_per_run_with_the_agreed_fields(tmp_path: Path) -> None:
     log = tmp_path / "runs.log"
     append_run(log, RunRecord(datetime(2025, 3, 9, 23, 59, 1, 500, tzinfo=UTC), 0, 12345, True, None))
     append_run(log, RunRecord(datetime(2025, 3, 10, 1, 0, tzinfo=timezone(timedelta(hours=2))), 75, 0,
-                              False, "remote unreachable"))
+                              False, "remote unreachable", scheduled=True))
     lines = log.read_bytes().split(b"\n")
     assert lines[-1] == b""
     assert [json.loads(line) for line in lines[:-1]] == [
-        {"time": "2025-03-09T23:59:01Z", "exit_code": 0, "tokens_added": 12345, "pushed": True, "error": None},
+        {"time": "2025-03-09T23:59:01Z", "exit_code": 0, "tokens_added": 12345, "pushed": True, "error": None,
+         "scheduled": None},
         {"time": "2025-03-09T23:00:00Z", "exit_code": 75, "tokens_added": 0, "pushed": False,
-         "error": "remote unreachable"},
+         "error": "remote unreachable", "scheduled": True},
     ]
+
+
+def test_scheduled_flag_round_trips_and_old_lines_read_as_unknown(tmp_path: Path) -> None:
+    log = tmp_path / "runs.log"
+    old = b'{"error":null,"exit_code":0,"pushed":true,"time":"2025-03-09T00:00:00Z","tokens_added":1}\n'
+    log.write_bytes(old)
+    append_run(log, run(2, scheduled=True))
+    append_run(log, run(1, scheduled=False))
+    assert [r.scheduled for r in read_runs(log)] == [None, True, False]
+    assert parse_record(old.replace(b"}", b',"scheduled":"yes"}')) is None
 
 
 def test_read_runs_round_trips(tmp_path: Path) -> None:
@@ -70,6 +83,46 @@ def test_torn_last_line_is_skipped_and_the_next_run_is_not_swallowed(tmp_path: P
     later = run(1, 65, error="ledger does not parse")
     append_run(log, later)
     assert read_runs(log) == [first, later]
+
+
+_WORKER = """
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from syncer.runlog import RunRecord, append_run
+log, worker, count, max_bytes = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+for i in range(count):
+    append_run(log, RunRecord(datetime.now(UTC), 0, worker * 100000 + i, False, None, True), max_bytes=max_bytes)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="timing of POSIX process start-up")
+def test_concurrent_runs_rotate_without_losing_the_kept_generation(tmp_path: Path) -> None:
+    # A manual run during the nightly one: both may find the log full at once. Rotating twice
+    # (or moving a file the other just moved) would leave `.1` short, or fail with a DiskError.
+    log = tmp_path / "runs.log"
+    line_size = len(encode_record(RunRecord(NOW, 0, 100000, False, None, True)))
+    max_bytes = line_size * 4
+    workers = [
+        subprocess.Popen([sys.executable, "-c", _WORKER, str(log), str(w), "300", str(max_bytes)],
+                         stderr=subprocess.PIPE)
+        for w in range(1, 7)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in workers]
+    assert [p.returncode for p in workers] == [0] * len(workers), errors
+    kept = (tmp_path / "runs.log.1").read_bytes()
+    current = log.read_bytes()
+    # Every rotation moved a file that was full: the kept generation is 3 or 4 whole records.
+    assert len(kept) > max_bytes - line_size and len(current) <= max_bytes
+    for part in (kept, current):
+        lines = part.split(b"\n")
+        assert lines[-1] == b""
+        assert all(parse_record(line) is not None for line in lines[:-1])
+    # Each worker's records are in the order it wrote them.
+    runs = read_runs(log)
+    for w in range(1, 7):
+        mine = [r.tokens_added for r in runs if r.tokens_added // 100000 == w]
+        assert mine == sorted(mine)
 
 
 @pytest.mark.parametrize(
@@ -164,6 +217,33 @@ def test_failing_runs_report_the_last_success_and_the_latest_error() -> None:
         "no successful ccsync run in the last 48 hours (last success 2025-03-07T12:00:00Z; the latest "
         "run, at 2025-03-10T06:00:00Z, exited 74: disk full); run it now to see the error: ccsync"
     )
+
+
+def test_manual_runs_do_not_hide_a_broken_nightly_job() -> None:
+    nightly_failing = [run(70, scheduled=True), run(30, 75, error="remote unreachable", scheduled=True)]
+    manual = [run(5, scheduled=False), run(1, scheduled=False)]
+    warning = health(nightly_failing + manual, NOW)
+    assert warning == (
+        "no successful ccsync run in the last 48 hours (last success 2025-03-07T14:00:00Z; the latest "
+        "run, at 2025-03-09T06:00:00Z, exited 75: remote unreachable); run it now to see the error: ccsync"
+    )
+    assert health([*manual, run(20, scheduled=True)], NOW) is None
+    # Records that predate the flag still count as the nightly job's.
+    assert health([*manual, run(20)], NOW) is None
+
+
+def test_only_manual_runs_point_at_schedule_status() -> None:
+    warning = health([run(1, scheduled=False)], NOW)
+    assert warning == (
+        "only manual ccsync runs are recorded, none by the nightly job; check it with: ccsync schedule status"
+    )
+
+
+def test_last_scheduled_skips_manual_runs() -> None:
+    nightly = run(20, scheduled=True)
+    assert last_scheduled([run(30), nightly, run(1, scheduled=False)]) == nightly
+    assert last_scheduled([run(1, scheduled=False)]) is None
+    assert last_scheduled([]) is None
 
 
 def test_never_succeeded() -> None:

@@ -8,15 +8,17 @@ first on PATH that store what they receive under tmp_path.
 
 from __future__ import annotations
 
+import json
 import os
 import plistlib
+import re
 import shutil
 import stat
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
-from datetime import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, time
 from pathlib import Path
 
 import pytest
@@ -30,16 +32,23 @@ from syncer.schedule import (
     Plan,
     SubprocessRunner,
     detect_scheduler,
+    encode_task_xml,
     install,
+    install_once,
+    own_ccsync,
     parse_at,
     plan_install,
+    present_schedulers,
     remove,
     render_cron_line,
     render_launchd_plist,
     render_schtasks_xml,
     render_systemd,
+    schedulers_to_search,
     status,
 )
+from syncer.jobs import Context, schedule_install
+from syncer.paths import StatePaths
 
 GOLDEN = Path(__file__).parent / "golden" / "schedule"
 INSTALL = Path(__file__).parent.parent / "install"
@@ -58,13 +67,14 @@ def script_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
-def check_golden(name: str, text: str) -> None:
-    """Compare with tests/golden/schedule/<name>; CCSYNC_UPDATE_GOLDEN=1 rewrites it."""
+def check_golden(name: str, data: bytes) -> None:
+    """Compare with tests/golden/schedule/<name>, byte for byte as the product writes the file;
+    CCSYNC_UPDATE_GOLDEN=1 rewrites it."""
     path = GOLDEN / name
     if os.environ.get("CCSYNC_UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode("utf-8"))
-    assert path.read_bytes().decode("utf-8") == text
+        path.write_bytes(data)
+    assert path.read_bytes() == data
 
 
 # --------------------------------------------------------------------------------------------
@@ -216,21 +226,34 @@ def test_parse_at_rejects_anything_else(text: str) -> None:
 def test_systemd_units_match_golden() -> None:
     units = render_systemd(LINUX_CCSYNC, time(23, 59))
     assert sorted(units) == ["ccsync.service", "ccsync.timer"]
-    check_golden("ccsync.service", units["ccsync.service"])
-    check_golden("ccsync.timer", units["ccsync.timer"])
+    check_golden("ccsync.service", units["ccsync.service"].encode())
+    check_golden("ccsync.timer", units["ccsync.timer"].encode())
 
 
 def test_cron_line_matches_golden() -> None:
-    check_golden("crontab.txt", render_cron_line(LINUX_CCSYNC, time(23, 59)))
+    check_golden("crontab.txt", render_cron_line(LINUX_CCSYNC, time(23, 59)).encode())
 
 
 def test_launchd_plist_matches_golden() -> None:
     log = "/Users/ada/Library/Logs/ccsync.log"
-    check_golden("ccsync.nightly.plist", render_launchd_plist(MAC_CCSYNC, time(23, 59), log=log))
+    check_golden("ccsync.nightly.plist", render_launchd_plist(MAC_CCSYNC, time(23, 59), log=log).encode())
 
 
 def test_schtasks_xml_matches_golden() -> None:
-    check_golden("ccsync-nightly.xml", render_schtasks_xml(WIN_CCSYNC, time(23, 59)))
+    check_golden("ccsync-nightly.xml", encode_task_xml(render_schtasks_xml(WIN_CCSYNC, time(23, 59))))
+
+
+def test_golden_task_xml_parses_as_its_declaration_says() -> None:
+    data = (GOLDEN / "ccsync-nightly.xml").read_bytes()
+    assert data.startswith(b"\xff\xfe")  # UTF-16 little-endian with its BOM, as Windows writes it
+    root = ET.fromstring(data)
+    assert root.findtext(f"{TASK_NS}Actions/{TASK_NS}Exec/{TASK_NS}Command") == WIN_CCSYNC
+
+
+def test_service_stops_a_hung_run_and_accepts_a_temporary_failure() -> None:
+    service = render_systemd(LINUX_CCSYNC, time(23, 59))["ccsync.service"]
+    assert "TimeoutStartSec=2h\n" in service
+    assert "SuccessExitStatus=75\n" in service
 
 
 def test_timer_catches_up_and_fires_at_the_time() -> None:
@@ -389,6 +412,36 @@ def test_install_scripts_use_the_installed_ccsync_and_shared_names() -> None:
         assert f'$TaskName = "{SCHTASKS_NAME}"' in (INSTALL / "windows" / script).read_text()
     for folder in ["cron", "systemd", "launchd", "windows"]:
         assert (INSTALL / folder / "README.md").is_file()
+
+
+def test_windows_install_script_registers_a_daily_2359_task_running_ccsync() -> None:
+    text = (INSTALL / "windows" / "install.ps1").read_text()
+    assert 'param([string]$At = "23:59")' in text
+    assert "$trigger = New-ScheduledTaskTrigger -Daily -At $time " in text
+    # The installed ccsync, found on PATH, is what the task runs (directly, or after cmd's `set`).
+    assert "$cmd = Get-Command ccsync -CommandType Application" in text
+    assert "$exe = $cmd.Source" in text
+    assert "New-ScheduledTaskAction -Execute $exe\n" in text
+    assert "Register-ScheduledTask -TaskName $TaskName -Action $action -Trigger $trigger " in text
+    assert "-Force" in text.split("Register-ScheduledTask", 1)[1]  # a second run replaces the task
+
+
+def test_windows_remove_script_unregisters_the_task() -> None:
+    text = (INSTALL / "windows" / "remove.ps1").read_text()
+    assert "Unregister-ScheduledTask -TaskName $TaskName -Confirm:$false" in text
+
+
+@pytest.mark.parametrize("script", ["install.ps1", "remove.ps1"])
+def test_windows_scripts_parse_in_powershell(script: str) -> None:
+    pwsh = shutil.which("pwsh") or shutil.which("powershell")
+    if pwsh is None:
+        pytest.skip("PowerShell (pwsh) is not installed; the scripts' text is checked above")
+    path = str(INSTALL / "windows" / script).replace("'", "''")
+    check = (f"$e = $null; [void][System.Management.Automation.Language.Parser]::ParseFile('{path}', "
+             "[ref]$null, [ref]$e); if ($e) { $e | ForEach-Object { $_.ToString() }; exit 1 }")
+    done = subprocess.run([pwsh, "-NoProfile", "-NonInteractive", "-Command", check],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 # --------------------------------------------------------------------------------------------
@@ -651,8 +704,9 @@ esac
 def test_real_runner_with_fake_crontab_binary(tmp_path: Path, fake_bin: Path) -> None:
     spool = tmp_path / "spool"
     spool.write_text("MAILTO=\"\"\n0 1 * * * /bin/true\n")
+    write_exe(fake_bin / "systemctl", 'echo "Failed to connect to bus: No medium found" >&2; exit 1\n')
     runner = SubprocessRunner()
-    assert detect_scheduler(platform="linux", env={}, which=shutil.which, runner=runner) in ("cron", "systemd")
+    assert detect_scheduler(platform="linux", env={}, which=shutil.which, runner=runner) == "cron"
     ccsync = str(fake_bin / "ccsync")
     for at in (time(23, 59), time(23, 59), time(6, 30)):
         plan = plan_install("cron", ccsync=ccsync, at=at, home=tmp_path, env={})
@@ -739,3 +793,362 @@ def test_launchd_install_script_writes_the_rendered_plist(tmp_path: Path, fake_b
         assert path.read_text() == text
     calls = (tmp_path / "calls").read_text().splitlines()
     assert calls == [" ".join(c) for c in plan.before + plan.commands]
+
+
+@posix_only
+def test_launchd_install_script_checks_everything_before_unloading_the_agent(
+    tmp_path: Path, fake_bin: Path
+) -> None:
+    env = script_env(HOME=str(tmp_path / "home"))
+    script = str(INSTALL / "launchd" / "install.sh")
+    done = subprocess.run(["sh", script, "--at", "25:00"], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 2 and "--at expects" in done.stderr
+    (fake_bin / "ccsync").unlink()
+    no_ccsync = {**env, "PATH": f"{fake_bin}{os.pathsep}/usr/bin{os.pathsep}/bin"}
+    done = subprocess.run(["sh", script], env=no_ccsync, capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and "ccsync is not on PATH" in done.stderr
+    # The agent loaded before is still loaded: nothing was booted out.
+    assert not (tmp_path / "calls").exists()
+    assert list((tmp_path / "home").rglob("*.tmp")) == []
+
+
+@posix_only
+def test_systemd_install_script_checks_values_before_writing(tmp_path: Path, fake_bin: Path) -> None:
+    home = tmp_path / "home"
+    script = str(INSTALL / "systemd" / "install.sh")
+    subprocess.run(["sh", script], env=script_env(HOME=str(home)), check=True, capture_output=True)
+    unit_dir = home / ".config" / "systemd" / "user"
+    before = {p.name: p.read_bytes() for p in unit_dir.iterdir()}
+    done = subprocess.run(["sh", script, "--at", "01:00"], env=script_env(HOME=str(home), CCSYNC_HOME="relative/cc"),
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 1 and "must hold absolute paths" in done.stderr
+    assert {p.name: p.read_bytes() for p in unit_dir.iterdir()} == before  # no temp file left either
+
+
+# --------------------------------------------------------------------------------------------
+# Which ccsync the job runs
+
+
+def test_own_ccsync_is_the_running_script_with_its_symlink_kept(tmp_path: Path) -> None:
+    real = tmp_path / "Cellar" / "ccsync" / "1.2.0" / "bin" / "ccsync"
+    real.parent.mkdir(parents=True)
+    write_exe(real, "exit 0\n")
+    link = tmp_path / "bin" / "ccsync"
+    link.parent.mkdir()
+    link.symlink_to(real)
+
+    def find(argv0: str, cwd: Path = tmp_path, on_path: str | None = "/usr/bin/ccsync") -> str | None:
+        return own_ccsync(argv0, cwd=str(cwd), which=lambda name: on_path, is_file=os.path.isfile, windows=False)
+
+    # An upgrade replaces Cellar/ccsync/1.2.0; the link stays valid, so the link is scheduled.
+    assert find(str(link)) == str(link)
+    assert find("bin/ccsync") == str(link)  # as typed from tmp_path, made absolute
+    assert find("../bin/ccsync", cwd=tmp_path / "Cellar") == str(tmp_path / "Cellar" / ".." / "bin" / "ccsync")
+    # Not the console script (`python -m syncer`, a bare name, a missing file): the one on PATH.
+    assert find(str(tmp_path / "syncer" / "__main__.py")) == "/usr/bin/ccsync"
+    assert find("ccsync") == "/usr/bin/ccsync"
+    assert find(str(tmp_path / "gone" / "ccsync")) == "/usr/bin/ccsync"
+    assert find("ccsync", on_path=None) is None
+    assert find("ccsync", on_path="bin/ccsync") == str(tmp_path / "bin" / "ccsync")
+
+
+def test_own_ccsync_on_windows_adds_the_launchers_exe() -> None:
+    scripts = r"C:\Users\Ada\AppData\Roaming\Python\Scripts"
+    got = own_ccsync(scripts + r"\ccsync", cwd=r"C:\Users\Ada", which=lambda name: None,
+                     is_file=lambda path: path == scripts + r"\ccsync.exe", windows=True)
+    assert got == scripts + r"\ccsync.exe"
+
+
+def test_install_schedules_the_running_ccsync_not_the_first_on_path(
+    tmp_path: Path, fake_bin: Path, isolated_home: Path
+) -> None:
+    mine = tmp_path / "venv" / "bin" / "ccsync"
+    mine.parent.mkdir(parents=True)
+    mine.symlink_to(fake_bin / "ccsync")  # a symlink: scheduled as is, not what it points at
+    ctx = Context(paths=StatePaths(tmp_path / "ccsync"), env=dict(os.environ), home=isolated_home,
+                  now=datetime(2025, 3, 10, 12, 0, tzinfo=UTC))
+    result = schedule_install(ctx, at="23:59", dry_run=True, argv0=str(mine), scheduler="cron")
+    assert result.plan is not None and result.plan.cron_line is not None
+    assert f" {mine} >/dev/null" in result.plan.cron_line
+
+
+# --------------------------------------------------------------------------------------------
+# Every scheduler that may hold the job
+
+
+@pytest.mark.parametrize(
+    ("platform", "present", "user_manager", "expected"),
+    [
+        ("linux", ("systemctl", "crontab"), True, ["systemd", "cron"]),
+        # No systemd user instance (this CI machine): cron is used, the units are still looked for.
+        ("linux", ("systemctl", "crontab"), False, ["cron", "systemd"]),
+        ("linux", ("systemctl",), False, ["systemd"]),
+        ("linux", ("crontab",), False, ["cron"]),
+        ("darwin", ("launchctl", "crontab"), False, ["launchd", "cron"]),
+        ("win32", ("schtasks", "crontab"), False, ["schtasks"]),
+    ],
+)
+def test_schedulers_to_search(
+    tmp_path: Path, platform: str, present: tuple[str, ...], user_manager: bool, expected: list[str]
+) -> None:
+    fake = FakeOS(tmp_path)
+    fake.user_manager = user_manager
+    which: Callable[[str], str | None] = which_of(*present)  # type: ignore[assignment]
+    assert schedulers_to_search(platform=platform, env={}, which=which, runner=fake) == expected
+    assert sorted(present_schedulers(platform=platform, which=which)) == sorted(expected)
+
+
+def test_schedulers_to_search_without_any_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="install cron"):
+        schedulers_to_search(platform="linux", env={}, which=lambda name: None, runner=FakeOS(tmp_path))
+
+
+@pytest.mark.parametrize(("new", "old"), [("systemd", "cron"), ("cron", "systemd"), ("launchd", "cron")])
+def test_install_once_takes_the_job_out_of_the_other_scheduler(tmp_path: Path, new: str, old: str) -> None:
+    home = tmp_path / "home"
+    fake = FakeOS(home, crontab="0 1 * * * /bin/true\n")
+    install(plan_for(old, home), fake)
+    assert job_count(fake, old) == 1
+    removed = install_once(plan_for(new, home), fake, elsewhere=["systemd", "cron", "launchd"], home=home, uid=UID)
+    assert removed == [old]
+    assert (job_count(fake, new), job_count(fake, old)) == (1, 0)
+    assert "0 1 * * * /bin/true\n" in (fake.crontab or "")
+    # Installing again finds nothing elsewhere to remove.
+    assert install_once(plan_for(new, home), fake, elsewhere=["systemd", "cron", "launchd"], home=home, uid=UID) == []
+    assert job_count(fake, new) == 1
+
+
+def test_systemd_remove_leaves_the_user_manager_alone_without_our_units(tmp_path: Path) -> None:
+    fake = FakeOS(tmp_path / "home")
+    assert remove("systemd", home=tmp_path / "home", runner=fake) is False
+    assert fake.calls == []
+
+
+@posix_only
+def test_cli_status_and_remove_cover_both_linux_schedulers(
+    cli: Callable[..., tuple[int, str, str]], tmp_path: Path, fake_bin: Path, isolated_home: Path
+) -> None:
+    spool = tmp_path / "spool"
+    ours = render_cron_line(str(fake_bin / "ccsync"), time(3, 0))
+    spool.write_text("0 1 * * * /bin/true\n" + ours)  # left by an earlier install with cron
+    unit_dir = isolated_home / ".config" / "systemd" / "user"
+    write_exe(fake_bin / "systemctl", f"""
+echo "systemctl $*" >> "{tmp_path}/calls"
+case "$2" in
+  show) if [ -f "{unit_dir}/ccsync.timer" ]; then echo UnitFileState=enabled; echo ActiveState=active; fi ;;
+esac
+""")
+    code, out, _ = cli("schedule", "install", "--at", "23:59")
+    assert code == 0, out
+    assert out.splitlines()[1] == "Removed the earlier cron job, so the night runs once."
+    assert spool.read_text() == "0 1 * * * /bin/true\n"
+    assert (unit_dir / "ccsync.timer").is_file()
+
+    spool.write_text("0 1 * * * /bin/true\n" + ours)  # and now one in each
+    code, out, _ = cli("schedule", "status")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2
+    assert lines[0].startswith("Installed (systemd) at 23:59: ")
+    assert lines[1].startswith("Installed (cron) at 03:00: ")
+    code, out, _ = cli("schedule", "remove")
+    assert code == 0 and out == "Removed the systemd job.\nRemoved the cron job.\n"
+    assert spool.read_text() == "0 1 * * * /bin/true\n"
+    assert not unit_dir.joinpath("ccsync.timer").exists()
+    code, out, _ = cli("schedule", "remove")
+    assert out == "No job was installed (looked in: systemd, cron).\n"
+
+
+# --------------------------------------------------------------------------------------------
+# `--dry-run --scheduler`: every OS's definition, printed anywhere, and valid
+
+
+def dry_run_files(out: str) -> dict[str, str]:
+    """The `--- name` sections of a dry run's output, by file name (or "crontab line")."""
+    files = {}
+    for chunk in out.split("\n--- ")[1:]:
+        name, _, rest = chunk.partition("\n")
+        files[name.replace("\\", "/").rsplit("/", 1)[-1]] = rest.split("\n$ ")[0].rstrip("\n") + "\n"
+    return files
+
+
+@posix_only
+def test_dry_run_systemd_flavour_passes_systemd_analyze(
+    cli: Callable[..., tuple[int, str, str]], tmp_path: Path, fake_bin: Path
+) -> None:
+    code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "systemd")
+    assert code == 0, err
+    assert out.startswith("Would install (systemd): ")
+    files = dry_run_files(out)
+    assert sorted(files) == ["ccsync.service", "ccsync.timer"]
+    assert f'ExecStart="{fake_bin / "ccsync"}"\n' in files["ccsync.service"]
+    assert not (tmp_path / "calls").exists()  # a dry run runs no scheduler command
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    for name, text in files.items():
+        (unit_dir / name).write_text(text)
+    runtime = tmp_path / "rt"
+    runtime.mkdir(mode=0o700)
+    done = subprocess.run([analyze, "--user", "verify", str(unit_dir / "ccsync.timer"), str(unit_dir / "ccsync.service")],
+                          capture_output=True, text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert "ccsync." not in done.stderr, done.stderr
+
+
+@posix_only
+def test_dry_run_launchd_flavour_is_a_property_list(
+    cli: Callable[..., tuple[int, str, str]], fake_bin: Path, isolated_home: Path
+) -> None:
+    code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "launchd", "--at", "06:07")
+    assert code == 0, err
+    agent = plistlib.loads(dry_run_files(out)[f"{LAUNCHD_LABEL}.plist"].encode())
+    assert agent["ProgramArguments"] == [str(fake_bin / "ccsync")]
+    assert agent["StartCalendarInterval"] == {"Hour": 6, "Minute": 7}
+    assert agent["EnvironmentVariables"]["CCSYNC_HOME"] == os.environ["CCSYNC_HOME"]
+    assert f"$ launchctl bootstrap gui/{os.getuid()} {isolated_home}/Library/LaunchAgents/" in out
+
+
+def test_dry_run_task_scheduler_flavour_parses_as_written(
+    cli: Callable[..., tuple[int, str, str]], fake_bin: Path
+) -> None:
+    code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "task-scheduler")
+    assert code == 0, err
+    assert out.startswith("Would install (schtasks): ")
+    text = dry_run_files(out)["ccsync-task.xml"]
+    root = ET.fromstring(encode_task_xml(text))  # the bytes install() writes, declaration and all
+    trigger = root.find(f"{TASK_NS}Triggers/{TASK_NS}CalendarTrigger")
+    assert trigger is not None and trigger.findtext(f"{TASK_NS}StartBoundary") == "2024-01-01T23:59:00"
+    command = root.findtext(f"{TASK_NS}Actions/{TASK_NS}Exec/{TASK_NS}Command")
+    # Off Windows the path is a stand-in: nothing of this machine fits a Windows task.
+    assert command == (str(fake_bin / "ccsync.exe") if sys.platform == "win32" else schedule.STAND_IN_CCSYNC["windows"])
+
+
+def test_dry_run_cron_flavour_is_one_crontab_line(cli: Callable[..., tuple[int, str, str]], fake_bin: Path) -> None:
+    code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "cron", "--at", "7:05")
+    assert code == 0, err
+    line = dry_run_files(out)["crontab line"]
+    assert re.fullmatch(r"5 7 \* \* \* PATH=\S+ CCSYNC_HOME=\S+ CLAUDE_CONFIG_DIR=\S+ \S+ >/dev/null # ccsync:nightly\n",
+                        line), line
+    assert f" {fake_bin / 'ccsync'} >/dev/null" in line
+
+
+def test_scheduler_option_is_checked(cli: Callable[..., tuple[int, str, str]], fake_bin: Path) -> None:
+    code, _, err = cli("schedule", "install", "--dry-run", "--scheduler", "at")
+    assert code == 2 and "--scheduler expects one of systemd, cron, launchd, task-scheduler" in err
+    foreign = "task-scheduler" if sys.platform != "win32" else "launchd"
+    code, _, err = cli("schedule", "install", "--scheduler", foreign)
+    assert code == 2
+    assert f"{foreign} is not available on this machine" in err
+    assert f"ccsync schedule install --dry-run --scheduler {foreign}" in err
+
+
+# --------------------------------------------------------------------------------------------
+# The real cron: the installed ccsync against /usr/bin/crontab, spool on a private tmpfs
+
+SPOOL = Path("/var/spool/cron")
+REAL_CRON_DRIVER = """
+import json, subprocess, sys
+ccsync, users = sys.argv[1], sys.argv[2]
+
+def run(*argv, input=None):
+    done = subprocess.run(list(argv), input=input, capture_output=True, text=True)
+    return {"argv": list(argv), "code": done.returncode, "out": done.stdout, "err": done.stderr}
+
+steps = [
+    run("crontab", "-", input=users),
+    run(ccsync, "schedule", "install", "--at", "23:59"),
+    run(ccsync, "schedule", "install", "--at", "23:59"),
+    run("crontab", "-l"),
+    run(ccsync, "schedule", "status"),
+    run(ccsync, "schedule", "remove"),
+    run("crontab", "-l"),
+    run(ccsync, "schedule", "status"),
+]
+print(json.dumps(steps))
+"""
+# A private mount namespace with an empty tmpfs over the spool: the machine's own crontabs are
+# neither read nor written, and the tmpfs vanishes with the namespace.
+SANDBOX = ("mount -t tmpfs -o mode=0755 ccsync-test-spool /var/spool/cron && "
+           "mkdir -m 1730 /var/spool/cron/crontabs && "
+           "{ chgrp crontab /var/spool/cron/crontabs 2>/dev/null || true; } && "
+           'exec "$0" "$@"')
+
+
+def real_cron_unavailable() -> str | None:
+    """Why the real-cron test cannot run here, or None."""
+    if shutil.which("crontab") is None:
+        return "no crontab command (apt-get install cron; .ci/run installs it)"
+    if shutil.which("unshare") is None or not SPOOL.is_dir():
+        return "no unshare command or no /var/spool/cron to isolate"
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", SANDBOX, "true"], capture_output=True, text=True,
+                           check=False)
+    if probe.returncode != 0:
+        return f"cannot mount a private tmpfs over {SPOOL} (needs root): {probe.stderr.strip()}"
+    return None
+
+
+def spool_listing() -> list[tuple[str, int, int]]:
+    return sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in SPOOL.rglob("*"))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="unshare and a tmpfs spool are Linux-only")
+def test_installed_ccsync_with_the_real_crontab(tmp_path: Path) -> None:
+    reason = real_cron_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    ccsync = Path(sys.executable).with_name("ccsync")
+    if not ccsync.is_file():
+        pytest.skip(f"no installed ccsync console script beside {sys.executable}")
+    env = dict(os.environ)
+    if subprocess.run(["systemctl", "--user", "show-environment"], capture_output=True, check=False).returncode == 0:
+        # A user manager answers: shadow it, so this test never touches the machine's own units.
+        shadow = tmp_path / "no-systemd"
+        shadow.mkdir()
+        write_exe(shadow / "systemctl", "exit 1\n")
+        env["PATH"] = f"{shadow}{os.pathsep}{env['PATH']}"
+    users = 'MAILTO=""\n0 1 * * * /usr/bin/backup --quiet\n'
+    before = spool_listing()
+    done = subprocess.run(["unshare", "-m", "sh", "-c", SANDBOX, sys.executable, "-c", REAL_CRON_DRIVER,
+                           str(ccsync), users], capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert spool_listing() == before  # the machine's spool was never touched
+    seeded, first, second, table, st, removed, after, st_after = json.loads(done.stdout)
+    for step in (seeded, first, second, table, st, removed, after, st_after):
+        assert step["code"] == 0, step
+    assert first["out"].startswith("Installed: crontab line")
+    ours = render_cron_line(str(ccsync), time(23, 59),
+                            env={"CCSYNC_HOME": env["CCSYNC_HOME"], "CLAUDE_CONFIG_DIR": env["CLAUDE_CONFIG_DIR"]})
+    # Installed twice: the user's lines as they were, and one line of ours, for this very ccsync.
+    assert table["out"] == users + ours
+    assert st["out"].splitlines()[0].startswith("Installed (cron) at 23:59: crontab line: 59 23 * * * ")
+    assert removed["out"] == "Removed the cron job.\n"
+    assert after["out"] == users
+    assert st_after["out"].startswith("Not installed (cron): no ccsync line in your crontab\n")
+
+
+@posix_only
+def test_ci_installs_cron_when_crontab_is_missing(tmp_path: Path) -> None:
+    # The lines of .ci/run before the virtual environment, run where git is there and crontab
+    # is not, with an apt-get that only records what it is asked for.
+    ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
+    assert ci.rstrip("\n").endswith("\npip install -e '.[test]' && pytest")
+    prefix = ci.split("\npython3 -m venv", 1)[0]
+    (tmp_path / ".ci").mkdir()
+    (tmp_path / ".ci" / "run").write_text(prefix + "\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    write_exe(bin_dir / "apt-get", f'echo "$*" >> "{tmp_path}/apt"\n')
+    write_exe(bin_dir / "git", "exit 0\n")
+    for tool in ("dirname",):
+        found = shutil.which(tool)
+        assert found is not None
+        (bin_dir / tool).symlink_to(found)
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    subprocess.run([bash, str(tmp_path / ".ci" / "run")], env={"PATH": str(bin_dir)}, check=True,
+                   capture_output=True)
+    assert (tmp_path / "apt").read_text().splitlines() == ["update -qq", "install -y -qq cron"]

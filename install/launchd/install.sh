@@ -30,15 +30,15 @@ plist=$HOME/Library/LaunchAgents/$LABEL.plist
 log=$HOME/Library/Logs/ccsync.log
 target=gui/$(id -u)
 
-# An agent loaded earlier keeps its old definition until it is booted out.
-launchctl bootout "$target/$LABEL" >/dev/null 2>&1 || true
-
 if [ -n "$remove" ]; then
+    launchctl bootout "$target/$LABEL" >/dev/null 2>&1 || true
     rm -f "$plist"
     echo "removed $plist"
     exit 0
 fi
 
+# Everything that can fail (the time, finding ccsync, the values) is checked and the new plist
+# written aside before the loaded agent is touched: a typo must not leave the night unscheduled.
 case $at in
     [0-9]:[0-5][0-9] | [01][0-9]:[0-5][0-9] | 2[0-3]:[0-5][0-9]) ;;
     *) echo "--at expects a 24-hour time HH:MM, such as 23:59; got '$at'" >&2; exit 2 ;;
@@ -57,6 +57,7 @@ for d in /opt/homebrew/bin /usr/local/bin /usr/bin /bin /usr/sbin /sbin; do
 done
 
 mkdir -p "$HOME/Library/LaunchAgents" "$HOME/Library/Logs"
+trap 'rm -f "$plist.tmp"' EXIT
 sed -e "s|@CCSYNC@|$ccsync|g" -e "s|@PATH@|$path|g" -e "s|@LOG@|$log|g" \
     -e "s|@HOUR@|$hour|g" -e "s|@MINUTE@|$minute|g" "$here/$LABEL.plist" >"$plist.tmp"
 # Variables that change where ccsync reads and writes: the job must see the same ones.
@@ -69,7 +70,9 @@ for name in CCSYNC_HOME CLAUDE_CONFIG_DIR; do
         plutil -insert "EnvironmentVariables.$name" -string "$value" "$plist.tmp"
     fi
 done
-mv "$plist.tmp" "$plist"
 
+# An agent loaded earlier keeps its old definition until it is booted out.
+launchctl bootout "$target/$LABEL" >/dev/null 2>&1 || true
+mv "$plist.tmp" "$plist"
 launchctl bootstrap "$target" "$plist"
 echo "installed $LABEL: runs $ccsync every day at $at; errors go to $log"

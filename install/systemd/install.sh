@@ -56,19 +56,24 @@ case $dir in
     *) path=$dir:/usr/local/bin:/usr/bin:/bin ;;
 esac
 
+# Variables that change where ccsync reads and writes: the job must see the same ones. Checked
+# before anything is written, so a bad value leaves the installed units as they were.
+env_lines=
+for name in CCSYNC_HOME CLAUDE_CONFIG_DIR; do
+    eval "value=\${$name:-}"
+    if [ -n "$value" ]; then
+        check_safe "$name" "$value"
+        # The job starts in a folder of the scheduler's choosing: relative paths would move.
+        case ,$value in *,[!/]* | *,) fail "$name ($value) must hold absolute paths" ;; esac
+        env_lines="${env_lines}Environment=\"$name=$value\"
+"
+    fi
+done
+
 mkdir -p "$unit_dir"
 {
     sed -e "s|@CCSYNC@|$ccsync|g" -e "s|@PATH@|$path|g" "$here/ccsync.service"
-    # Variables that change where ccsync reads and writes: the job must see the same ones.
-    for name in CCSYNC_HOME CLAUDE_CONFIG_DIR; do
-        eval "value=\${$name:-}"
-        if [ -n "$value" ]; then
-            check_safe "$name" "$value"
-        # The job starts in a folder of the scheduler's choosing: relative paths would move.
-        case ,$value in *,[!/]* | *,) fail "$name ($value) must hold absolute paths" ;; esac
-            printf 'Environment="%s=%s"\n' "$name" "$value"
-        fi
-    done
+    printf '%s' "$env_lines"
 } >"$unit_dir/.ccsync.service.tmp"
 sed -e "s|^OnCalendar=.*|OnCalendar=*-*-* $at:00|" "$here/ccsync.timer" >"$unit_dir/.ccsync.timer.tmp"
 mv "$unit_dir/.ccsync.service.tmp" "$unit_dir/ccsync.service"
