@@ -37,7 +37,8 @@ app.add_typer(goal_app, name="goal")
 schedule_app = typer.Typer(help="Run ccsync every night with the system's scheduler.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
 
-out = Console(highlight=False, soft_wrap=True)
+# Piped or redirected output has no width to fit: 80 columns would cut model names short.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -137,7 +138,7 @@ def nightly(ctx: typer.Context) -> None:
         return
     try:
         with _progress_bar() as progress:
-            outcome = jobs.nightly(_context(), progress=progress)
+            outcome = jobs.nightly(_context(), progress=progress, scheduled=not _interactive())
     except LockBusy:
         if _interactive():
             raise
@@ -334,10 +335,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
     for name, value in payload.items():
         if name in ("warnings", "totals"):
             continue
-        out.print(f"{name:>14}: {render.status_value(name, value)}", markup=False)
+        out.print(f"{name:>18}: {render.status_value(name, value)}", markup=False)
     if result.totals is not None:
         u = result.totals.usage
-        out.print(f"{'ledger':>14}: {render.tokens(u.processed_tokens)} tokens processed "
+        out.print(f"{'ledger':>18}: {render.tokens(u.processed_tokens)} tokens processed "
                   f"(+{render.tokens(u.cache_read_tokens)} cache reads), {result.totals.messages:,} responses",
                   markup=False)
     _warn(result.warnings)
@@ -362,13 +363,18 @@ def restore(
 def schedule_install(
     at: Annotated[str, typer.Option(help="Local time of the daily run, HH:MM.")] = "23:59",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would be installed; change nothing.")] = False,
+    scheduler: Annotated[str | None, typer.Option(
+        "--scheduler", metavar="systemd|cron|launchd|task-scheduler",
+        help="Use this scheduler instead of the detected one; with --dry-run, any OS's.")] = None,
 ) -> None:
     """Install the daily job (installing again replaces it)."""
-    result = jobs.schedule_install(_context(), at=at, dry_run=dry_run)
+    result = jobs.schedule_install(_context(), at=at, dry_run=dry_run, argv0=sys.argv[0], scheduler=scheduler)
     plan = result.plan
     assert plan is not None
     if not dry_run:
         out.print(f"Installed: {plan.description}", markup=False)
+        for other in result.removed:
+            out.print(f"Removed the earlier {other} job, so the night runs once.", markup=False)
         return
     out.print(f"Would install ({plan.scheduler}): {plan.description}", markup=False)
     for path, text in plan.files.items():
@@ -383,18 +389,19 @@ def schedule_install(
 def schedule_remove() -> None:
     """Remove the daily job."""
     result = jobs.schedule_remove(_context())
-    out.print(f"Removed the {result.scheduler} job." if result.removed else f"No {result.scheduler} job was installed.",
-              markup=False)
+    for scheduler in result.removed:
+        out.print(f"Removed the {scheduler} job.", markup=False)
+    if not result.removed:
+        out.print(f"No job was installed (looked in: {', '.join(result.searched)}).", markup=False)
 
 
 @schedule_app.command("status")
 def schedule_status() -> None:
     """Whether the daily job is installed, and when it runs."""
     result = jobs.schedule_status(_context())
-    st = result.status
-    assert st is not None
-    when = f" at {st.at}" if st.at else ""
-    out.print(f"{'Installed' if st.installed else 'Not installed'} ({result.scheduler}){when}: {st.detail}", markup=False)
+    for scheduler, st in result.statuses:
+        when = f" at {st.at}" if st.at else ""
+        out.print(f"{'Installed' if st.installed else 'Not installed'} ({scheduler}){when}: {st.detail}", markup=False)
 
 
 def main() -> NoReturn:

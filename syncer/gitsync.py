@@ -114,6 +114,7 @@ _LOCAL_SCHEMES = {"file"}
 _REMOTE_SCHEMES = {"http", "https", "ssh", "git+ssh", "git"}
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/\s]+)@)?(?P<host>[^:/\s]+):(?P<path>.*)$")
 _URL_USERINFO = re.compile(r"(?i)\b(?P<scheme>[a-z][a-z0-9+.\-]*)://(?P<userinfo>[^/\s@]*)@")
+_URL_QUERY = re.compile(r"(?i)\b(?P<url>[a-z][a-z0-9+.\-]*://[^\s?#]*)[?#][^\s]*")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 # dulwich logs through the `logging` module; with no handler configured, Python's last-resort
@@ -163,7 +164,8 @@ def redact(text: str) -> str:
             return f"{scheme}://{userinfo.split(':', 1)[0]}:***@"
         return match.group(0)
 
-    return _URL_USERINFO.sub(_sub, text)
+    # A query string is where some services take a token (`?access_token=`).
+    return _URL_USERINFO.sub(_sub, _URL_QUERY.sub(r"\g<url>?***", text))
 
 
 def _is_local_path(url: str) -> bool:
@@ -199,9 +201,11 @@ def validate_remote(url: str) -> str:
     if "://" in url:
         parts = urlsplit(url)
         scheme = parts.scheme.lower()
+        if parts.query or parts.fragment:
+            raise ConfigError(f"remote {redact(url)} has a query string or fragment{fix}")
         if scheme in _LOCAL_SCHEMES:
             if parts.netloc not in ("", "localhost"):
-                raise ConfigError(f"remote {redact(url)} names a host in a file:// URL; use file:///absolute/path")
+                raise ConfigError("the remote names a host in a file:// URL; use file:///absolute/path")
             if not parts.path.startswith("/"):
                 raise ConfigError(f"remote {redact(url)} needs an absolute path: file:///absolute/path")
             return url
@@ -424,19 +428,45 @@ def _open_local(path: Path) -> Repo:
         ) from None
 
 
+def _is_repository(path: Path, *, otherwise: str) -> bool:
+    """True for a git repository, False for a missing or empty folder; anything else is the
+    ConfigError `otherwise`."""
+    if not (path.is_dir() and any(path.iterdir())):
+        return False
+    try:
+        Repo(str(path)).close()
+    except NotGitRepository:
+        raise ConfigError(otherwise) from None
+    return True
+
+
 def init_bare_remote(path: Path) -> None:
     """Create the embedded default remote, a bare repository at `path`, if missing."""
-    if path.exists() and any(path.iterdir()):
-        try:
-            Repo(str(path)).close()
-        except NotGitRepository:
-            raise ConfigError(
-                f"{path} exists and is not a git repository; move it aside and run: ccsync init"
-            ) from None
+    if _is_repository(path, otherwise=f"{path} exists and is not a git repository; move it aside and run: ccsync init"):
         return
     if not path.exists():
         _make_private_dir(path)
     Repo.init_bare(str(path), default_branch=DEFAULT_BRANCH.encode()).close()
+
+
+def prepare_local_remote(remote: str) -> None:
+    """A remote that is a folder (a USB disk, a share) is made a bare repository when it is
+    missing or empty, so `ccsync init --remote /media/usb/ccsync.git` is all it takes."""
+    local = _local_remote_path(remote)
+    if local is None or _is_repository(local, otherwise=(
+        f"remote {local} is a folder with files in it but not a git repository; "
+        "name a new or empty folder instead: ccsync init --remote NEW-FOLDER"
+    )):
+        return
+    if local.exists() and not local.is_dir():
+        raise ConfigError(f"remote {local} is a file, not a git repository; name a folder: ccsync init --remote FOLDER")
+    if not local.parent.is_dir():
+        # Never create the parents: a missing /media/usb is an unplugged disk, not a typo to fix.
+        raise ConfigError(f"cannot create remote {local}: {local.parent} does not exist (is the disk mounted?)")
+    try:
+        Repo.init_bare(str(local), mkdir=not local.exists(), default_branch=DEFAULT_BRANCH.encode()).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot create remote {local}: {exc.strerror}") from None
 
 
 def _local_remote_path(remote: str) -> Path | None:
@@ -553,8 +583,10 @@ def _entry(repo: Repo, tree_sha: ObjectID | None, path: str) -> tuple[int, Objec
     return None
 
 
-def _write_tree(repo: Repo, tree_sha: ObjectID | None, entries: Mapping[tuple[str, ...], ObjectID]) -> ObjectID:
-    """A copy of `tree_sha` with only `entries` (path parts -> blob sha) replaced.
+def _write_tree(
+    repo: Repo, tree_sha: ObjectID | None, entries: Mapping[tuple[str, ...], ObjectID | None]
+) -> ObjectID:
+    """A copy of `tree_sha` with only `entries` (path parts -> blob sha, or None to remove) replaced.
 
     Untouched entries keep their mode and sha, so other devices' files stay byte-identical.
     Objects are written bottom-up: a tree never exists in the store before its children.
@@ -563,12 +595,14 @@ def _write_tree(repo: Repo, tree_sha: ObjectID | None, entries: Mapping[tuple[st
     if tree_sha is not None:
         for item in _tree(repo, tree_sha).iteritems():
             tree.add(item.path, item.mode, item.sha)
-    subdirs: dict[str, dict[tuple[str, ...], ObjectID]] = {}
+    subdirs: dict[str, dict[tuple[str, ...], ObjectID | None]] = {}
     for parts, blob_sha in entries.items():
-        if len(parts) == 1:
-            tree.add(parts[0].encode(), _MODE_FILE, blob_sha)
-        else:
+        if len(parts) > 1:
             subdirs.setdefault(parts[0], {})[parts[1:]] = blob_sha
+        elif blob_sha is not None:
+            tree.add(parts[0].encode(), _MODE_FILE, blob_sha)
+        elif parts[0].encode() in tree:
+            del tree[parts[0].encode()]
     for name, sub in subdirs.items():
         existing: ObjectID | None = None
         try:
@@ -730,7 +764,7 @@ def snapshot(repo: Path) -> Snapshot:
                     if name == "README.md" or name.endswith(".schema.json"):
                         continue
                     device = name[: -len(".json")] if name.endswith(".json") else ""
-                    if not DEVICE_ID.match(device) or device + ".json" != name:
+                    if not DEVICE_ID.fullmatch(device) or device + ".json" != name:
                         warnings.append(f"skipped {shown}: not named data/<device-id>.json with a valid device id")
                         continue
                     content, warning = _read_capped_blob(r, item.mode, item.sha, shown)
@@ -912,7 +946,7 @@ def _check_path(path: str) -> tuple[str, ...]:
     parts = tuple(path.split("/"))
     if path in ("goal.json", "README.md"):
         return parts
-    if len(parts) == 2 and parts[0] == "data" and parts[1].endswith(".json") and DEVICE_ID.match(parts[1][:-5]):
+    if len(parts) == 2 and parts[0] == "data" and parts[1].endswith(".json") and DEVICE_ID.fullmatch(parts[1][:-5]):
         return parts
     raise ValueError(f"ccsync writes only goal.json, README.md and data/<device-id>.json, not {path!r}")
 
@@ -971,6 +1005,7 @@ def _sync_once(
     *,
     device: str,
     changes: Mapping[str, bytes],
+    retire: Mapping[str, ObjectID],
     message: bytes,
     capture: _Capture,
 ) -> _Outcome:
@@ -1004,14 +1039,18 @@ def _sync_once(
         parent = tip
         overlay = _pending(r, upstream, local, tip, [f"data/{device}.json", "goal.json"])
 
-    blobs: dict[tuple[str, ...], ObjectID] = {}
+    blobs: dict[tuple[str, ...], ObjectID | None] = {}
     for file_path, sha in overlay.items():
         blobs[tuple(file_path.split("/"))] = sha
+    base_tree = _commit(r, parent).tree if parent is not None else None
+    for file_path, expected in retire.items():
+        # Only the very file we were shown: a newer one there is not ours to remove.
+        if _entry(r, base_tree, file_path) == (_MODE_FILE, expected):
+            blobs[_check_path(file_path)] = None
     for file_path, content in changes.items():
         blob = Blob.from_string(content)
         r.object_store.add_object(blob)
         blobs[_check_path(file_path)] = blob.id
-    base_tree = _commit(r, parent).tree if parent is not None else None
     if parent is None and ("README.md",) not in blobs:
         readme = Blob.from_string(README_TEXT)
         r.object_store.add_object(readme)
@@ -1105,6 +1144,7 @@ def sync_files(
     device: str,
     changes: dict[str, bytes],
     message: str,
+    retire: Mapping[str, bytes] | None = None,
     max_attempts: int = 8,
     credentials: tuple[str, str] | None = None,
     ssh_command: str | None = None,
@@ -1113,16 +1153,18 @@ def sync_files(
 
     fetch -> the remote tip's tree with only these paths replaced -> a commit on the remote tip
     (none if nothing changed) -> compare-and-swap push -> on a race, fetch and retry with jitter,
-    at most `max_attempts` times. Never forces. Earlier local commits the remote lacks are
+    at most `max_attempts` times. Never forces. `retire` (repo path -> the bytes the caller
+    judged) removes files that are still exactly those bytes. Earlier local commits the remote lacks are
     pushed (or replayed onto a moved tip). Raises RemoteUnavailable (one redacted line) when
     the remote cannot be reached, refuses us, or keeps moving.
     """
-    if not DEVICE_ID.match(device):
+    if not DEVICE_ID.fullmatch(device):
         raise ConfigError(f"device id {device!r} must match {DEVICE_ID.pattern}; set one with: ccsync init --device ID")
     if not changes:
         raise ValueError("sync_files needs at least one change")
-    for file_path in changes:
+    for file_path in [*changes, *(retire or {})]:
         _check_path(file_path)
+    retired = {file_path: Blob.from_string(content).id for file_path, content in (retire or {}).items()}
     remote = validate_remote(remote)
     body = " ".join(message.split()) or f"ccsync: update {device}"
     message_bytes = (body + "\n").encode("utf-8")
@@ -1146,7 +1188,8 @@ def sync_files(
                 attempt += 1
                 try:
                     outcome = _sync_once(
-                        r, client, path, remote, device=device, changes=changes, message=message_bytes, capture=capture
+                        r, client, path, remote, device=device, changes=changes, retire=retired, message=message_bytes,
+                        capture=capture,
                     )
                 except FileLocked as exc:
                     _recover_lock(exc, roots, deadline)

@@ -27,19 +27,29 @@ class Goal(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     schema_version: Literal[1] = 1
-    target: Annotated[int, Field(gt=0, le=10**18)]
+    # Tokens are whole; a cost target is dollars and cents.
+    target: Annotated[int, Field(gt=0, le=10**18)] | Annotated[float, Field(gt=0, le=10**15)]
     metric: Metric = "processed"
     deadline: date
     set_by: Annotated[str, Field(max_length=63)]
     set_at: datetime
 
 
-def parse_target(text: str) -> int:
-    """`100M`, `1.5B`, `250k`, `1_000_000` or a plain integer."""
-    match = _TARGET.match(text.replace("_", "").replace(",", ""))
+def parse_target(text: str, metric: Metric = "processed") -> int | float:
+    """`100M`, `1.5B`, `250k`, `1_000_000` or a plain integer; for the cost metric, dollars
+    (`$2.50`, `1.5k`) to the cent."""
+    cleaned = text.replace("_", "").replace(",", "")
+    if metric == "cost":
+        cleaned = cleaned.strip().removeprefix("$")
+    match = _TARGET.match(cleaned)
     if not match:
         raise UsageError(f"target {text!r} is not a number like 100M, 1.5B, 250k or 5000000")
     value = float(match.group(1)) * _SUFFIX[match.group(2).lower()]
+    if metric == "cost":
+        if not 0.01 <= value <= 10**15:
+            raise UsageError(f"target {text!r} is out of range: give at least a cent")
+        cents = round(value, 2)
+        return int(cents) if cents.is_integer() else cents
     if value < 1 or value > 10**18:
         raise UsageError(f"target {text!r} is out of range")
     return round(value)
@@ -72,7 +82,7 @@ def metric_value(totals: Totals, metric: Metric) -> float:
 
 @dataclass(frozen=True)
 class Progress:
-    target: int
+    target: int | float
     metric: Metric
     deadline: date
     current: float

@@ -65,7 +65,7 @@ def normalise_device(name: str) -> str:
 
 
 def check_device(device: str) -> str:
-    if not re.match(DEVICE_ID_PATTERN, device):
+    if not re.fullmatch(DEVICE_ID_PATTERN, device):
         raise UsageError(
             f"device id {device!r} is not valid: use 1-63 lowercase letters, digits and dashes, "
             "starting with a letter or digit (for example: ccsync init --device work-laptop)"
@@ -99,6 +99,7 @@ def init(
         check_device(device)
     if remote is not None:
         remote = gitsync.validate_remote(remote)
+        gitsync.prepare_local_remote(remote)
     with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
         try:
             existing = store.load_config(ctx.paths)
@@ -123,6 +124,7 @@ def init(
         if remote is not None:
             cfg = cfg.model_copy(update={"remote": remote})
         store.save_config(ctx.paths, cfg)
+        store.rename_ledger(ctx.paths, cfg.device)
     result = InitResult(cfg, created, gitsync.redact(cfg.remote or ""))
     if remote is not None:
         # Push what this device has (and the embedded repo's history, if the remote is empty).
@@ -194,7 +196,8 @@ def sync(
         access = _access(ctx, remote)
         gitsync.open_repo(ctx.paths.repo)
         gitsync.fetch(ctx.paths.repo, remote, **access)
-        published = _published(ctx.paths.repo, cfg)
+        snap = gitsync.snapshot(ctx.paths.repo)
+        published = _published(snap.files.get(cfg.device), cfg)
         before = published.totals if published else None
         added = ledger.totals.input_tokens + ledger.totals.output_tokens + ledger.totals.cache_creation_tokens
         if before is not None:
@@ -202,16 +205,14 @@ def sync(
         message = f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})"
         result = gitsync.sync_files(
             ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
-            message=message, **access,
+            retire=_former_names(snap.files, cfg), message=message, **access,
         )
         _record_sync(ctx, result, remote=remote, digest=digest)
     return SyncOutcome(scanned, result, gitsync.redact(remote), added if result.committed else 0)
 
 
-def _published(repo: Path, cfg: Config) -> Ledger | None:
+def _published(raw: bytes | None, cfg: Config) -> Ledger | None:
     """This device's file as the sync repo has it; refuses a file another machine wrote."""
-    from syncer import gitsync
-    raw = gitsync.snapshot(repo).files.get(cfg.device)
     if raw is None:
         return None
     try:
@@ -225,6 +226,23 @@ def _published(repo: Path, cfg: Config) -> Ledger | None:
             "(or, if this machine replaces that one, adopt its record with: ccsync restore)"
         )
     return theirs
+
+
+def _former_names(files: Mapping[str, bytes], cfg: Config) -> dict[str, bytes]:
+    """Files this install published under an earlier device id (`init --device NEW --force`):
+    they go in the same commit as the file under the new id."""
+    mine = cfg.install_id.encode()
+    former: dict[str, bytes] = {}
+    for device, raw in files.items():
+        if device == cfg.device or mine not in raw:  # a cheap test first: most files are others'
+            continue
+        try:
+            install = orjson.loads(raw).get("install_id")
+        except (orjson.JSONDecodeError, AttributeError):
+            continue
+        if install == cfg.install_id:
+            former[f"data/{device}.json"] = raw
+    return former
 
 
 def _record_sync(ctx: Context, result: gitsync.SyncResult, *, remote: str, digest: str) -> None:
@@ -252,6 +270,7 @@ class Gathered:
     ledgers: list[Ledger]
     goal: goal.Goal | None
     warnings: list[str] = field(default_factory=list)
+    goal_error: CcsyncError | None = None  # why goal.json could not be used
 
 
 def gather(ctx: Context, *, offline: bool) -> Gathered:
@@ -272,8 +291,11 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     warnings.extend(snap.warnings)
     ledgers: list[Ledger] = []
     own = store.read_ledger(ctx.paths)
+    installs: dict[str, str] = {}  # install id -> the device name it counts under
     if own is not None:
         ledgers.append(own)
+        installs[own.install_id] = cfg.device
+    peers: list[tuple[str, Ledger]] = []
     for device, raw in sorted(snap.files.items()):
         if device == cfg.device:
             continue
@@ -285,14 +307,24 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
         if peer.device != device:
             warnings.append(f"skipped data/{device}.json: it names device {peer.device!r}")
             continue
+        peers.append((device, peer))
+    # A machine renamed with `ccsync init --device` leaves its old file behind until its next
+    # sync: the same install under two names is counted once, under its newest record.
+    for device, peer in sorted(peers, key=lambda p: -p[1].generation):
+        if peer.install_id in installs:
+            warnings.append(f"skipped data/{device}.json: an older record of device {installs[peer.install_id]!r}")
+            continue
+        installs[peer.install_id] = device
         ledgers.append(peer)
     current_goal = None
+    goal_error: CcsyncError | None = None
     if snap.goal is not None:
         try:
             current_goal = goal.parse_goal(snap.goal)
         except (LedgerCorrupt, SchemaTooNew) as exc:
             warnings.append(exc.message)
-    return Gathered(ledgers, current_goal, warnings)
+            goal_error = exc
+    return Gathered(ledgers, current_goal, warnings, goal_error)
 
 
 @dataclass
@@ -301,6 +333,7 @@ class TotalResult:
     devices: report.Report
     goal: goal.Progress | None
     warnings: list[str]
+    goal_error: CcsyncError | None = None
 
 
 def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
@@ -313,7 +346,7 @@ def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
     grouped = by_device if by == "device" else report.build(by, gathered.ledgers, zone=zone, window=everything, pricer=pricer)
     progress = _progress(gathered, by_device, zone, pricer, ctx.now)
     warnings = gathered.warnings + by_device.warnings
-    return TotalResult(grouped, by_device, progress, warnings)
+    return TotalResult(grouped, by_device, progress, warnings, gathered.goal_error)
 
 
 def _progress(
@@ -332,6 +365,8 @@ def _progress(
 
 def goal_progress(ctx: Context, *, offline: bool, zone: tzinfo) -> TotalResult:
     result = total(ctx, offline=offline, by="device", zone=zone)
+    if result.goal_error is not None:
+        raise result.goal_error
     if result.goal is None:
         raise UsageError("no goal is set for this sync repo; set one with: ccsync goal set 100M --by 2026-12-31")
     return result
@@ -345,7 +380,7 @@ def set_goal(ctx: Context, *, target: str, by: date | None, metric: goal.Metric,
     if deadline < today:
         raise UsageError(f"the deadline {deadline.isoformat()} is in the past; give a later one with --by YYYY-MM-DD")
     new = goal.Goal(
-        target=goal.parse_target(target), metric=metric, deadline=deadline, set_by=cfg.device,
+        target=goal.parse_target(target, metric), metric=metric, deadline=deadline, set_by=cfg.device,
         set_at=ctx.now.astimezone(UTC).replace(microsecond=0),
     )
     remote = remote_of(ctx, cfg)
@@ -405,6 +440,7 @@ class StatusResult:
     warnings: list[str]
     remote: str
     last_run: runlog.RunRecord | None
+    last_scheduled_run: runlog.RunRecord | None
 
 
 def status(ctx: Context) -> StatusResult:
@@ -426,9 +462,9 @@ def status(ctx: Context) -> StatusResult:
         ledger = None
         warnings.append(exc.message)
     if ledger is not None:
-        totals = report.Totals()
-        for row in ledger.hours:
-            totals.add_row(row, None, None)
+        from syncer.pricing import load_table
+        totals = report.build("device", [ledger], zone=UTC, window=report.Window(),
+                              pricer=report.Pricer(load_table())).total
     if not roots:
         warnings.append("no Claude Code log folder found; set CLAUDE_CONFIG_DIR if your logs live elsewhere")
     runs = runlog.read_runs(ctx.paths.runlog)
@@ -439,6 +475,7 @@ def status(ctx: Context) -> StatusResult:
     return StatusResult(
         cfg, ctx.paths, roots, len(logs), pending, state.last_scan if state else None, last_sync(ctx.paths),
         state.bad_lines if state else 0, totals, warnings, gitsync.redact(remote), runs[-1] if runs else None,
+        runlog.last_scheduled(runs),
     )
 
 
@@ -459,10 +496,16 @@ def status_json(result: StatusResult) -> dict[str, object]:
         if result.last_sync
         else None,
         "bad_lines": result.bad_lines,
-        "last_run": orjson.loads(runlog.encode_record(result.last_run)) if result.last_run else None,
+        "last_run": _run_json(result.last_run),
+        "last_scheduled_run": _run_json(result.last_scheduled_run),
         "totals": totals,
         "warnings": result.warnings,
     }
+
+
+def _run_json(record: runlog.RunRecord | None) -> object:
+    from syncer import runlog
+    return orjson.loads(runlog.encode_record(record)) if record else None
 
 
 def usage_report(
@@ -481,18 +524,22 @@ def usage_report(
     return result, warnings + result.warnings
 
 
-def nightly(ctx: Context, *, progress: Progress | None = None) -> SyncOutcome:
+def nightly(ctx: Context, *, progress: Progress | None = None, scheduled: bool = False) -> SyncOutcome:
     """The unattended job: scan, then sync, and one line in the run log either way. Another
-    ccsync holding the lock ends it at once (exit 75): the next night catches up."""
+    ccsync holding the lock ends it at once (exit 75): the next night catches up.
+    `scheduled`: started by the scheduler (off a terminal), which the health check looks at."""
     from syncer import runlog
+    added = 0  # what the scan saved counts even when the sync after it fails
     try:
-        outcome = sync(ctx, run_scan=True, wait=0, progress=progress, unless_published=True)
+        scanned = run_scan(ctx, wait=0, progress=progress)
+        added = sum(scanned.tokens[:3])
+        outcome = sync(ctx, run_scan=False, wait=0, unless_published=True)
     except CcsyncError as exc:
-        _log_run(ctx, runlog.RunRecord(ctx.now, exc.exit_code, 0, False, exc.message))
+        _log_run(ctx, runlog.RunRecord(ctx.now, exc.exit_code, added, False, exc.message, scheduled))
         raise
-    added = outcome.scan.tokens if outcome.scan else [0] * 6
+    outcome.scan = scanned
     pushed = outcome.sync is not None and outcome.sync.pushed
-    _log_run(ctx, runlog.RunRecord(ctx.now, 0, added[0] + added[1] + added[2], pushed))
+    _log_run(ctx, runlog.RunRecord(ctx.now, 0, added, pushed, None, scheduled))
     return outcome
 
 
@@ -506,40 +553,65 @@ def _log_run(ctx: Context, record: runlog.RunRecord) -> None:
 
 @dataclass
 class ScheduleResult:
-    scheduler: str
+    scheduler: str  # the one installed with; for status and remove, the one install would use
     plan: schedule.Plan | None = None
-    status: schedule.ScheduleStatus | None = None
-    removed: bool = False
+    statuses: list[tuple[str, schedule.ScheduleStatus]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # schedulers a job of ours was taken from
+    searched: list[str] = field(default_factory=list)
 
 
-def _scheduler(ctx: Context, runner: schedule.Runner) -> str:
+def _scheduler(ctx: Context, runner: schedule.Runner, *, chosen: str | None, dry_run: bool) -> str:
+    """`--scheduler` if given (on this machine only if it works here), else the detected one."""
     from syncer import schedule
-    return schedule.detect_scheduler(platform=sys.platform, env=ctx.env, which=shutil.which, runner=runner)
+    if chosen is None:
+        return schedule.detect_scheduler(platform=sys.platform, env=ctx.env, which=shutil.which, runner=runner)
+    scheduler = schedule.parse_scheduler(chosen)
+    if not dry_run:
+        schedule.check_usable(scheduler, platform=sys.platform, which=shutil.which, runner=runner)
+    return scheduler
 
 
-def schedule_install(ctx: Context, *, at: str, dry_run: bool) -> ScheduleResult:
+def schedule_install(
+    ctx: Context, *, at: str, dry_run: bool, argv0: str, scheduler: str | None = None
+) -> ScheduleResult:
+    """Install (or with `dry_run` only plan) the nightly job for the running ccsync, `argv0`."""
     from syncer import schedule
     when = schedule.parse_at(at)
-    found = shutil.which("ccsync", path=ctx.env.get("PATH"))
-    if found is None:
-        raise UsageError("the ccsync command is not on PATH; install it (pip install ccsync) and run this again")
     runner = schedule.SubprocessRunner()
-    scheduler = _scheduler(ctx, runner)
-    plan = schedule.plan_install(scheduler, ccsync=str(Path(found).resolve()), at=when, home=ctx.home, env=ctx.env)
-    if not dry_run:
-        schedule.install(plan, runner)
-    return ScheduleResult(scheduler, plan=plan)
+    chosen = _scheduler(ctx, runner, chosen=scheduler, dry_run=dry_run)
+    env: Mapping[str, str] = ctx.env
+    if (chosen == "schtasks") != (sys.platform == "win32"):
+        # A dry run of the other OS family: nothing of this machine fits its paths.
+        ccsync: str | None = schedule.STAND_IN_CCSYNC["windows" if chosen == "schtasks" else "posix"]
+        env = {}
+    else:
+        ccsync = schedule.own_ccsync(
+            argv0, cwd=str(Path.cwd()), which=lambda name: shutil.which(name, path=ctx.env.get("PATH")),
+            is_file=lambda path: Path(path).is_file(), windows=sys.platform == "win32",
+        )
+    if ccsync is None:
+        raise UsageError("the ccsync command is not on PATH; install it (pip install ccsync) and run this again")
+    plan = schedule.plan_install(chosen, ccsync=ccsync, at=when, home=ctx.home, env=env)
+    if dry_run:
+        return ScheduleResult(chosen, plan=plan)
+    elsewhere = schedule.present_schedulers(platform=sys.platform, which=shutil.which)
+    removed = schedule.install_once(plan, runner, elsewhere=elsewhere, home=ctx.home, env=ctx.env)
+    return ScheduleResult(chosen, plan=plan, removed=removed)
 
 
 def schedule_remove(ctx: Context) -> ScheduleResult:
+    """Remove the nightly job from every scheduler that may hold it."""
     from syncer import schedule
     runner = schedule.SubprocessRunner()
-    scheduler = _scheduler(ctx, runner)
-    return ScheduleResult(scheduler, removed=schedule.remove(scheduler, home=ctx.home, runner=runner, env=ctx.env))
+    searched = schedule.schedulers_to_search(platform=sys.platform, env=ctx.env, which=shutil.which, runner=runner)
+    removed = [s for s in searched if schedule.remove(s, home=ctx.home, runner=runner, env=ctx.env)]
+    return ScheduleResult(searched[0], removed=removed, searched=searched)
 
 
 def schedule_status(ctx: Context) -> ScheduleResult:
+    """The nightly job's state in every scheduler that may hold it, the preferred one first."""
     from syncer import schedule
     runner = schedule.SubprocessRunner()
-    scheduler = _scheduler(ctx, runner)
-    return ScheduleResult(scheduler, status=schedule.status(scheduler, home=ctx.home, runner=runner, env=ctx.env))
+    searched = schedule.schedulers_to_search(platform=sys.platform, env=ctx.env, which=shutil.which, runner=runner)
+    statuses = [(s, schedule.status(s, home=ctx.home, runner=runner, env=ctx.env)) for s in searched]
+    return ScheduleResult(searched[0], statuses=statuses, searched=searched)

@@ -43,7 +43,7 @@ def report_table(result: report.Report, *, title: str, breakdown: bool = True) -
 
 def _add(table: Table, label: str, totals: report.Totals, *, style: str | None) -> None:
     u = totals.usage
-    cost = money(totals.cost_usd) + ("*" if totals.unpriced else "")
+    cost = money(totals.cost_usd) + ("*" if totals.unpriced else "") if totals.cost_known else "unknown"
     table.add_row(
         label, tokens(u.input_tokens), tokens(u.output_tokens), tokens(u.cache_creation_tokens),
         tokens(u.cache_read_tokens), tokens(u.total_tokens), cost, style=style,
@@ -98,7 +98,7 @@ def status_value(name: str, value: object) -> str:
     if name == "last_sync" and isinstance(value, dict):
         pushed = "pushed" if value.get("pushed") else "nothing to push"
         return f"{value.get('time')}, {pushed} (tip {str(value.get('tip'))[:10]})"
-    if name == "last_run" and isinstance(value, dict):
+    if name in ("last_run", "last_scheduled_run") and isinstance(value, dict):
         outcome = "ok" if value.get("exit_code") == 0 else f"exit {value.get('exit_code')}: {value.get('error')}"
         return f"{value.get('time')}, {outcome}, +{compact(float(str(value.get('tokens_added') or 0)))} tokens"
     if name == "pending_bytes" and isinstance(value, int):

@@ -30,6 +30,7 @@ class Totals:
     messages: int = 0
     cost_usd: float = 0.0
     unpriced: set[str] = field(default_factory=set)
+    priced: bool = False  # some of it has a price (else the cost is unknown, not $0)
 
     def add_row(self, row: PricedRow | Totals, cost: float | None, model: str | None) -> None:
         if isinstance(row, Totals):
@@ -37,6 +38,7 @@ class Totals:
             self.messages += row.messages
             self.cost_usd += row.cost_usd
             self.unpriced |= row.unpriced
+            self.priced = self.priced or row.priced
             return
         self.usage.add(
             Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
@@ -48,18 +50,28 @@ class Totals:
                 self.unpriced.add(model)
         else:
             self.cost_usd += cost
+            self.priced = True
 
-    def as_json(self) -> dict[str, object]:
+    @property
+    def cost_known(self) -> bool:
+        return self.priced or not self.unpriced
+
+    def as_json(self, *, model: bool = False) -> dict[str, object]:
+        """`cost_usd` is null when nothing in it has a price; a sum that leaves models out
+        names them in `unpriced_models` (a model's own entry needs only the null)."""
         u = self.usage
-        return {
+        doc: dict[str, object] = {
             "input_tokens": u.input_tokens,
             "output_tokens": u.output_tokens,
             "cache_creation_tokens": u.cache_creation_tokens,
             "cache_read_tokens": u.cache_read_tokens,
             "total_tokens": u.total_tokens,
-            "cost_usd": round(self.cost_usd, 6),
+            "cost_usd": round(self.cost_usd, 6) if self.cost_known else None,
             "messages": self.messages,
         }
+        if not model:
+            doc["unpriced_models"] = sorted(self.unpriced)
+        return doc
 
 
 @dataclass
@@ -205,7 +217,7 @@ def as_json(report: Report) -> dict[str, object]:
                 field_name: row.key,
                 **row.extra,
                 **row.totals.as_json(),
-                "models": [{"model": m, **t.as_json()} for m, t in sorted(row.models.items())],
+                "models": [{"model": m, **t.as_json(model=True)} for m, t in sorted(row.models.items())],
             }
             for row in report.rows
         ],

@@ -143,6 +143,7 @@ def _dump_config(config: Config) -> bytes:
 
 
 def save_config(paths: StatePaths, config: Config) -> None:
+    config = Config.model_validate(config.model_dump())  # model_copy(update=...) skips validation
     ensure_home(paths)
     write_atomic(paths.config, _dump_config(config))
 
@@ -276,6 +277,16 @@ def write_ledger(paths: StatePaths, ledger: Ledger) -> None:
         _backup(paths)
     write_atomic(paths.ledger, dump_ledger(ledger))
     _remove_other_states(paths, -1)
+
+
+def rename_ledger(paths: StatePaths, device: str) -> None:
+    """Record the ledger under a new device id (`ccsync init --device NEW --force`). Its counts
+    and generation stay, so the local state still matches it."""
+    ledger = read_ledger(paths)
+    if ledger is None or ledger.device == device:
+        return
+    _backup(paths)
+    write_atomic(paths.ledger, checked_bytes(ledger.model_copy(update={"device": device})))
 
 
 def _backup(paths: StatePaths) -> None:

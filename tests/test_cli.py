@@ -69,6 +69,28 @@ def test_every_report_kind_has_its_key(cli, sample_logs, kind: str, key: str) ->
     assert rows and all(key in r and "models" in r and "cost_usd" in r for r in rows)
 
 
+def test_an_unknown_model_is_counted_and_its_cost_marked_missing(cli, claude_dir) -> None:  # type: ignore[no-untyped-def]
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"),
+               logs.assistant("m2", "r2", model="claude-future-9-20270101", tokens=logs.usage(5, 50)))
+    cli("scan")
+    code, out, err = cli("report", "daily", "--json")
+    assert code == 0
+    report = orjson.loads(out)
+    models = {m["model"]: m for m in report["rows"][0]["models"]}
+    assert models["claude-future-9-20270101"]["cost_usd"] is None
+    assert models["claude-future-9-20270101"]["output_tokens"] == 50
+    assert models["claude-sonnet-4-5-20250929"]["cost_usd"] > 0
+    assert report["total"]["cost_usd"] == models["claude-sonnet-4-5-20250929"]["cost_usd"]
+    assert report["total"]["unpriced_models"] == ["claude-future-9-20270101"]
+    assert report["total"]["output_tokens"] == 60
+    assert any("no price known for model claude-future-9-20270101" in w for w in report["warnings"])
+    code, out, err = cli("report", "model")
+    assert "unknown" in out and "no price known" in err
+    status = orjson.loads(cli("status", "--json")[1])
+    assert status["totals"]["cost_usd"] == report["total"]["cost_usd"]
+    assert status["totals"]["unpriced_models"] == ["claude-future-9-20270101"]
+
+
 def test_report_time_zone_moves_days(cli, claude_dir) -> None:  # type: ignore[no-untyped-def]
     logs.write(logs.session_file(claude_dir), logs.assistant("m1", ts="2026-11-20T23:30:00Z"))
     cli("scan")
@@ -149,8 +171,9 @@ def test_status_json(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
     assert status["totals"]["messages"] == 3
     assert status["last_scan"] and status["last_sync"]["pushed"] is True
     assert status["last_run"]["exit_code"] == 0
+    assert status["last_scheduled_run"] == status["last_run"]  # off a terminal: as the scheduler runs it
     code, out, _ = cli("status")
-    assert "last_run: " in out and ", ok, +" in out and "pushed (tip " in out
+    assert "last_run: " in out and "last_scheduled_run: " in out and ", ok, +" in out and "pushed (tip " in out
 
 
 def test_state_folder_is_private(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
@@ -175,6 +198,53 @@ def test_total_and_goal_on_one_machine(cli, sample_logs) -> None:  # type: ignor
     assert goal["current"] == 23 + 324 + 2311 and goal["on_track"] is True
     code, out, _ = cli("goal", "--json")
     assert orjson.loads(out)["percent"] == 265.8
+
+
+def test_a_folder_remote_is_created_when_missing(cli, sample_logs, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from dulwich.repo import Repo
+    target = tmp_path / "usb" / "ccsync-data.git"
+    target.parent.mkdir()
+    code, out, err = cli("init", "--device", "solo", "--remote", str(target))
+    assert code == 0, err
+    assert cli()[0] == 0
+    with Repo(str(target)) as repo:
+        assert repo.bare and b"data" in repo[repo[b"refs/heads/main"].tree]
+
+
+@pytest.mark.parametrize("what, message", [
+    ("missing-parent", "does not exist (is the disk mounted?)"),
+    ("not-a-repo", "not a git repository"),
+    ("a-file", "is a file"),
+])
+def test_a_folder_remote_that_cannot_be_used_is_a_config_error(cli, tmp_path, what: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    target = tmp_path / what
+    if what == "missing-parent":
+        target = target / "repo.git"
+    elif what == "not-a-repo":
+        (target / "photos").mkdir(parents=True)
+    else:
+        target.write_text("x")
+    code, out, err = cli("init", "--remote", str(target))
+    assert code == 78 and message in err and err.count("\n") == 1
+    assert not (tmp_path / "missing-parent").exists()
+
+
+def test_a_cost_goal_is_set_to_the_cent(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+    code, out, err = cli("goal", "set", "2.50", "--metric", "cost", "--by", "2099-12-31")
+    assert (code, out) == (0, "Goal set: $2.50 cost by 2099-12-31.\n"), err
+    goal = orjson.loads(cli("goal", "--json")[1])
+    assert goal["target"] == 2.5 and goal["metric"] == "cost"
+
+
+def test_goal_with_a_broken_goal_file_says_so(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
+    from syncer import gitsync
+    from syncer.paths import StatePaths
+    assert cli("goal", "set", "1M", "--by", "2099-12-31")[0] == 0
+    paths = StatePaths(state_dir)
+    gitsync.sync_files(paths.repo, str(paths.embedded_remote), device=orjson.loads(
+        (state_dir / "config.json").read_bytes())["device"], changes={"goal.json": b"{not json"}, message="break it")
+    code, out, err = cli("goal")
+    assert code == 65 and "goal.json in the sync repo is not valid" in err and err.count("\n") == 1
 
 
 def test_goal_without_a_goal_says_how_to_set_one(cli) -> None:  # type: ignore[no-untyped-def]

@@ -69,6 +69,14 @@ class Device:
         return orjson.loads((self.home / "ledger.json").read_bytes())
 
 
+def start(*devices: Device) -> None:
+    """Each device joins the remote with one session of usage and syncs it."""
+    for d in devices:
+        d.init()
+        d.work()
+        assert d.run()[0] == 0
+
+
 def summed(devices: list[Device]) -> dict[str, int]:
     fields = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "messages")
     return {f: sum(d.ledger()["totals"][f] for d in devices) for f in fields}
@@ -136,7 +144,9 @@ def test_remote_down_exits_75_keeps_data_and_catches_up(tmp_path: Path) -> None:
     assert err.startswith("ccsync: ") and err.count("\n") == 1 and "Traceback" not in err
     assert d.ledger()["totals"]["messages"] == 3  # scanned and saved despite the remote
     code, out, _ = d.run("status", "--json")
-    assert orjson.loads(out)["last_run"]["exit_code"] == 75
+    last_run = orjson.loads(out)["last_run"]
+    assert last_run["exit_code"] == 75
+    assert last_run["tokens_added"] == 3 * (2 + 30) + 100 + 101 + 102  # the scan's, though the push failed
     daemon.start()
     try:
         assert d.run()[0] == 0
@@ -248,10 +258,7 @@ def test_restore_on_a_new_machine_adds_nothing_twice(tmp_path: Path) -> None:
 def test_goal_is_shared_by_every_device(tmp_path: Path) -> None:
     remote = make_bare(tmp_path / "shared.git")
     a, b = Device(tmp_path, "a", str(remote)), Device(tmp_path, "b", str(remote))
-    for d in (a, b):
-        d.init()
-        d.work()
-        assert d.run()[0] == 0
+    start(a, b)
     code, out, err = a.run("goal", "set", "1.5k", "--by", "2099-12-31", "--metric", "output")
     assert code == 0, err
     code, out, err = b.run("goal", "--json")
@@ -274,3 +281,32 @@ def test_embedded_default_then_a_real_remote_gets_the_history(tmp_path: Path) ->
     shown = git("show", "main:data/solo.json", cwd=remote).stdout
     assert orjson.loads(shown)["totals"]["messages"] == 3
     assert git("rev-parse", "main", cwd=remote).stdout == embedded_tip  # the same history, not a copy
+
+
+def test_a_renamed_device_is_counted_once_under_its_new_id(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    a, b = Device(tmp_path, "old-name", str(remote)), Device(tmp_path, "b", str(remote))
+    start(a, b)
+    code, out, err = a.run("init", "--device", "new-name")
+    assert code == 2 and "--force" in err  # renaming starts a new file: not by accident
+    assert a.run("init", "--device", "new-name", "--force")[0] == 0
+    assert a.ledger()["device"] == "new-name"
+    assert a.run()[0] == 0
+    for d in (a, b):
+        code, out, err = d.run("total", "--json")
+        assert code == 0, err
+        total = orjson.loads(out)
+        assert sorted(x["device"] for x in total["devices"]) == ["b", "new-name"]
+        assert picked(total["total"]) == summed([a, b])
+    shown = orjson.loads(git("show", "main:data/new-name.json", cwd=remote).stdout)
+    assert shown["device"] == "new-name"
+    files = git("ls-tree", "--name-only", "main", "data/", cwd=remote).stdout.split()
+    assert files == ["data/b.json", "data/new-name.json"]  # the old name went in the same commit
+
+
+def test_device_ids_with_a_trailing_newline_are_refused(tmp_path: Path) -> None:
+    d = Device(tmp_path, "x", "")
+    assert d.run("init", "--device", "x")[0] == 0
+    code, out, err = d.run("init", "--device", "abc\n", "--force")
+    assert code == 2 and "not valid" in err and err.count("\n") == 1
+    assert d.run("status")[0] == 0

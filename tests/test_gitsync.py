@@ -115,6 +115,8 @@ def test_validate_remote_makes_local_paths_absolute(tmp_path: Path, monkeypatch:
         f"http://x:{SECRET_TOKEN}@127.0.0.1/sync.git",
         f"ssh://git:{SECRET_TOKEN}@example.com/usage.git",
         f"git:{SECRET_TOKEN}@example.com:usage.git",
+        f"https://example.com/usage.git?access_token={SECRET_TOKEN}",
+        f"https://example.com/usage.git#{SECRET_TOKEN}",
     ],
 )
 def test_validate_remote_refuses_credentials_without_echoing_them(url: str) -> None:
@@ -131,6 +133,17 @@ def test_validate_remote_refuses_credentials_without_echoing_them(url: str) -> N
 def test_validate_remote_refuses_unsupported(url: str) -> None:
     with pytest.raises(ConfigError):
         gitsync.validate_remote(url)
+
+
+def test_a_file_url_with_a_host_is_refused_without_echoing_it() -> None:
+    with pytest.raises(ConfigError) as info:
+        gitsync.validate_remote(f"file://{SECRET_TOKEN}@host/usage.git")
+    assert SECRET_TOKEN not in str(info.value) and "file:///absolute/path" in str(info.value)
+
+
+def test_redact_strips_query_strings_from_urls() -> None:
+    clean = gitsync.redact(f"fetch https://h.example/r.git?access_token={SECRET_TOKEN} failed")
+    assert clean == "fetch https://h.example/r.git?*** failed"
 
 
 def test_redact_strips_credentials_from_urls() -> None:

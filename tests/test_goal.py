@@ -72,3 +72,19 @@ def test_goal_file_round_trip_and_validation() -> None:
         goal.parse_goal(b'{"target": -1}')
     with pytest.raises(SchemaTooNew):
         goal.parse_goal(b'{"schema_version": 9}')
+
+
+@pytest.mark.parametrize("text, value", [("2.50", 2.5), ("$1.5k", 1500), ("0.05", 0.05), ("100", 100)])
+def test_cost_targets_keep_cents(text: str, value: float) -> None:
+    assert goal.parse_target(text, "cost") == value
+
+
+def test_a_cost_target_below_a_cent_is_refused() -> None:
+    with pytest.raises(UsageError):
+        goal.parse_target("0.001", "cost")
+
+
+def test_a_cost_goal_round_trips_with_its_cents() -> None:
+    g = goal.Goal(target=2.5, metric="cost", deadline=date(2026, 12, 31), set_by="a", set_at=SET_AT)
+    assert goal.parse_goal(goal.dump_goal(g)).target == 2.5
+    assert goal.progress(g, daily={}, devices={"a": 1.25}, today=date(2026, 12, 1)).percent == 50.0
