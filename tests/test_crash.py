@@ -74,12 +74,18 @@ def test_sigkill_at_every_file_operation_of_a_save(claude_dir: Path, state_dir: 
         assert (state_dir / "ledger.json").read_bytes() == new, f"wrong totals after kill at {n}"
 
 
-def test_sigkill_at_random_points_of_a_scan(claude_dir: Path, state_dir: Path) -> None:
-    write_sessions(claude_dir, 0, 300)
+def test_sigkill_at_random_points_of_a_scan(claude_dir: Path, state_dir: Path, tmp_path: Path) -> None:
+    write_sessions(claude_dir, 0, 150)
+    assert ccsync("scan")[0] == 0
+    half = tmp_path / "half"
+    shutil.copytree(state_dir, half)
+    write_sessions(claude_dir, 150, 150)
     expected = {"output_tokens": sum(400 + r for r in range(5)) * 300, "messages": 1500}
     rng = random.Random(7)
-    for _ in range(4):
+    for attempt in range(6):
         shutil.rmtree(state_dir, ignore_errors=True)
+        if attempt % 2:  # an incremental scan, not only a first one
+            shutil.copytree(half, state_dir)
         proc = ccsync("scan", wait=False)
         time.sleep(rng.uniform(0.05, 0.6))
         proc.send_signal(signal.SIGKILL)
@@ -104,6 +110,34 @@ def test_disk_errors_exit_74_and_keep_the_old_ledger(claude_dir: Path, state_dir
     assert sorted(p.name for p in state_dir.iterdir()) == before  # no temp files left behind
     assert ccsync("scan")[0] == 0
     assert totals(state_dir)["messages"] == 10
+
+
+@pytest.mark.parametrize("kind", ["enospc", "eio"])
+def test_disk_errors_at_every_step_of_a_save_lose_nothing(claude_dir: Path, state_dir: Path, tmp_path: Path,
+                                                          kind: str) -> None:
+    write_sessions(claude_dir, 0, 2)
+    assert ccsync("scan")[0] == 0
+    old = (state_dir / "ledger.json").read_bytes()
+    baseline = tmp_path / "baseline"
+    shutil.copytree(state_dir, baseline)
+    write_sessions(claude_dir, 2, 2)
+    count_log = tmp_path / "ops"
+    assert ccsync("scan", fault="count", log=count_log)[0] == 0
+    new = (state_dir / "ledger.json").read_bytes()
+    failed = 0
+    for n in range(1, int(count_log.read_text()) + 1):
+        shutil.rmtree(state_dir)
+        shutil.copytree(baseline, state_dir)
+        code, _, err = ccsync("scan", fault=f"{kind}:{n}")
+        if code != 0:
+            failed += 1
+            assert code == 74 and err.count("\n") == 1 and "Traceback" not in err, (n, err)
+        assert (state_dir / "ledger.json").read_bytes() in (old, new), f"torn ledger after a fault at {n}"
+        assert not [p.name for p in state_dir.iterdir() if p.name.endswith(".tmp")], f"temp file left at {n}"
+        code, _, err = ccsync("scan")
+        assert code == 0, err
+        assert (state_dir / "ledger.json").read_bytes() == new, f"wrong totals after a fault at {n}"
+    assert failed > 0
 
 
 def test_two_scans_at_once_one_waits_or_exits_75(claude_dir: Path, state_dir: Path) -> None:

@@ -3,7 +3,8 @@
 CCSYNC_TEST_FAULT picks the fault; only operations on files inside $CCSYNC_HOME count:
 - `kill:N`   SIGKILL this process at the N-th file operation (open for writing, write,
              fsync, replace, unlink)
-- `enospc`   every write fails with ENOSPC;  `eio` every fsync fails with EIO
+- `enospc`   every write fails with ENOSPC;  `eio` every fsync fails with EIO;
+  `enospc:N`, `eio:N`: the same from the N-th file operation on (to hit one step of a save)
 - `sleep:S`  sleep S seconds at the first write (to hold the writer lock)
 Writes the number of operations seen to $CCSYNC_TEST_FAULT_LOG at exit (to find the last N).
 """
@@ -38,6 +39,12 @@ def _step() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+def _failing() -> bool:
+    """Whether the disk fault is on at this operation (always, or from the N-th one)."""
+    _, _, arg = _spec.partition(":")
+    return not arg or _count >= int(arg)
+
+
 if _spec:
     kind, _, arg = _spec.partition(":")
     real_open, real_write, real_fsync, real_replace, real_unlink = os.open, os.write, os.fsync, os.replace, os.unlink
@@ -55,7 +62,7 @@ if _spec:
         global _slept
         if fd in _fds:
             _step()
-            if kind == "enospc":
+            if kind == "enospc" and _failing():
                 raise OSError(errno.ENOSPC, "No space left on device")
             if kind == "sleep" and not _slept:
                 _slept = True
@@ -65,7 +72,7 @@ if _spec:
     def fake_fsync(fd):  # type: ignore[no-untyped-def]
         if fd in _fds:
             _step()
-            if kind == "eio":
+            if kind == "eio" and _failing():
                 raise OSError(errno.EIO, "Input/output error")
         return real_fsync(fd)
 
