@@ -18,7 +18,7 @@ def tokens(n: float) -> str:
 def compact(n: float) -> str:
     for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "k")):
         if abs(n) >= size:
-            return f"{n / size:.1f}{suffix}"
+            return f"{n / size:.1f}".removesuffix(".0") + suffix
     return f"{n:.0f}"
 
 

@@ -229,6 +229,14 @@ def test_a_folder_remote_that_cannot_be_used_is_a_config_error(cli, tmp_path, wh
     assert not (tmp_path / "missing-parent").exists()
 
 
+def test_goal_text_shows_round_targets_plainly(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+    assert cli()[0] == 0
+    code, out, err = cli("goal", "set", "100k", "--by", "2099-12-31")
+    assert (code, out) == (0, "Goal set: 100k processed by 2099-12-31.\n"), err
+    code, out, err = cli("goal")
+    assert code == 0 and "2.7% " in out and "2.7k done, 97.3k to go" in out
+
+
 def test_a_cost_goal_is_set_to_the_cent(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
     code, out, err = cli("goal", "set", "2.50", "--metric", "cost", "--by", "2099-12-31")
     assert (code, out) == (0, "Goal set: $2.50 cost by 2099-12-31.\n"), err
