@@ -177,6 +177,7 @@ def _ms(moment: datetime) -> int:
 # Dedup index entry, a list so the local state file stays compact.
 _TIME, _SOURCE, _SESSION, _MODEL, _PROJECT, _BRANCH, _SIDECHAIN, _MID, _STATE = range(9)
 _TOKENS = 9  # five token counts follow: the per-field maxima seen for the key
+INDEX_ENTRY_LENGTH = _TOKENS + 5
 
 COUNTED, SUPPRESSED, SETTLED = 0, 1, 2
 """An index entry's state: its maxima are in the ledger; it is a sidechain replay of a
@@ -285,8 +286,13 @@ class Tally:
     def load_index(self, entries: dict[str, list[Any]], pruned_before: int | None) -> None:
         self.index = entries
         self.pruned_before = pruned_before
+        # What `_link` builds one key at a time, built in bulk: the first main copy of a
+        # message id wins, so the comprehension walks the keys newest first.
+        self._main_of = {e[_MID]: k for k, e in reversed(entries.items()) if e[_MID] and not e[_SIDECHAIN]}
+        self._sidechains_of = {}
         for key, entry in entries.items():
-            self._link(key, entry)
+            if entry[_SIDECHAIN] and entry[_MID]:
+                self._sidechains_of.setdefault(entry[_MID], []).append(key)
 
     def start_rebuild(self) -> None:
         """The local index is gone: treat what the ledger's sessions already cover as counted."""

@@ -19,6 +19,7 @@ import shutil
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -27,7 +28,15 @@ from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew
-from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Tally, checked_bytes, dump_ledger, parse_ledger
+from syncer.ledger import (
+    DEVICE_ID_PATTERN,
+    INDEX_ENTRY_LENGTH,
+    Ledger,
+    Tally,
+    checked_bytes,
+    dump_ledger,
+    parse_ledger,
+)
 from syncer.paths import StatePaths
 
 BACKUPS_KEPT = 5
@@ -73,14 +82,13 @@ class LocalState(BaseModel):
     last_scan: str | None = None
 
 
-class DedupIndex(BaseModel):
+@dataclass(frozen=True)
+class DedupIndex:
     """Keys seen with their per-field maxima. Large: read only when there is something new."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
-
     generation: int
-    pruned_before: int | None = None
-    entries: dict[str, list[Any]] = {}
+    pruned_before: int | None
+    entries: dict[str, list[Any]]
 
 
 def new_config(device: str, *, privacy: Privacy = "names", remote: str | None = None) -> Config:
@@ -192,14 +200,25 @@ def read_state(paths: StatePaths, generation: int) -> LocalState | None:
 
 
 def read_index(paths: StatePaths, generation: int) -> DedupIndex | None:
+    """The dedup index of `generation`, or None if it is missing or not in the shape we write
+    (the ledger guards against re-counting without it). Checked by shape, not by pydantic:
+    every scan with something new reads it, and validating each entry would cost more than
+    the rest of a small scan."""
     data = _read_optional(paths.index(generation))
     if data is None:
         return None
     try:
-        index = DedupIndex.model_validate(orjson.loads(data))
-    except (ValidationError, orjson.JSONDecodeError):
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError:
         return None
-    return index if index.generation == generation else None
+    if type(raw) is not dict or raw.get("generation") != generation:
+        return None
+    pruned_before, entries = raw.get("pruned_before"), raw.get("entries")
+    if (pruned_before is not None and type(pruned_before) is not int) or type(entries) is not dict:
+        return None
+    if not all(type(e) is list and len(e) == INDEX_ENTRY_LENGTH for e in entries.values()):
+        return None
+    return DedupIndex(generation, pruned_before, entries)
 
 
 def _read_optional(path: Path) -> bytes | None:

@@ -140,6 +140,25 @@ def test_lost_local_state_adds_nothing_on_rescan(paths, cfg, claude_dir, isolate
     assert out_tokens(paths) == (15, 3)
 
 
+@pytest.mark.parametrize("damage", [
+    lambda doc: doc["entries"].update({"k": [1, 2, 3]}),
+    lambda doc: doc.update({"entries": []}),
+    lambda doc: doc.update({"pruned_before": "yesterday"}),
+    lambda doc: doc.update({"generation": 99}),
+])
+def test_a_damaged_index_is_rebuilt_and_counts_nothing_twice(paths, cfg, claude_dir, isolated_home, damage) -> None:  # type: ignore[no-untyped-def]
+    import orjson
+    f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
+    run(paths, cfg, claude_dir, isolated_home)
+    [index] = paths.home.glob("index-*.json")
+    doc = orjson.loads(index.read_bytes())
+    damage(doc)
+    index.write_bytes(orjson.dumps(doc))
+    logs.write(f, logs.assistant("m2", tokens=logs.usage(1, 5), ts="2026-11-20T10:00:00Z"), append=True)
+    assert run(paths, cfg, claude_dir, isolated_home).rebuilt
+    assert out_tokens(paths) == (10, 2)
+
+
 def test_old_logs_that_appear_later_are_counted(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
     """A log root added late, or logs copied back from a backup: months old, never counted."""
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
