@@ -132,42 +132,59 @@ def build(
     window: Window,
     pricer: Callable[[PricedRow], float | None],
 ) -> Report:
-    """Group every ledger's hourly rows (or sessions) into one report."""
-    rows: dict[str, Row] = {}
-    day_of: dict[str, date] = {}
+    """Group every ledger's hourly rows (or sessions) into one report.
 
-    def day(label: str) -> date:
-        found = day_of.get(label)
-        if found is None:
-            found = day_of[label] = local_day(hour_index(label), zone)
-        return found
+    Counts are summed per (row, model, pricing tier) first and priced once per group: cost is
+    linear in tokens, and 20 devices' two years are tens of thousands of hourly rows."""
+    groups: dict[tuple[str, str, bool], list[int]] = {}
+    extra: dict[str, dict[str, object]] = {}
+
+    def add(key: str, row: PricedRow) -> None:
+        counts = groups.get((key, row.model, row.long_context))
+        if counts is None:
+            groups[(key, row.model, row.long_context)] = list(row[-6:])
+        else:
+            for i, value in enumerate(row[-6:]):
+                counts[i] += value
 
     if kind == "session":
         for ledger in ledgers:
             for session in ledger.sessions:
-                last = session.last.astimezone(zone).date()
-                if not window.holds(last):
+                if not window.holds(session.last.astimezone(zone).date()):
                     continue
-                row = rows.setdefault(session.id, Row(session.id))
-                row.extra = {
+                extra[session.id] = {
                     "project": session.project, "branch": session.branch, "device": ledger.device,
                     "first": session.first.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "last": session.last.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 }
                 for usage in session.usage:
-                    _add(row, usage, pricer(usage))
-        ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
+                    add(session.id, usage)
     else:
+        day_of: dict[str, date] = {}
+
+        def day(label: str) -> date:
+            found = day_of.get(label)
+            if found is None:
+                found = day_of[label] = local_day(hour_index(label), zone)
+            return found
+
         key_of = _key_function(kind, day)
+        everything = window.since is None and window.until is None
         for ledger in ledgers:
             for hour_row in ledger.hours:
-                if not window.holds(day(hour_row.hour)):
-                    continue
-                key = key_of(hour_row, ledger.device)
-                grouped = rows.get(key)
-                if grouped is None:
-                    grouped = rows[key] = Row(key)
-                _add(grouped, hour_row, pricer(hour_row))
+                if everything or window.holds(day(hour_row.hour)):
+                    add(key_of(hour_row, ledger.device), hour_row)
+
+    rows: dict[str, Row] = {}
+    for (key, model, long_context), counts in groups.items():
+        usage = SessionUsage(model, long_context, *counts)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = Row(key, extra=extra.get(key, {}))
+        _add(row, usage, pricer(usage))
+    if kind == "session":
+        ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
+    else:
         ordered = sorted(rows.values(), key=lambda r: r.key)
     total = Totals()
     for row in ordered:
@@ -175,12 +192,12 @@ def build(
     return Report(kind, ordered, total, unpriced_warnings(total.unpriced))
 
 
-def _add(row: Row, hour_row: PricedRow, cost: float | None) -> None:
-    row.totals.add_row(hour_row, cost, hour_row.model)
-    model = row.models.get(hour_row.model)
+def _add(row: Row, usage: SessionUsage, cost: float | None) -> None:
+    row.totals.add_row(usage, cost, usage.model)
+    model = row.models.get(usage.model)
     if model is None:
-        model = row.models[hour_row.model] = Totals()
-    model.add_row(hour_row, cost, hour_row.model)
+        model = row.models[usage.model] = Totals()
+    model.add_row(usage, cost, usage.model)
 
 
 def _key_function(kind: str, day: Callable[[str], date]) -> Callable[[HourRow, str], str]:
