@@ -59,9 +59,10 @@ def _walk(name: str, source: ModuleType, root: Path, folder: Path, found: list[L
             if is_log:
                 warnings.append(f"skipped {entry.path}: a folder named like a log file")
             else:
-                _walk(name, source, root, Path(entry.path), found, warnings)
+                _walk(name, source, root, folder / entry.name, found, warnings)
         elif is_log:
             if stat.S_ISREG(info.st_mode):
-                found.append(LogFile(name, Path(entry.path), root, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns))
+                # `folder / name` parses one part; Path(entry.path) would parse the whole path again
+                found.append(LogFile(name, folder / entry.name, root, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns))
             else:
                 warnings.append(f"skipped {entry.path}: not a regular file")

@@ -218,12 +218,73 @@ def test_symlinks_fifos_and_folders_named_jsonl_are_skipped(paths, cfg, claude_d
     assert "folder.jsonl: a folder named like a log file" in text
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
-def test_unreadable_file_is_skipped_with_a_warning(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
-    f = logs.write(logs.session_file(claude_dir), logs.assistant("m1"))
-    f.chmod(0)
+def test_unreadable_file_is_skipped_with_a_warning(paths, cfg, claude_dir, isolated_home, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    good = logs.write(logs.session_file(claude_dir, "good"), logs.assistant("m1", tokens=logs.usage(1, 5)))
+    bad = logs.write(logs.session_file(claude_dir, "bad"), logs.assistant("m2", tokens=logs.usage(1, 50)))
+    real_open = os.open
+
+    def refusing_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if str(path) == str(bad):  # as chmod 0 does for anyone but root
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refusing_open)
     result = run(paths, cfg, claude_dir, isolated_home)
-    assert any("Permission denied" in w for w in result.warnings)
+    assert result.warnings == [f"skipped {bad}: Permission denied"]
+    assert out_tokens(paths) == (5, 1)
+    monkeypatch.setattr(os, "open", real_open)
+    run(paths, cfg, claude_dir, isolated_home)  # readable again: read in full, nothing twice
+    assert out_tokens(paths) == (55, 2)
+    assert good.exists()
+
+
+def test_a_read_error_skips_the_file_and_keeps_the_run_going(paths, cfg, claude_dir, isolated_home, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    logs.write(logs.session_file(claude_dir, "good"), logs.assistant("m1", tokens=logs.usage(1, 5)))
+    bad = logs.write(logs.session_file(claude_dir, "bad"), logs.assistant("m2", tokens=logs.usage(1, 50)))
+    real_open, real_read = os.open, os.read
+    failing: set[int] = set()
+
+    def tracking_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        fd = real_open(path, flags, *args, **kwargs)
+        if str(path) == str(bad):
+            failing.add(fd)
+        return fd
+
+    def failing_read(fd: int, n: int) -> bytes:
+        if fd in failing:
+            raise OSError(5, "Input/output error")
+        return real_read(fd, n)
+
+    def tracking_close(fd: int) -> None:
+        failing.discard(fd)  # the number is free for the next file
+        real_close(fd)
+
+    real_close = os.close
+    monkeypatch.setattr(os, "open", tracking_open)
+    monkeypatch.setattr(os, "read", failing_read)
+    monkeypatch.setattr(os, "close", tracking_close)
+    result = run(paths, cfg, claude_dir, isolated_home)
+    assert result.warnings == [f"skipped {bad}: Input/output error"]
+    assert out_tokens(paths) == (5, 1)
+    monkeypatch.setattr(os, "read", real_read)
+    failing.clear()
+    run(paths, cfg, claude_dir, isolated_home)
+    assert out_tokens(paths) == (55, 2)
+
+
+def test_a_checkpoint_that_no_longer_ends_a_line_rereads_the_file(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    """Rewritten in place, same first bytes (a long prompt), longer after them: the old offset
+    lands mid-line."""
+    prompt = logs.user("y" * 5000)
+    first = logs.assistant("m1", tokens=logs.usage(1, 5))
+    f = logs.write(logs.session_file(claude_dir), prompt, first)
+    run(paths, cfg, claude_dir, isolated_home)
+    longer = {**first, "message": {**first["message"], "content": [{"type": "text", "text": "x" * 300}]}}
+    second = logs.assistant("m2", tokens=logs.usage(1, 7), ts="2026-11-20T09:30:00Z")
+    logs.write(f, prompt, longer, second)
+    result = run(paths, cfg, claude_dir, isolated_home)
+    assert result.bad_lines == 0
+    assert out_tokens(paths) == (12, 2)
 
 
 def test_renamed_file_is_recognised_by_inode(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,6 @@ from syncer.events import BadLine, Event
 NAME = "claude"
 _MAX_TOKENS = 2**40  # far above any real response; larger values are a corrupt line
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MS = timedelta(milliseconds=1)
 
 
 def log_roots(env: Mapping[str, str], home: Path) -> list[Path]:
@@ -55,7 +54,9 @@ def parse_time_ms(value: object) -> int:
         raise BadLine(f"bad timestamp {value[:40]!r}") from None
     if moment.tzinfo is None:
         raise BadLine("timestamp without a time zone")
-    return (moment - _EPOCH) // _MS  # integer arithmetic: no float rounding of milliseconds
+    # Integer arithmetic (no float rounding of milliseconds); the same as `// 1 ms`, faster.
+    since = moment - _EPOCH
+    return since.days * 86_400_000 + since.seconds * 1000 + since.microseconds // 1000
 
 
 def _count(value: object, name: str) -> int:
@@ -73,6 +74,14 @@ def parse_line(line: bytes) -> Event | None:
     # Nine lines in ten are user turns and tool results: skip them without parsing JSON.
     if b'"usage"' not in line:
         return None
+    return parse_marked_line(line)
+
+
+def parse_marked_line(line: bytes) -> Event | None:
+    """`parse_line` for a line already known to contain `"usage"` (the scanner found it).
+
+    The hot loop of a cold scan: checks are inlined, and the common shape (every count an int
+    in range) takes the fewest steps; anything else goes through `_count`, which decides."""
     try:
         record = orjson.loads(line)
     except orjson.JSONDecodeError:
@@ -104,38 +113,54 @@ def parse_line(line: bytes) -> Event | None:
         raise BadLine("assistant line without a model")
 
     get = usage.get
-    cache_creation = _count(get("cache_creation_input_tokens", 0), "cache_creation_input_tokens")
+    i = get("input_tokens", 0)
+    o = get("output_tokens", 0)
+    c = get("cache_creation_input_tokens", 0)
+    r = get("cache_read_input_tokens", 0)
+    if not (
+        type(i) is int and type(o) is int and type(c) is int and type(r) is int
+        and 0 <= i < _MAX_TOKENS and 0 <= o < _MAX_TOKENS and 0 <= c < _MAX_TOKENS and 0 <= r < _MAX_TOKENS
+    ):
+        c = _count(c, "cache_creation_input_tokens")
+        i = _count(i, "input_tokens")
+        o = _count(o, "output_tokens")
+        r = _count(r, "cache_read_input_tokens")
     split = get("cache_creation")
-    one_hour = _count(split.get("ephemeral_1h_input_tokens", 0), "ephemeral_1h") if type(split) is dict else 0
-    tokens = (
-        _count(get("input_tokens", 0), "input_tokens"),
-        _count(get("output_tokens", 0), "output_tokens"),
-        cache_creation,
-        one_hour if one_hour <= cache_creation else cache_creation,
-        _count(get("cache_read_input_tokens", 0), "cache_read_input_tokens"),
-    )
+    if type(split) is dict:
+        h = split.get("ephemeral_1h_input_tokens", 0)
+        if not (type(h) is int and 0 <= h < _MAX_TOKENS):
+            h = _count(h, "ephemeral_1h")
+        if h > c:
+            h = c
+    else:
+        h = 0
 
     message_id = message.get("id")
     if type(message_id) is not str or not message_id:
         message_id = None
     request_id = inner.get("requestId")
     if message_id and type(request_id) is str and request_id:
-        key = f"{message_id}:{request_id}"
+        key = message_id + ":" + request_id
     elif message_id:
         key = message_id
     else:
         key = "line:" + hashlib.blake2b(line.rstrip(b"\r"), digest_size=16).hexdigest()
 
     time_ms = parse_time_ms(inner.get("timestamp") or record.get("timestamp"))
-    session = record.get("sessionId") or inner.get("sessionId") or ""
-    cwd = record.get("cwd") or inner.get("cwd") or ""
-    branch = record.get("gitBranch") or inner.get("gitBranch") or ""
+    if inner is record:
+        session = record.get("sessionId") or ""
+        cwd = record.get("cwd") or ""
+        branch = record.get("gitBranch") or ""
+    else:
+        session = record.get("sessionId") or inner.get("sessionId") or ""
+        cwd = record.get("cwd") or inner.get("cwd") or ""
+        branch = record.get("gitBranch") or inner.get("gitBranch") or ""
     return Event(
         key,
         message_id,
         time_ms,
         model,
-        tokens,
+        (i, o, c, h, r),
         session if type(session) is str else "",
         cwd if type(cwd) is str else "",
         branch if type(branch) is str else "",
