@@ -242,9 +242,9 @@ def read_ledger(paths: StatePaths) -> Ledger | None:
     except LedgerCorrupt as exc:
         backup = latest_backup(paths)
         hint = (
-            f"the last good copy is {backup}; restore it with: ccsync restore --from-backup"
+            f"The last good copy is {backup}; restore it with: ccsync restore --from-backup"
             if backup
-            else "rebuild it from the sync repo with: ccsync restore"
+            else "Rebuild it from the sync repo with: ccsync restore"
         )
         raise LedgerCorrupt(f"{exc.message}; it was not modified. {hint}") from None
 
