@@ -14,16 +14,18 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import typer
-from rich.console import Console
 
 from syncer import jobs, render, report
 from syncer.errors import CcsyncError, LockBusy, UsageError
 from syncer.paths import state_paths
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 app = typer.Typer(
     help="A permanent, exact record of the tokens your AI coding CLIs spend, synced across machines.",
@@ -37,9 +39,22 @@ app.add_typer(goal_app, name="goal")
 schedule_app = typer.Typer(help="Run ccsync every night with the system's scheduler.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
 
-# Piped or redirected output has no width to fit: 80 columns would cut model names short.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+def _say(text: str) -> None:
+    """A line of plain text on stdout. rich is for tables and the progress bar only: importing
+    it costs more than a whole nightly run with nothing to do."""
+    sys.stdout.write(text + "\n")
+
+
+def _complain(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def _show(table: Table) -> None:
+    from rich.console import Console
+
+    # Piped or redirected output has no width to fit: 80 columns would cut model names short.
+    Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160).print(table)
 
 
 def _context() -> jobs.Context:
@@ -56,7 +71,7 @@ def _json(payload: object) -> None:
 
 def _warn(warnings: list[str]) -> None:
     for line in render.warning_lines(warnings):
-        err.print(line, markup=False)
+        _complain(line)
 
 
 @contextmanager
@@ -65,6 +80,7 @@ def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 
     started = time.monotonic()
@@ -76,8 +92,8 @@ def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
         if bar is None:
             if time.monotonic() - started < 1:
                 return
-            bar = Progress("Scanning logs", BarColumn(), DownloadColumn(), TransferSpeedColumn(), console=err,
-                           transient=True)
+            bar = Progress("Scanning logs", BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+                           console=Console(stderr=True), transient=True)
             bar.start()
             task = bar.add_task("scan", total=total)
         if task is not None:
@@ -145,8 +161,8 @@ def nightly(ctx: typer.Context) -> None:
         raise typer.Exit(75) from None  # another run is at work: not worth a cron mail
     if _interactive():
         if outcome.scan is not None:
-            out.print(render.scan_line(outcome.scan), markup=False)
-        out.print(_sync_line(outcome), markup=False)
+            _say(render.scan_line(outcome.scan))
+        _say(_sync_line(outcome))
         if outcome.scan is not None:
             _warn(outcome.scan.warnings)
 
@@ -168,9 +184,9 @@ def init(
     result = jobs.init(_context(), device=device, remote=remote, privacy=privacy.value if privacy else None, force=force)
     cfg = result.config
     verb = "Set up" if result.created else "Updated"
-    out.print(f"{verb} device {cfg.device} (privacy: {cfg.privacy}).", markup=False)
+    _say(f"{verb} device {cfg.device} (privacy: {cfg.privacy}).")
     if result.pushed is not None:
-        out.print(f"Pushed to {result.remote}.", markup=False)
+        _say(f"Pushed to {result.remote}.")
 
 
 @app.command("scan")
@@ -194,7 +210,7 @@ def scan_command(
         })
         return
     if _interactive():
-        out.print(render.scan_line(result), markup=False)
+        _say(render.scan_line(result))
     _warn(result.warnings)
 
 
@@ -214,7 +230,7 @@ def sync_command(
     with _progress_bar() as progress:
         outcome = jobs.sync(_context(), run_scan=not no_scan, wait=0 if no_wait else jobs.DEFAULT_WAIT, progress=progress)
     if _interactive():
-        out.print(_sync_line(outcome), markup=False)
+        _say(_sync_line(outcome))
 
 
 class By(str, Enum):
@@ -245,9 +261,9 @@ def total(
             payload["rows"] = report.as_json(result.grouped)["rows"]
         _json(payload)
         return
-    out.print(render.report_table(result.grouped, title=f"All devices, by {by.value}", breakdown=False))
+    _show(render.report_table(result.grouped, title=f"All devices, by {by.value}", breakdown=False))
     if result.goal:
-        out.print("\n".join(render.goal_lines(result.goal)), markup=False)
+        _say("\n".join(render.goal_lines(result.goal)))
     _warn(result.warnings)
 
 
@@ -273,7 +289,7 @@ def goal_show(
     if as_json:
         _json(result.goal.as_json())
         return
-    out.print("\n".join(render.goal_lines(result.goal)), markup=False)
+    _say("\n".join(render.goal_lines(result.goal)))
     _warn(result.warnings)
 
 
@@ -285,10 +301,7 @@ def goal_set(
 ) -> None:
     """Set the goal every device shares (stored in the sync repo's goal.json)."""
     new = jobs.set_goal(_context(), target=target, by=_day(by, "--by"), metric=metric.value, zone=system_zone())
-    out.print(
-        f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}.",
-        markup=False,
-    )
+    _say(f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}.")
 
 
 class ReportKind(str, Enum):
@@ -320,7 +333,7 @@ def report_command(
     if as_json:
         _json(report.as_json(result))
         return
-    out.print(render.report_table(result, title=f"Usage by {report.KEY_FIELD[kind.value]}"))
+    _show(render.report_table(result, title=f"Usage by {report.KEY_FIELD[kind.value]}"))
     _warn(warnings)
 
 
@@ -335,12 +348,11 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
     for name, value in payload.items():
         if name in ("warnings", "totals"):
             continue
-        out.print(f"{name:>18}: {render.status_value(name, value)}", markup=False)
+        _say(f"{name:>18}: {render.status_value(name, value)}")
     if result.totals is not None:
         u = result.totals.usage
-        out.print(f"{'ledger':>18}: {render.tokens(u.processed_tokens)} tokens processed "
-                  f"(+{render.tokens(u.cache_read_tokens)} cache reads), {result.totals.messages:,} responses",
-                  markup=False)
+        _say(f"{'ledger':>18}: {render.tokens(u.processed_tokens)} tokens processed "
+             f"(+{render.tokens(u.cache_read_tokens)} cache reads), {result.totals.messages:,} responses")
     _warn(result.warnings)
 
 
@@ -351,11 +363,10 @@ def restore(
     """Rebuild this device's local state from its file in the sync repo (new machine, lost disk)."""
     result = jobs.restore(_context(), from_backup=from_backup)
     u = result.ledger.totals
-    out.print(
+    _say(
         f"Restored ledger generation {result.ledger.generation} from {result.source}: "
         f"{render.tokens(u.input_tokens + u.output_tokens + u.cache_creation_tokens)} tokens processed. "
-        "The next scan adds only what it does not cover.",
-        markup=False,
+        "The next scan adds only what it does not cover."
     )
 
 
@@ -372,17 +383,17 @@ def schedule_install(
     plan = result.plan
     assert plan is not None
     if not dry_run:
-        out.print(f"Installed: {plan.description}", markup=False)
+        _say(f"Installed: {plan.description}")
         for other in result.removed:
-            out.print(f"Removed the earlier {other} job, so the night runs once.", markup=False)
+            _say(f"Removed the earlier {other} job, so the night runs once.")
         return
-    out.print(f"Would install ({plan.scheduler}): {plan.description}", markup=False)
+    _say(f"Would install ({plan.scheduler}): {plan.description}")
     for path, text in plan.files.items():
-        out.print(f"\n--- {path}\n{text}", markup=False)
+        _say(f"\n--- {path}\n{text}")
     if plan.cron_line:
-        out.print(f"\n--- crontab line\n{plan.cron_line}", markup=False)
+        _say(f"\n--- crontab line\n{plan.cron_line}")
     for argv in plan.before + plan.commands:
-        out.print("$ " + " ".join(argv), markup=False)
+        _say("$ " + " ".join(argv))
 
 
 @schedule_app.command("remove")
@@ -390,9 +401,9 @@ def schedule_remove() -> None:
     """Remove the daily job."""
     result = jobs.schedule_remove(_context())
     for scheduler in result.removed:
-        out.print(f"Removed the {scheduler} job.", markup=False)
+        _say(f"Removed the {scheduler} job.")
     if not result.removed:
-        out.print(f"No job was installed (looked in: {', '.join(result.searched)}).", markup=False)
+        _say(f"No job was installed (looked in: {', '.join(result.searched)}).")
 
 
 @schedule_app.command("status")
@@ -401,7 +412,7 @@ def schedule_status() -> None:
     result = jobs.schedule_status(_context())
     for scheduler, st in result.statuses:
         when = f" at {st.at}" if st.at else ""
-        out.print(f"{'Installed' if st.installed else 'Not installed'} ({scheduler}){when}: {st.detail}", markup=False)
+        _say(f"{'Installed' if st.installed else 'Not installed'} ({scheduler}){when}: {st.detail}")
 
 
 def main() -> NoReturn:
@@ -410,6 +421,6 @@ def main() -> NoReturn:
     try:
         app()
     except CcsyncError as exc:
-        err.print(f"ccsync: {exc.message}", markup=False)
+        _complain(f"ccsync: {exc.message}")
         raise SystemExit(exc.exit_code) from None
     raise SystemExit(0)

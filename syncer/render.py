@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from syncer import goal as goal_mod
 from syncer import report
 from syncer.scan import ScanResult
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 
 def tokens(n: float) -> str:
@@ -22,11 +24,21 @@ def compact(n: float) -> str:
     return f"{n:.0f}"
 
 
+def byte_size(n: int) -> str:
+    """Decimal units, as disks and the progress bar count them: 1.2 GB, 340 kB."""
+    for size, unit in ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "kB")):
+        if n >= size:
+            return f"{n / size:.1f}".removesuffix(".0") + " " + unit
+    return f"{n} B"
+
+
 def money(n: float) -> str:
     return f"${n:,.2f}"
 
 
 def report_table(result: report.Report, *, title: str, breakdown: bool = True) -> Table:
+    from rich.table import Table  # only commands that print a table pay for rich
+
     key = report.KEY_FIELD[result.kind].capitalize()
     table = Table(title=title, title_justify="left")
     for name in (key, "Input", "Output", "Cache create", "Cache read", "Total", "Cost"):
@@ -79,7 +91,7 @@ def scan_line(result: ScanResult) -> str:
     if not result.events and not result.files_read:
         return f"Nothing new in {result.files} log files."
     return (
-        f"Read {result.files_read} of {result.files} log files ({compact(result.bytes_read)}B): "
+        f"Read {result.files_read} of {result.files} log files ({byte_size(result.bytes_read)}): "
         f"{result.events:,} new responses, +{tokens(added[0] + added[1] + added[2])} tokens "
         f"(+{tokens(added[4])} cache reads)" + (f", {result.bad_lines} bad lines skipped" if result.bad_lines else "")
     )
@@ -102,5 +114,5 @@ def status_value(name: str, value: object) -> str:
         outcome = "ok" if value.get("exit_code") == 0 else f"exit {value.get('exit_code')}: {value.get('error')}"
         return f"{value.get('time')}, {outcome}, +{compact(float(str(value.get('tokens_added') or 0)))} tokens"
     if name == "pending_bytes" and isinstance(value, int):
-        return f"{compact(value)}B not yet read"
+        return f"{byte_size(value)} not yet read"
     return str(value)
