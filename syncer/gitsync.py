@@ -1006,6 +1006,7 @@ def _sync_once(
     device: str,
     changes: Mapping[str, bytes],
     retire: Mapping[str, ObjectID],
+    guard: Callable[[str, bytes], None] | None,
     message: bytes,
     capture: _Capture,
 ) -> _Outcome:
@@ -1013,10 +1014,20 @@ def _sync_once(
     fetched = _fetch_into(r, client, path, capture, _config_get(r, b"branch") if previous_remote == remote else None)
     branch_ref = Ref(b"refs/heads/" + fetched.branch.encode())
     tip = fetched.tip
+    carried: dict[str, ObjectID] = {}
     if previous_remote != remote:
         # A different remote: joining its history starts from its tip; an empty one receives
         # our whole history (`ccsync init --remote URL` after using the embedded remote).
         if tip is not None:
+            # A goal set before joining comes along, unless the shared repo has one already.
+            before = r.refs[branch_ref] if branch_ref in r.refs else None
+            ours = (
+                _entry(r, _commit(r, before).tree, "goal.json")
+                if before is not None and before in r.object_store
+                else None
+            )
+            if ours is not None and ours[0] == _MODE_FILE and _entry(r, _commit(r, tip).tree, "goal.json") is None:
+                carried["goal.json"] = ours[1]
             r.refs[branch_ref] = tip
             r.refs[_UPSTREAM] = tip
         elif _UPSTREAM in r.refs:
@@ -1040,9 +1051,18 @@ def _sync_once(
         overlay = _pending(r, upstream, local, tip, [f"data/{device}.json", "goal.json"])
 
     blobs: dict[tuple[str, ...], ObjectID | None] = {}
-    for file_path, sha in overlay.items():
+    for file_path, sha in {**carried, **overlay}.items():
         blobs[tuple(file_path.split("/"))] = sha
     base_tree = _commit(r, parent).tree if parent is not None else None
+    if guard is not None:
+        # Checked against the very tip we build on, on every attempt: a file that another
+        # machine pushed since the caller looked is refused here, not overwritten.
+        for file_path in changes:
+            found = _entry(r, base_tree, file_path)
+            if found is not None:
+                content, _ = _read_capped_blob(r, found[0], found[1], file_path)
+                if content is not None:
+                    guard(file_path, content)
     for file_path, expected in retire.items():
         # Only the very file we were shown: a newer one there is not ours to remove.
         if _entry(r, base_tree, file_path) == (_MODE_FILE, expected):
@@ -1145,6 +1165,7 @@ def sync_files(
     changes: dict[str, bytes],
     message: str,
     retire: Mapping[str, bytes] | None = None,
+    guard: Callable[[str, bytes], None] | None = None,
     max_attempts: int = 8,
     credentials: tuple[str, str] | None = None,
     ssh_command: str | None = None,
@@ -1154,7 +1175,8 @@ def sync_files(
     fetch -> the remote tip's tree with only these paths replaced -> a commit on the remote tip
     (none if nothing changed) -> compare-and-swap push -> on a race, fetch and retry with jitter,
     at most `max_attempts` times. Never forces. `retire` (repo path -> the bytes the caller
-    judged) removes files that are still exactly those bytes. Earlier local commits the remote lacks are
+    judged) removes files that are still exactly those bytes. `guard(path, bytes)` sees what
+    the remote tip holds at each changed path and raises to refuse. Earlier local commits the remote lacks are
     pushed (or replayed onto a moved tip). Raises RemoteUnavailable (one redacted line) when
     the remote cannot be reached, refuses us, or keeps moving.
     """
@@ -1188,8 +1210,8 @@ def sync_files(
                 attempt += 1
                 try:
                     outcome = _sync_once(
-                        r, client, path, remote, device=device, changes=changes, retire=retired, message=message_bytes,
-                        capture=capture,
+                        r, client, path, remote, device=device, changes=changes, retire=retired, guard=guard,
+                        message=message_bytes, capture=capture,
                     )
                 except FileLocked as exc:
                     _recover_lock(exc, roots, deadline)

@@ -11,7 +11,7 @@ import re
 import shutil
 import socket
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -205,7 +205,8 @@ def sync(
         message = f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})"
         result = gitsync.sync_files(
             ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
-            retire=_former_names(snap.files, cfg), message=message, **access,
+            retire=_former_names(snap.files, cfg), guard=_refuse_other_machines(cfg),
+            message=message, **access,
         )
         _record_sync(ctx, result, remote=remote, digest=digest)
     return SyncOutcome(scanned, result, gitsync.redact(remote), added if result.committed else 0)
@@ -226,6 +227,13 @@ def _published(raw: bytes | None, cfg: Config) -> Ledger | None:
             "(or, if this machine replaces that one, adopt its record with: ccsync restore)"
         )
     return theirs
+
+
+def _refuse_other_machines(cfg: Config) -> Callable[[str, bytes], None]:
+    """The check `_published` makes, again at push time, against the tip being built on."""
+    def guard(_: str, raw: bytes) -> None:
+        _published(raw, cfg)
+    return guard
 
 
 def _former_names(files: Mapping[str, bytes], cfg: Config) -> dict[str, bytes]:

@@ -310,3 +310,25 @@ def test_device_ids_with_a_trailing_newline_are_refused(tmp_path: Path) -> None:
     code, out, err = d.run("init", "--device", "abc\n", "--force")
     assert code == 2 and "not valid" in err and err.count("\n") == 1
     assert d.run("status")[0] == 0
+
+
+def test_a_goal_set_before_joining_comes_along_unless_the_repo_has_one(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    other = Device(tmp_path, "other", str(remote))
+    start(other)
+    solo = Device(tmp_path, "solo", "")
+    assert solo.run("init", "--device", "solo")[0] == 0
+    solo.work()
+    assert solo.run()[0] == 0
+    assert solo.run("goal", "set", "1M", "--by", "2099-12-31")[0] == 0
+    assert solo.run("init", "--remote", str(remote))[0] == 0
+    assert orjson.loads(git("show", "main:goal.json", cwd=remote).stdout)["target"] == 1_000_000
+    assert sorted(git("ls-tree", "--name-only", "main", "data/", cwd=remote).stdout.split()) == [
+        "data/other.json", "data/solo.json"]
+
+    late = Device(tmp_path, "late", "")
+    assert late.run("init", "--device", "late")[0] == 0
+    assert late.run("goal", "set", "5M", "--by", "2099-12-31")[0] == 0
+    assert late.run("init", "--remote", str(remote))[0] == 0
+    code, out, _ = late.run("goal", "--json")
+    assert orjson.loads(out)["target"] == 1_000_000  # the shared goal stands

@@ -257,6 +257,34 @@ def test_existing_branch_and_foreign_files_are_kept_byte_for_byte(tmp_path: Path
     assert fsck(server).returncode == 0
 
 
+def test_guard_sees_the_tip_built_on_and_can_refuse(tmp_path: Path, remote: Path) -> None:
+    """Two machines claiming one id, racing: the loser's check runs against the winner's push."""
+    sync(tmp_path / "first.git", str(remote), "laptop", b'{"install":"A"}')
+    tip = git("rev-parse", "refs/heads/main", cwd=remote).stdout.strip()
+    seen: list[tuple[str, bytes]] = []
+
+    def guard(path: str, content: bytes) -> None:
+        seen.append((path, content))
+        if content != b'{"install":"B"}':
+            raise ConfigError("device id 'laptop' is already used by another machine")
+
+    with pytest.raises(ConfigError):
+        sync(tmp_path / "second.git", str(remote), "laptop", b'{"install":"B"}', guard=guard)
+    assert seen == [("data/laptop.json", b'{"install":"A"}')]
+    assert git("rev-parse", "refs/heads/main", cwd=remote).stdout.strip() == tip
+    assert show(remote, "data/laptop.json") == b'{"install":"A"}'
+
+
+def test_retired_files_go_only_if_unchanged(tmp_path: Path, remote: Path) -> None:
+    sync(tmp_path / "laptop.git", str(remote), "old-name", b'{"install":"A","v":1}')
+    sync(tmp_path / "laptop.git", str(remote), "new-name", b'{"install":"A","v":2}',
+         retire={"data/old-name.json": b'{"install":"A","v":0}'})  # not what is there: kept
+    assert "data/old-name.json" in ls_tree(remote)
+    sync(tmp_path / "laptop.git", str(remote), "new-name", b'{"install":"A","v":3}',
+         retire={"data/old-name.json": b'{"install":"A","v":1}'})
+    assert set(ls_tree(remote)) == {"README.md", "data/new-name.json"}
+
+
 def test_unchanged_blob_makes_no_commit(tmp_path: Path, remote: Path) -> None:
     first = sync(tmp_path / "a.git", str(remote), "laptop", b"same")
     again = sync(tmp_path / "a.git", str(remote), "laptop", b"same")
