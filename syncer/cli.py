@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from rich.table import Table
 
 app = typer.Typer(
-    help="A permanent, exact record of the tokens your AI coding CLIs spend, synced across machines.",
+    help="A permanent, exact record of the tokens your AI coding CLIs spend, synced across machines.\n\n"
+    "With no command: the nightly job (scan new usage, then sync), silent on success off a terminal.",
     no_args_is_help=False,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -147,8 +148,19 @@ def _day(text: str | None, option: str) -> date | None:
 WaitOption = Annotated[bool, typer.Option("--no-wait", help="Exit 75 at once if another ccsync is running.")]
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from syncer import __version__
+        _say(f"ccsync {__version__}")
+        raise typer.Exit()
+
+
 @app.callback(invoke_without_command=True)
-def nightly(ctx: typer.Context) -> None:
+def nightly(
+    ctx: typer.Context,
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
     """With no command: the nightly job (scan new usage, then sync). Silent on success off a terminal."""
     if ctx.invoked_subcommand is not None:
         return

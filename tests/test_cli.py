@@ -294,3 +294,13 @@ def test_schedule_install_status_remove_through_the_cli(cli, tmp_path, monkeypat
     assert code == 0 and "Removed the cron job" in out
     assert spool.read_text() == "0 1 * * * /bin/true\n"
     assert cli("schedule", "status")[1].startswith("Not installed (cron)")
+
+
+def test_version(cli) -> None:  # type: ignore[no-untyped-def]
+    from syncer import __version__
+    assert cli("--version") == (0, f"ccsync {__version__}\n", "")
+
+
+def test_help_says_what_no_command_does(cli) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = cli("--help")
+    assert code == 0 and "With no command: the nightly job" in out
