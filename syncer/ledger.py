@@ -179,10 +179,12 @@ _TIME, _SOURCE, _SESSION, _MODEL, _PROJECT, _BRANCH, _SIDECHAIN, _MID, _STATE = 
 _TOKENS = 9  # five token counts follow: the per-field maxima seen for the key
 INDEX_ENTRY_LENGTH = _TOKENS + 5
 
-COUNTED, SUPPRESSED, SETTLED = 0, 1, 2
+COUNTED, SUPPRESSED, SETTLED, REPLAYED = 0, 1, 2, 3
 """An index entry's state: its maxima are in the ledger; it is a sidechain replay of a
-main-session response (which counts instead); or it was counted before the local index was
-lost, so the ledger holds it somewhere we no longer know (its growth still counts)."""
+main-session response (which counts instead); it was counted before the local index was lost
+or pruned, so the ledger holds it somewhere we no longer know (its growth is not added); or,
+for this run only, it is taken as a pruned response replayed by a session resumed long after
+(a copy in a session of its own that started and ended before the prune line counts it)."""
 
 RowKey = tuple[int, str, str, str, str, bool]
 SessionUsageKey = tuple[str, bool]
@@ -260,9 +262,10 @@ class Tally:
         self.index: dict[str, list[Any]] = {}
         # Keys older than this were dropped from the index (their logs are long gone).
         self.pruned_before: int | None = None
-        # Session last-times as the ledger held them before this run (see _settled).
+        # Session last-times as the ledger held them before this run (see _covered).
         self.ledger_last: dict[str, int] = {}
         self.rebuilding = False  # the local index was lost
+        self.whole_seconds = False  # the ledger's session times predate millisecond times
         self._main_of: dict[str, str] = {}
         self._sidechains_of: dict[str, list[str]] = {}
         self.stats = ApplyStats()
@@ -281,6 +284,10 @@ class Tally:
                 state.usage[(u.model, u.long_context)] = list(_counts(u))
             tally.sessions[s.id] = state
             tally.ledger_last[s.id] = state.last_ms
+        # One session in a thousand ends on a whole second; all of them only in an old ledger.
+        tally.whole_seconds = bool(ledger.sessions) and all(
+            s.first.microsecond == 0 and s.last.microsecond == 0 for s in ledger.sessions
+        )
         return tally
 
     def load_index(self, entries: dict[str, list[Any]], pruned_before: int | None) -> None:
@@ -352,7 +359,7 @@ class Tally:
         if entry is None:
             entry = record
             mid = entry[_MID]
-            state = SETTLED if self._settled(entry) else COUNTED
+            state = SETTLED if self._covered(entry) else REPLAYED if self._resumed(entry) else COUNTED
             if state == COUNTED and entry[_SIDECHAIN] and mid and mid in self._main_of:
                 state = SUPPRESSED  # a /btw replay of a main-session response
             entry[_STATE] = state
@@ -366,12 +373,23 @@ class Tally:
                 self._suppress_sidechains(mid)
             return
 
-        if entry[_STATE] == COUNTED and self._new_this_run(entry) and self._settled(record):
-            # Another copy shows an earlier run counted this key: the first copy met was a
-            # replay, so the order files are read in cannot double count it.
-            self._contribute(entry, -1)
-            self._add_stats([-t for t in entry[_TOKENS:]], -1)
-            entry[_STATE] = SETTLED
+        if entry[_STATE] in (COUNTED, REPLAYED) and self._new_this_run(entry):
+            # Whatever copy came first, the order files are read in must not decide: a copy the
+            # ledger covers was counted by an earlier run; a copy in a session that is neither
+            # known nor resumed is a response never counted.
+            if self._covered(record):
+                if entry[_STATE] == COUNTED:
+                    self._contribute(entry, -1)
+                    self._add_stats([-t for t in entry[_TOKENS:]], -1)
+                entry[_STATE] = SETTLED
+            elif entry[_STATE] == REPLAYED and not self._resumed(record):
+                mid = entry[_MID]
+                if entry[_SIDECHAIN] and mid and mid in self._main_of:
+                    entry[_STATE] = SUPPRESSED
+                else:
+                    entry[_STATE] = COUNTED
+                    self._contribute(entry, +1)
+                    self._add_stats(entry[_TOKENS:], 1)
         old = entry[_TOKENS:]
         new = record[_TOKENS:]
         maxima = old if old == new else [max(a, b) for a, b in zip(old, new, strict=True)]
@@ -390,24 +408,23 @@ class Tally:
         if entry[_STATE] == COUNTED:
             self._contribute(entry, +1)
 
-    def _settled(self, record: list[Any]) -> bool:
+    def _covered(self, record: list[Any]) -> bool:
         """Whether a key the index does not know was counted by an earlier run all the same:
-        the index was lost, or the key was pruned from it, and the ledger already covered its
-        session up to that time, or the line is a replay in a session resumed long after."""
-        time_ms, session = record[_TIME], record[_SESSION]
-        last = self.ledger_last.get(session)
-        # Ledgers before millisecond times kept whole seconds: such a time covers its second.
-        covered = last is not None and time_ms <= (last + 999 if last % 1000 == 0 else last)
-        if self.rebuilding:
-            return covered
-        if self.pruned_before is None or time_ms >= self.pruned_before:
+        the index was lost, or the key was pruned from it, and the ledger as loaded (never
+        this run's lines) covered its session up to that time."""
+        time_ms = record[_TIME]
+        if not self.rebuilding and (self.pruned_before is None or time_ms >= self.pruned_before):
             return False
-        if covered:
-            return True
-        # Judged by the ledger as loaded, not by this run's lines, so a session first seen now
-        # counts however old it is, unless it runs on past the prune line: then it is a resumed
-        # session whose first lines replay old, pruned responses.
-        current = self.sessions.get(session)
+        last = self.ledger_last.get(record[_SESSION])
+        # Ledgers written before millisecond times kept whole seconds: each covers its second.
+        return last is not None and time_ms <= (last + 999 if self.whole_seconds else last)
+
+    def _resumed(self, record: list[Any]) -> bool:
+        """A copy older than the prune line in a session that runs on past it: a session
+        resumed long after, replaying old responses that were counted and then pruned."""
+        if self.rebuilding or self.pruned_before is None or record[_TIME] >= self.pruned_before:
+            return False
+        current = self.sessions.get(record[_SESSION])
         return current is not None and current.last_ms >= self.pruned_before
 
     def _new_this_run(self, entry: list[Any]) -> bool:

@@ -245,8 +245,37 @@ def test_a_rebuild_counts_a_new_response_in_the_same_second_as_the_last_one() ->
 
 def test_a_rebuild_over_a_ledger_with_whole_second_times_adds_nothing_twice() -> None:
     counted = orjson.loads(dump_ledger(ledger_of(apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0), t=T0 + 301)]))))
-    counted["sessions"][0][5] = counted["sessions"][0][5].split(".")[0] + "Z"  # as written before ms times
+    for column in (4, 5):  # first and last, as written before millisecond times
+        counted["sessions"][0][column] = counted["sessions"][0][column].split(".")[0] + "Z"
     rebuilt = Tally.from_ledger(parse_ledger(orjson.dumps(counted), what="test"))
     rebuilt.start_rebuild()
     apply_all(rebuilt, [event("a:1", (1, 10, 0, 0, 0), t=T0 + 301)])
     assert ledger_of(rebuilt).totals.messages == 1
+
+
+def test_a_session_ending_on_a_whole_second_is_not_taken_for_an_old_ledger() -> None:
+    counted = ledger_of(apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0), t=T0 + 301, session="s0"),
+                                            event("b:1", (1, 10, 0, 0, 0), t=T0, session="s1")]))
+    rebuilt = Tally.from_ledger(parse_ledger(dump_ledger(counted), what="test"))
+    rebuilt.start_rebuild()
+    apply_all(rebuilt, [event("b:1", (1, 10, 0, 0, 0), t=T0, session="s1"),
+                        event("c:1", (2, 20, 0, 0, 0), t=T0 + 400, session="s1")])
+    assert ledger_of(rebuilt).totals.messages == 3
+
+
+@pytest.mark.parametrize("order", [("s1", "s2"), ("s2", "s1")])
+def test_an_old_session_and_its_resume_found_together_count_once(order: tuple[str, str]) -> None:
+    """A log root added late holds an old session, wholly before the prune line, and the
+    session that resumed it months later (replaying its response): one run, either order."""
+    tally = apply_all(Tally(), [event("z:1", (1, 1, 0, 0, 0), t=T0, session="s0")])
+    tally.prune(T0 + 1)
+    again = reload(tally)
+    old, later = T0 - 200 * 86_400_000, T0 + 86_400_000
+    files = {
+        "s1": [event("k:1", (5, 50, 0, 0, 0), t=old, session="s1")],
+        "s2": [event("k:1", (5, 50, 0, 0, 0), t=old, session="s2"),
+               event("n:1", (7, 70, 0, 0, 0), t=later, session="s2")],
+    }
+    apply_files(again, [files[name] for name in order])
+    totals = ledger_of(again).totals
+    assert (totals.messages, totals.output_tokens) == (3, 1 + 50 + 70)
