@@ -165,7 +165,7 @@ def redact(text: str) -> str:
         return match.group(0)
 
     # A query string is where some services take a token (`?access_token=`).
-    return _URL_USERINFO.sub(_sub, _URL_QUERY.sub(r"\g<url>?***", text))
+    return _URL_QUERY.sub(r"\g<url>?***", _URL_USERINFO.sub(_sub, text))
 
 
 def _is_local_path(url: str) -> bool:
@@ -1015,9 +1015,11 @@ def _sync_once(
     branch_ref = Ref(b"refs/heads/" + fetched.branch.encode())
     tip = fetched.tip
     carried: dict[str, ObjectID] = {}
-    if previous_remote != remote:
-        # A different remote: joining its history starts from its tip; an empty one receives
-        # our whole history (`ccsync init --remote URL` after using the embedded remote).
+    # A different remote: joining its history starts from its tip; an empty one receives our
+    # whole history (`ccsync init --remote URL` after using the embedded remote). The switch is
+    # recorded only once a push went through, so an interrupted join is simply joined again.
+    joining = previous_remote != remote
+    if joining:
         if tip is not None:
             # A goal set before joining comes along, unless the shared repo has one already.
             before = r.refs[branch_ref] if branch_ref in r.refs else None
@@ -1028,18 +1030,19 @@ def _sync_once(
             )
             if ours is not None and ours[0] == _MODE_FILE and _entry(r, _commit(r, tip).tree, "goal.json") is None:
                 carried["goal.json"] = ours[1]
-            r.refs[branch_ref] = tip
-            r.refs[_UPSTREAM] = tip
         elif _UPSTREAM in r.refs:
             del r.refs[_UPSTREAM]
-        _config_set(r, {b"remote": remote, b"branch": fetched.branch})
     elif _config_get(r, b"branch") != fetched.branch:
         _config_set(r, {b"branch": fetched.branch})
 
-    local = r.refs[branch_ref] if branch_ref in r.refs else None
-    if local is not None and local not in r.object_store:
-        local = None
-    upstream = r.refs[_UPSTREAM] if _UPSTREAM in r.refs else None
+    if joining and tip is not None:
+        local: ObjectID | None = tip
+        upstream: ObjectID | None = tip
+    else:
+        local = r.refs[branch_ref] if branch_ref in r.refs else None
+        if local is not None and local not in r.object_store:
+            local = None
+        upstream = r.refs[_UPSTREAM] if _UPSTREAM in r.refs else None
 
     overlay: dict[str, ObjectID] = {}
     if tip is None or local is None or local == tip:
@@ -1096,6 +1099,8 @@ def _sync_once(
     if tip is not None:
         r.refs[_UPSTREAM] = tip
     if new == tip:
+        if joining:
+            _config_set(r, {b"remote": remote, b"branch": fetched.branch})
         return _Outcome(committed, True, tip, tip)
 
     declined: list[bool] = []
@@ -1136,6 +1141,8 @@ def _sync_once(
     if r.refs.read_ref(_TRACKING_HEAD) != b"ref: " + tracking:
         r.refs.set_symbolic_ref(_TRACKING_HEAD, tracking)
     r.refs[_UPSTREAM] = new
+    if joining:
+        _config_set(r, {b"remote": remote, b"branch": fetched.branch})
     if tip is None:
         _point_local_remote_head(remote, branch_ref)
     return _Outcome(committed, True, new, tip)

@@ -205,7 +205,7 @@ def sync(
         message = f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})"
         result = gitsync.sync_files(
             ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
-            retire=_former_names(snap.files, cfg), guard=_refuse_other_machines(cfg),
+            retire=_former_names(snap.files, cfg, ledger), guard=_refuse_other_machines(cfg),
             message=message, **access,
         )
         _record_sync(ctx, result, remote=remote, digest=digest)
@@ -236,21 +236,40 @@ def _refuse_other_machines(cfg: Config) -> Callable[[str, bytes], None]:
     return guard
 
 
-def _former_names(files: Mapping[str, bytes], cfg: Config) -> dict[str, bytes]:
+def _former_names(files: Mapping[str, bytes], cfg: Config, ledger: Ledger) -> dict[str, bytes]:
     """Files this install published under an earlier device id (`init --device NEW --force`):
-    they go in the same commit as the file under the new id."""
+    they go in the same commit as the file under the new id. Only a record that this ledger
+    holds in full: another live machine with a copy of this state folder keeps its file."""
     mine = cfg.install_id.encode()
     former: dict[str, bytes] = {}
     for device, raw in files.items():
         if device == cfg.device or mine not in raw:  # a cheap test first: most files are others'
             continue
         try:
-            install = orjson.loads(raw).get("install_id")
-        except (orjson.JSONDecodeError, AttributeError):
+            theirs = parse_ledger(raw, what=f"data/{device}.json")
+        except (LedgerCorrupt, SchemaTooNew):
             continue
-        if install == cfg.install_id:
+        if theirs.install_id == cfg.install_id and _holds(ledger, theirs):
             former[f"data/{device}.json"] = raw
     return former
+
+
+def _holds(newer: Ledger, older: Ledger) -> bool:
+    """Whether `newer` counts everything `older` does: every session of it, at least as large.
+    (Totals alone cannot tell a renamed record from a copy that went on on another machine.)"""
+    a, b = newer.totals, older.totals
+    if any(getattr(a, f) < getattr(b, f) for f in type(a).model_fields):
+        return False
+    sessions = {s.id: {(u.model, u.long_context): u[2:] for u in s.usage} for s in newer.sessions}
+    for session in older.sessions:
+        ours = sessions.get(session.id)
+        if ours is None:
+            return False
+        for u in session.usage:
+            counts = ours.get((u.model, u.long_context))
+            if counts is None or any(x < y for x, y in zip(counts, u[2:], strict=True)):
+                return False
+    return True
 
 
 def _record_sync(ctx: Context, result: gitsync.SyncResult, *, remote: str, digest: str) -> None:
@@ -299,10 +318,10 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     warnings.extend(snap.warnings)
     ledgers: list[Ledger] = []
     own = store.read_ledger(ctx.paths)
-    installs: dict[str, str] = {}  # install id -> the device name it counts under
+    counted: dict[str, tuple[str, Ledger]] = {}  # install id -> the device and record counted
     if own is not None:
         ledgers.append(own)
-        installs[own.install_id] = cfg.device
+        counted[own.install_id] = (cfg.device, own)
     peers: list[tuple[str, Ledger]] = []
     for device, raw in sorted(snap.files.items()):
         if device == cfg.device:
@@ -317,12 +336,19 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
             continue
         peers.append((device, peer))
     # A machine renamed with `ccsync init --device` leaves its old file behind until its next
-    # sync: the same install under two names is counted once, under its newest record.
+    # sync: the same install under two names is counted once, under its newest record. Two
+    # live records of one install (a copied state folder) both count, with a warning.
     for device, peer in sorted(peers, key=lambda p: -p[1].generation):
-        if peer.install_id in installs:
-            warnings.append(f"skipped data/{device}.json: an older record of device {installs[peer.install_id]!r}")
+        first = counted.get(peer.install_id)
+        if first is not None and _holds(first[1], peer):
+            warnings.append(f"skipped data/{device}.json: an older record of device {first[0]!r}")
             continue
-        installs[peer.install_id] = device
+        if first is not None:
+            warnings.append(
+                f"data/{device}.json and device {first[0]!r} share one installation id, as when a state "
+                "folder is copied to another machine: usage from before the copy counts twice"
+            )
+        counted.setdefault(peer.install_id, (device, peer))
         ledgers.append(peer)
     current_goal = None
     goal_error: CcsyncError | None = None

@@ -332,3 +332,23 @@ def test_a_goal_set_before_joining_comes_along_unless_the_repo_has_one(tmp_path:
     assert late.run("init", "--remote", str(remote))[0] == 0
     code, out, _ = late.run("goal", "--json")
     assert orjson.loads(out)["target"] == 1_000_000  # the shared goal stands
+
+
+def test_a_copied_state_folder_renamed_never_removes_the_live_original(tmp_path: Path) -> None:
+    import shutil
+    remote = make_bare(tmp_path / "shared.git")
+    a = Device(tmp_path, "a", str(remote))
+    start(a)
+    b = Device(tmp_path, "b", str(remote))
+    shutil.copytree(a.home, b.home)  # a home folder copied to a new machine, state and all
+    assert b.run("init", "--device", "b", "--force")[0] == 0
+    a.work()
+    assert a.run()[0] == 0
+    b.work()
+    assert b.run()[0] == 0
+    files = git("ls-tree", "--name-only", "main", "data/", cwd=remote).stdout.split()
+    assert files == ["data/a.json", "data/b.json"]
+    code, out, err = a.run("total", "--json")
+    total = orjson.loads(out)
+    assert sorted(d["device"] for d in total["devices"]) == ["a", "b"]
+    assert any("share one installation id" in w for w in total["warnings"])

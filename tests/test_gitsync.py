@@ -144,6 +144,9 @@ def test_a_file_url_with_a_host_is_refused_without_echoing_it() -> None:
 def test_redact_strips_query_strings_from_urls() -> None:
     clean = gitsync.redact(f"fetch https://h.example/r.git?access_token={SECRET_TOKEN} failed")
     assert clean == "fetch https://h.example/r.git?*** failed"
+    # A ? or # inside the user info is part of the secret, not the start of a query.
+    assert gitsync.redact("https://alice:s3cr?t@h.example/r.git") == "https://***@h.example/r.git"
+    assert gitsync.redact("https://tok#en@h.example/r.git") == "https://***@h.example/r.git"
 
 
 def test_redact_strips_credentials_from_urls() -> None:
@@ -283,6 +286,30 @@ def test_retired_files_go_only_if_unchanged(tmp_path: Path, remote: Path) -> Non
     sync(tmp_path / "laptop.git", str(remote), "new-name", b'{"install":"A","v":3}',
          retire={"data/old-name.json": b'{"install":"A","v":1}'})
     assert set(ls_tree(remote)) == {"README.md", "data/new-name.json"}
+
+
+def test_a_join_cut_short_is_joined_again_with_the_goal(tmp_path: Path, remote: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    embedded = tmp_path / "embedded.git"
+    gitsync.init_bare_remote(embedded)
+    local = tmp_path / "local.git"
+    gitsync.sync_files(local, str(embedded), device="solo", changes={"goal.json": b'{"g":1}'}, message="goal")
+    sync(tmp_path / "other.git", str(remote), "other", b'{"v":1}')
+    real_write_tree = gitsync._write_tree
+    calls: list[int] = []
+
+    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        return real_write_tree(*args, **kwargs)
+
+    monkeypatch.setattr(gitsync, "_write_tree", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        sync(local, str(remote), "solo", b'{"v":2}')
+    sync(local, str(remote), "solo", b'{"v":2}')
+    assert set(ls_tree(remote)) == {"README.md", "goal.json", "data/other.json", "data/solo.json"}
+    assert show(remote, "goal.json") == b'{"g":1}'
 
 
 def test_unchanged_blob_makes_no_commit(tmp_path: Path, remote: Path) -> None:
