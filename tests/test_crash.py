@@ -49,18 +49,22 @@ def write_sessions(claude_dir: Path, start: int, count: int) -> None:
         logs.write(logs.session_file(claude_dir, f"s{s}"), *records)
 
 
-def test_sigkill_at_every_file_operation_of_a_save(claude_dir: Path, state_dir: Path, tmp_path: Path) -> None:
+def a_save_to_break(claude_dir: Path, state_dir: Path, tmp_path: Path) -> tuple[bytes, bytes, Path, int]:
+    """A scanned state (kept in `baseline`) and a scan that saves new usage over it: the
+    ledger before and after, the baseline, and how many file operations that save makes."""
     write_sessions(claude_dir, 0, 2)
     assert ccsync("scan")[0] == 0
     old = (state_dir / "ledger.json").read_bytes()
     baseline = tmp_path / "baseline"
     shutil.copytree(state_dir, baseline)
     write_sessions(claude_dir, 2, 2)
-
     count_log = tmp_path / "ops"
     assert ccsync("scan", fault="count", log=count_log)[0] == 0
-    new = (state_dir / "ledger.json").read_bytes()
-    operations = int(count_log.read_text())
+    return old, (state_dir / "ledger.json").read_bytes(), baseline, int(count_log.read_text())
+
+
+def test_sigkill_at_every_file_operation_of_a_save(claude_dir: Path, state_dir: Path, tmp_path: Path) -> None:
+    old, new, baseline, operations = a_save_to_break(claude_dir, state_dir, tmp_path)
     assert new != old and operations >= 8
 
     for n in range(1, operations + 1):
@@ -115,17 +119,9 @@ def test_disk_errors_exit_74_and_keep_the_old_ledger(claude_dir: Path, state_dir
 @pytest.mark.parametrize("kind", ["enospc", "eio"])
 def test_disk_errors_at_every_step_of_a_save_lose_nothing(claude_dir: Path, state_dir: Path, tmp_path: Path,
                                                           kind: str) -> None:
-    write_sessions(claude_dir, 0, 2)
-    assert ccsync("scan")[0] == 0
-    old = (state_dir / "ledger.json").read_bytes()
-    baseline = tmp_path / "baseline"
-    shutil.copytree(state_dir, baseline)
-    write_sessions(claude_dir, 2, 2)
-    count_log = tmp_path / "ops"
-    assert ccsync("scan", fault="count", log=count_log)[0] == 0
-    new = (state_dir / "ledger.json").read_bytes()
+    old, new, baseline, operations = a_save_to_break(claude_dir, state_dir, tmp_path)
     failed = 0
-    for n in range(1, int(count_log.read_text()) + 1):
+    for n in range(1, operations + 1):
         shutil.rmtree(state_dir)
         shutil.copytree(baseline, state_dir)
         code, _, err = ccsync("scan", fault=f"{kind}:{n}")

@@ -60,6 +60,20 @@ UID = 501
 posix_only = pytest.mark.skipif(sys.platform == "win32", reason="runs POSIX shell scripts")
 
 
+def systemd_verify(analyze: str, tmp_path: Path, units: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`systemd-analyze --user verify` on the timer and service, written to a scratch folder."""
+    unit_dir = tmp_path / "units"
+    unit_dir.mkdir()
+    for name, text in units.items():
+        (unit_dir / name).write_text(text)
+    runtime = tmp_path / "rt"
+    runtime.mkdir(mode=0o700)
+    return subprocess.run(
+        [analyze, "--user", "verify", str(unit_dir / "ccsync.timer"), str(unit_dir / "ccsync.service")],
+        capture_output=True, text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)}, check=False,
+    )
+
+
 def script_env(**extra: str) -> dict[str, str]:
     """The environment for an install/ script: this test's PATH and HOME (conftest points HOME
     at tmp_path), without the ccsync variables the scripts would copy into the job."""
@@ -276,16 +290,7 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
     exe.write_text("#!/bin/sh\n")
     exe.chmod(0o755)
     units = render_systemd(str(exe), time(23, 59), env={"CCSYNC_HOME": '/data/%zone "cc"\\sync'})
-    unit_dir = tmp_path / "units"
-    unit_dir.mkdir()
-    for name, text in units.items():
-        (unit_dir / name).write_text(text)
-    runtime = tmp_path / "rt"
-    runtime.mkdir(mode=0o700)
-    done = subprocess.run(
-        [analyze, "--user", "verify", str(unit_dir / "ccsync.timer"), str(unit_dir / "ccsync.service")],
-        capture_output=True, text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)}, check=False,
-    )
+    done = systemd_verify(analyze, tmp_path, units)
     assert done.returncode == 0, done.stderr
     # Warnings (bad quoting, unknown %-specifiers, unknown keys) leave the exit code at 0 and
     # name the file: none may name our units.
@@ -985,15 +990,7 @@ def test_dry_run_systemd_flavour_passes_systemd_analyze(
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
         pytest.skip("systemd-analyze is not installed")
-    unit_dir = tmp_path / "units"
-    unit_dir.mkdir()
-    for name, text in files.items():
-        (unit_dir / name).write_text(text)
-    runtime = tmp_path / "rt"
-    runtime.mkdir(mode=0o700)
-    done = subprocess.run([analyze, "--user", "verify", str(unit_dir / "ccsync.timer"), str(unit_dir / "ccsync.service")],
-                          capture_output=True, text=True, env={**os.environ, "XDG_RUNTIME_DIR": str(runtime)},
-                          check=False)
+    done = systemd_verify(analyze, tmp_path, files)
     assert done.returncode == 0, done.stderr
     assert "ccsync." not in done.stderr, done.stderr
 
