@@ -31,7 +31,7 @@ from syncer.errors import (
     SchemaTooNew,
     UsageError,
 )
-from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Tally, dump_ledger, parse_ledger
+from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Tally, dump_ledger, holds_all, parse_ledger
 from syncer.paths import StatePaths
 from syncer.logfiles import find_logs
 from syncer.scan import Progress, ScanResult, resume_at, scan
@@ -249,27 +249,9 @@ def _former_names(files: Mapping[str, bytes], cfg: Config, ledger: Ledger) -> di
             theirs = parse_ledger(raw, what=f"data/{device}.json")
         except (LedgerCorrupt, SchemaTooNew):
             continue
-        if theirs.install_id == cfg.install_id and _holds(ledger, theirs):
+        if theirs.install_id == cfg.install_id and holds_all(ledger, theirs):
             former[f"data/{device}.json"] = raw
     return former
-
-
-def _holds(newer: Ledger, older: Ledger) -> bool:
-    """Whether `newer` counts everything `older` does: every session of it, at least as large.
-    (Totals alone cannot tell a renamed record from a copy that went on on another machine.)"""
-    a, b = newer.totals, older.totals
-    if any(getattr(a, f) < getattr(b, f) for f in type(a).model_fields):
-        return False
-    sessions = {s.id: {(u.model, u.long_context): u[2:] for u in s.usage} for s in newer.sessions}
-    for session in older.sessions:
-        ours = sessions.get(session.id)
-        if ours is None:
-            return False
-        for u in session.usage:
-            counts = ours.get((u.model, u.long_context))
-            if counts is None or any(x < y for x, y in zip(counts, u[2:], strict=True)):
-                return False
-    return True
 
 
 def _record_sync(ctx: Context, result: gitsync.SyncResult, *, remote: str, digest: str) -> None:
@@ -340,7 +322,7 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     # live records of one install (a copied state folder) both count, with a warning.
     for device, peer in sorted(peers, key=lambda p: -p[1].generation):
         first = counted.get(peer.install_id)
-        if first is not None and _holds(first[1], peer):
+        if first is not None and holds_all(first[1], peer):
             warnings.append(f"skipped data/{device}.json: an older record of device {first[0]!r}")
             continue
         if first is not None:

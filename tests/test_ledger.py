@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from syncer.errors import LedgerCorrupt, SchemaTooNew
 from syncer.events import Event
-from syncer.ledger import Batch, Ledger, Tally, dump_ledger, parse_ledger
+from syncer.ledger import Batch, Ledger, Tally, dump_ledger, holds_all, parse_ledger
 
 T0 = 1_795_166_045_000  # 2026-11-20T09:14:05Z
 INSTALL = "0" * 32
@@ -279,3 +279,13 @@ def test_an_old_session_and_its_resume_found_together_count_once(order: tuple[st
     apply_files(again, [files[name] for name in order])
     totals = ledger_of(again).totals
     assert (totals.messages, totals.output_tokens) == (3, 1 + 50 + 70)
+
+
+def test_holds_all_tells_a_renamed_record_from_a_copy_that_went_on() -> None:
+    base = [event("a:1", (1, 10, 0, 0, 0), session="s1")]
+    old = ledger_of(apply_all(Tally(), copy.deepcopy(base)))
+    renamed = ledger_of(apply_all(Tally(), copy.deepcopy(base) + [event("b:1", (1, 10, 0, 0, 0), session="s2")]))
+    elsewhere = ledger_of(apply_all(Tally(), copy.deepcopy(base) + [event("c:1", (1, 10, 0, 0, 0), session="s3")]))
+    assert holds_all(renamed, old) and holds_all(old, old)
+    assert not holds_all(old, renamed)
+    assert not holds_all(renamed, elsewhere)  # same totals, different sessions
