@@ -328,30 +328,29 @@ def read_all(jobs: list[ReadJob], *, workers: int) -> Iterator[ReadOutcome]:
     and returning results), until they meet. Outcomes come in any order; the ledger's rules
     make the order irrelevant.
 
-    The cyclic garbage collector is paused meanwhile (see `_collector_paused`)."""
-    with _collector_paused():
-        if workers <= 1 or len(jobs) < 2:
-            yield from map(read_log, jobs)
-            return
-        import multiprocessing  # noqa: PLC0415 - only a large scan pays for importing these
-        from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
+    `scan` has paused the cyclic garbage collector (see `_collector_paused`)."""
+    if workers <= 1 or len(jobs) < 2:
+        yield from map(read_log, jobs)
+        return
+    import multiprocessing  # noqa: PLC0415 - only a large scan pays for importing these
+    from concurrent.futures import ProcessPoolExecutor  # noqa: PLC0415
 
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-        queue = deque(sorted(jobs, key=lambda j: -j.log.size))
-        depth = 4 * (workers - 1)  # files handed out ahead, so a worker never waits for this one
-        gc.freeze()  # forked workers then share this process's objects without copying pages
-        try:
-            with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=gc.disable) as pool:
-                running: deque[Future[ReadOutcome]] = deque()
-                while queue:
-                    while queue and len(running) < depth:
-                        running.append(pool.submit(read_log, queue.popleft()))
-                    while running and running[0].done():
-                        yield running.popleft().result()
-                    if queue:
-                        yield read_log(queue.pop())
-                while running:
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    queue = deque(sorted(jobs, key=lambda j: -j.log.size))
+    depth = 4 * (workers - 1)  # files handed out ahead, so a worker never waits for this one
+    gc.freeze()  # forked workers then share this process's objects without copying pages
+    try:
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=gc.disable) as pool:
+            running: deque[Future[ReadOutcome]] = deque()
+            while queue:
+                while queue and len(running) < depth:
+                    running.append(pool.submit(read_log, queue.popleft()))
+                while running and running[0].done():
                     yield running.popleft().result()
-        finally:
-            gc.unfreeze()
+                if queue:
+                    yield read_log(queue.pop())
+            while running:
+                yield running.popleft().result()
+    finally:
+        gc.unfreeze()
