@@ -39,7 +39,9 @@ from syncer.idle import already_published
 from syncer.store import Config, Privacy
 
 if TYPE_CHECKING:
-    from syncer import gitsync, goal, report, runlog, schedule
+    from syncer import goal, report, runlog, schedule
+    from syncer.git import local as git_local, snapshot as git_snapshot, sync as git_sync
+    from syncer.git import transport as git_transport, urls as git_urls
 
 # git, reports, goals and schedulers are imported where they are used: a nightly run with
 # nothing new must start fast, and dulwich alone takes longer to import than that run.
@@ -86,7 +88,7 @@ class InitResult:
     config: Config
     created: bool
     remote: str  # redacted, for display
-    pushed: gitsync.SyncResult | None = None
+    pushed: git_sync.PushResult | None = None
 
 
 def init(
@@ -94,12 +96,12 @@ def init(
 ) -> InitResult:
     """Create or change this device's config. Changing the device id of a device that already
     has a ledger would orphan its file in the sync repo, so that needs --force."""
-    from syncer import gitsync
+    from syncer.git import local as git_local, snapshot as git_snapshot, sync as git_sync, transport as git_transport, urls as git_urls
     if device is not None:
         check_device(device)
     if remote is not None:
-        remote = gitsync.validate_remote(remote)
-        gitsync.prepare_local_remote(remote)
+        remote = git_urls.validate_remote(remote)
+        git_local.prepare_local_remote(remote)
     with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
         try:
             existing = store.load_config(ctx.paths)
@@ -125,7 +127,7 @@ def init(
             cfg = cfg.model_copy(update={"remote": remote})
         store.save_config(ctx.paths, cfg)
         store.rename_ledger(ctx.paths, cfg.device)
-    result = InitResult(cfg, created, gitsync.redact(cfg.remote or ""))
+    result = InitResult(cfg, created, git_urls.redact(cfg.remote or ""))
     if remote is not None:
         # Push what this device has (and the embedded repo's history, if the remote is empty).
         result.pushed = sync(ctx, run_scan=False).sync
@@ -141,16 +143,16 @@ def run_scan(ctx: Context, *, wait: float = DEFAULT_WAIT, progress: Progress | N
 @dataclass
 class SyncOutcome:
     scan: ScanResult | None
-    sync: gitsync.SyncResult | None  # None: the remote already had this ledger
+    sync: git_sync.PushResult | None  # None: the remote already had this ledger
     remote: str
     tokens_added: int
 
 
 def remote_of(ctx: Context, cfg: Config) -> str:
-    from syncer import gitsync
+    from syncer.git import local as git_local, snapshot as git_snapshot, sync as git_sync, transport as git_transport, urls as git_urls
     if cfg.remote:
         return cfg.remote
-    gitsync.init_bare_remote(ctx.paths.embedded_remote)
+    git_local.init_bare_remote(ctx.paths.embedded_remote)
     return str(ctx.paths.embedded_remote)
 
 
@@ -161,10 +163,10 @@ class _Access(TypedDict):
 
 def _access(ctx: Context, remote: str) -> _Access:
     """How to reach `remote`: a token for https, the user's own ssh command (never a prompt)."""
-    from syncer import gitsync
+    from syncer.git import local as git_local, snapshot as git_snapshot, sync as git_sync, transport as git_transport, urls as git_urls
     ssh = ctx.env.get("GIT_SSH_COMMAND")
     return {
-        "credentials": gitsync.credentials_for(remote, ctx.env),
+        "credentials": git_urls.credentials_for(remote, ctx.env),
         "ssh_command": f"{ssh} -o BatchMode=yes" if ssh else None,
     }
 
@@ -180,7 +182,7 @@ def sync(
     """Scan (optionally), then publish this device's ledger: only `data/<device>.json` changes.
     With `unless_published`, skip git altogether when the last sync already pushed this very
     ledger to this remote (only this device writes its file, so it is still there)."""
-    from syncer import gitsync
+    from syncer.git import local as git_local, snapshot as git_snapshot, sync as git_sync, transport as git_transport, urls as git_urls
 
     with store.writer_lock(ctx.paths, wait=wait):
         cfg = config(ctx)
@@ -192,24 +194,24 @@ def sync(
         digest = hashlib.sha256(data).hexdigest()
         remote = remote_of(ctx, cfg)
         if unless_published and already_published(last_sync(ctx.paths), digest=digest, remote=remote):
-            return SyncOutcome(scanned, None, gitsync.redact(remote), 0)
+            return SyncOutcome(scanned, None, git_urls.redact(remote), 0)
         access = _access(ctx, remote)
-        gitsync.open_repo(ctx.paths.repo)
-        gitsync.fetch(ctx.paths.repo, remote, **access)
-        snap = gitsync.snapshot(ctx.paths.repo)
+        git_local.open_repo(ctx.paths.repo)
+        git_transport.fetch(ctx.paths.repo, remote, **access)
+        snap = git_snapshot.snapshot(ctx.paths.repo)
         published = _published(snap.files.get(cfg.device), cfg)
         before = published.totals if published else None
         added = ledger.totals.input_tokens + ledger.totals.output_tokens + ledger.totals.cache_creation_tokens
         if before is not None:
             added -= before.input_tokens + before.output_tokens + before.cache_creation_tokens
         message = f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})"
-        result = gitsync.sync_files(
+        result = git_sync.sync_files(
             ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
             retire=_former_names(snap.files, cfg, ledger), guard=_refuse_other_machines(cfg),
             message=message, **access,
         )
         _record_sync(ctx, result, remote=remote, digest=digest)
-    return SyncOutcome(scanned, result, gitsync.redact(remote), added if result.committed else 0)
+    return SyncOutcome(scanned, result, git_urls.redact(remote), added if result.committed else 0)
 
 
 def _published(raw: bytes | None, cfg: Config) -> Ledger | None:
@@ -254,7 +256,7 @@ def _former_names(files: Mapping[str, bytes], cfg: Config, ledger: Ledger) -> di
     return former
 
 
-def _record_sync(ctx: Context, result: gitsync.SyncResult, *, remote: str, digest: str) -> None:
+def _record_sync(ctx: Context, result: git_sync.PushResult, *, remote: str, digest: str) -> None:
     record = {
         "time": _stamp(ctx.now), "tip": result.tip, "committed": result.committed, "pushed": result.pushed,
         "remote": remote, "ledger_sha256": digest,
@@ -285,18 +287,19 @@ class Gathered:
 def gather(ctx: Context, *, offline: bool) -> Gathered:
     """Every device's ledger: this device's from disk (the freshest), the others' from the
     sync repo. A peer's bad file is skipped with a warning, never fatal."""
-    from syncer import gitsync, goal
+    from syncer.git import local as git_local, snapshot as git_snapshot, sync as git_sync, transport as git_transport, urls as git_urls
+    from syncer import goal
     cfg = config(ctx)
     warnings: list[str] = []
     remote = remote_of(ctx, cfg)
-    gitsync.open_repo(ctx.paths.repo)
+    git_local.open_repo(ctx.paths.repo)
     if not offline:
         try:
             with store.writer_lock(ctx.paths, wait=FETCH_WAIT):
-                gitsync.fetch(ctx.paths.repo, remote, **_access(ctx, remote))
+                git_transport.fetch(ctx.paths.repo, remote, **_access(ctx, remote))
         except (RemoteUnavailable, LockBusy) as exc:
             warnings.append(f"{exc.message}; showing what was fetched last")
-    snap = gitsync.snapshot(ctx.paths.repo)
+    snap = git_snapshot.snapshot(ctx.paths.repo)
     warnings.extend(snap.warnings)
     ledgers: list[Ledger] = []
     own = store.read_ledger(ctx.paths)
@@ -389,7 +392,8 @@ def goal_progress(ctx: Context, *, offline: bool, zone: tzinfo) -> TotalResult:
 
 
 def set_goal(ctx: Context, *, target: str, by: date | None, metric: goal.Metric, zone: tzinfo) -> goal.Goal:
-    from syncer import gitsync, goal
+    from syncer.git import local as git_local, snapshot as git_snapshot, sync as git_sync, transport as git_transport, urls as git_urls
+    from syncer import goal
     cfg = config(ctx)
     today = ctx.now.astimezone(zone).date()
     deadline = by or date(today.year, 12, 31)
@@ -400,9 +404,9 @@ def set_goal(ctx: Context, *, target: str, by: date | None, metric: goal.Metric,
         set_at=ctx.now.astimezone(UTC).replace(microsecond=0),
     )
     remote = remote_of(ctx, cfg)
-    gitsync.open_repo(ctx.paths.repo)
+    git_local.open_repo(ctx.paths.repo)
     with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
-        gitsync.sync_files(
+        git_sync.sync_files(
             ctx.paths.repo, remote, device=cfg.device, changes={"goal.json": goal.dump_goal(new)},
             message=f"{cfg.device}: goal {new.target:,} {new.metric} by {new.deadline.isoformat()}",
             **_access(ctx, remote),
@@ -420,16 +424,16 @@ def restore(ctx: Context, *, from_backup: bool) -> RestoreResult:
     """Rebuild this device's local state: from the newest good backup, or from its file in the
     sync repo (a new machine or a lost disk). Either way the next scan re-reads the logs and
     adds only what the restored ledger does not already cover."""
-    from syncer import gitsync
+    from syncer.git import local as git_local, snapshot as git_snapshot, sync as git_sync, transport as git_transport, urls as git_urls
     cfg = config(ctx)
     with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
         if from_backup:
             ledger = store.restore_backup(ctx.paths)
             return RestoreResult(ledger, "backup")
         remote = remote_of(ctx, cfg)
-        gitsync.open_repo(ctx.paths.repo)
-        gitsync.fetch(ctx.paths.repo, remote, **_access(ctx, remote))
-        raw = gitsync.snapshot(ctx.paths.repo).files.get(cfg.device)
+        git_local.open_repo(ctx.paths.repo)
+        git_transport.fetch(ctx.paths.repo, remote, **_access(ctx, remote))
+        raw = git_snapshot.snapshot(ctx.paths.repo).files.get(cfg.device)
         if raw is None:
             raise UsageError(
                 f"the sync repo has no data/{cfg.device}.json; pick the device id to restore with: "
@@ -439,7 +443,7 @@ def restore(ctx: Context, *, from_backup: bool) -> RestoreResult:
         if ledger.install_id != cfg.install_id:
             store.save_config(ctx.paths, cfg.model_copy(update={"install_id": ledger.install_id}))
         store.write_ledger(ctx.paths, ledger)
-        return RestoreResult(ledger, gitsync.redact(remote))
+        return RestoreResult(ledger, git_urls.redact(remote))
 
 
 @dataclass
@@ -460,7 +464,8 @@ class StatusResult:
 
 
 def status(ctx: Context) -> StatusResult:
-    from syncer import gitsync, report, runlog
+    from syncer.git import local as git_local, snapshot as git_snapshot, sync as git_sync, transport as git_transport, urls as git_urls
+    from syncer import report, runlog
     cfg = store.load_config(ctx.paths)
     warnings: list[str] = []
     roots, logs = find_logs(ctx.env, ctx.home, warnings)
@@ -490,7 +495,7 @@ def status(ctx: Context) -> StatusResult:
     remote = (cfg.remote if cfg and cfg.remote else f"{ctx.paths.embedded_remote} (embedded default)")
     return StatusResult(
         cfg, ctx.paths, roots, len(logs), pending, state.last_scan if state else None, last_sync(ctx.paths),
-        state.bad_lines if state else 0, totals, warnings, gitsync.redact(remote), runs[-1] if runs else None,
+        state.bad_lines if state else 0, totals, warnings, git_urls.redact(remote), runs[-1] if runs else None,
         runlog.last_scheduled(runs),
     )
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import orjson
 import pytest
 
+from syncer.git.sync import sync_files
+from syncer.paths import StatePaths
 from tests import logs
 
 SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "claude"
@@ -245,11 +247,9 @@ def test_a_cost_goal_is_set_to_the_cent(cli, sample_logs) -> None:  # type: igno
 
 
 def test_goal_with_a_broken_goal_file_says_so(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
-    from syncer import gitsync
-    from syncer.paths import StatePaths
     assert cli("goal", "set", "1M", "--by", "2099-12-31")[0] == 0
     paths = StatePaths(state_dir)
-    gitsync.sync_files(paths.repo, str(paths.embedded_remote), device=orjson.loads(
+    sync_files(paths.repo, str(paths.embedded_remote), device=orjson.loads(
         (state_dir / "config.json").read_bytes())["device"], changes={"goal.json": b"{not json"}, message="break it")
     code, out, err = cli("goal")
     assert code == 65 and "goal.json in the sync repo is not valid" in err and err.count("\n") == 1

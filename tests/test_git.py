@@ -1,4 +1,4 @@
-"""Tests for syncer/gitsync.py against real repositories and real git servers on 127.0.0.1."""
+"""Tests for syncer/git/ against real repositories and real git servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -30,7 +30,11 @@ from gitserver import (  # noqa: F401  (fixtures are used by name)
     make_bare,
     requires_git,
 )
-from syncer import gitsync
+from syncer.git import layout, locks, objects, transport, urls
+from syncer.git import local as git_local
+from syncer.git import snapshot as git_snapshot
+from syncer.git import sync as git_sync
+from syncer.git.size import object_header
 from syncer.errors import ConfigError, RemoteUnavailable
 
 pytestmark = requires_git
@@ -39,8 +43,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CRED = (SECRET_USER, SECRET_TOKEN)
 
 
-def sync(repo: Path, remote: str, device: str, content: bytes, **kwargs: object) -> gitsync.SyncResult:
-    return gitsync.sync_files(
+def sync(repo: Path, remote: str, device: str, content: bytes, **kwargs: object) -> git_sync.PushResult:
+    return git_sync.sync_files(
         repo,
         remote,
         device=device,
@@ -79,7 +83,7 @@ def ls_tree(remote: Path, ref: str = "HEAD") -> dict[str, tuple[str, str]]:
 @pytest.fixture
 def remote(tmp_path: Path) -> Path:
     path = tmp_path / "remote.git"
-    gitsync.init_bare_remote(path)
+    git_local.init_bare_remote(path)
     return path
 
 
@@ -98,13 +102,13 @@ def remote(tmp_path: Path) -> Path:
     ],
 )
 def test_validate_remote_accepts_supported_urls(url: str) -> None:
-    assert gitsync.validate_remote(f"  {url} ") == url
+    assert urls.validate_remote(f"  {url} ") == url
 
 
 def test_validate_remote_makes_local_paths_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert gitsync.validate_remote("sync.git") == str(tmp_path / "sync.git")
-    assert gitsync.validate_remote("./a:b/sync.git") == str(tmp_path / "a:b" / "sync.git")
+    assert urls.validate_remote("sync.git") == str(tmp_path / "sync.git")
+    assert urls.validate_remote("./a:b/sync.git") == str(tmp_path / "a:b" / "sync.git")
 
 
 @pytest.mark.parametrize(
@@ -121,7 +125,7 @@ def test_validate_remote_makes_local_paths_absolute(tmp_path: Path, monkeypatch:
 )
 def test_validate_remote_refuses_credentials_without_echoing_them(url: str) -> None:
     with pytest.raises(ConfigError) as info:
-        gitsync.validate_remote(url)
+        urls.validate_remote(url)
     assert info.value.exit_code == 78
     assert SECRET_TOKEN not in str(info.value)
     assert "CCSYNC_GIT_TOKEN" in str(info.value)
@@ -132,21 +136,21 @@ def test_validate_remote_refuses_credentials_without_echoing_them(url: str) -> N
 )
 def test_validate_remote_refuses_unsupported(url: str) -> None:
     with pytest.raises(ConfigError):
-        gitsync.validate_remote(url)
+        urls.validate_remote(url)
 
 
 def test_a_file_url_with_a_host_is_refused_without_echoing_it() -> None:
     with pytest.raises(ConfigError) as info:
-        gitsync.validate_remote(f"file://{SECRET_TOKEN}@host/usage.git")
+        urls.validate_remote(f"file://{SECRET_TOKEN}@host/usage.git")
     assert SECRET_TOKEN not in str(info.value) and "file:///absolute/path" in str(info.value)
 
 
 def test_redact_strips_query_strings_from_urls() -> None:
-    clean = gitsync.redact(f"fetch https://h.example/r.git?access_token={SECRET_TOKEN} failed")
+    clean = urls.redact(f"fetch https://h.example/r.git?access_token={SECRET_TOKEN} failed")
     assert clean == "fetch https://h.example/r.git?*** failed"
     # A ? or # inside the user info is part of the secret, not the start of a query.
-    assert gitsync.redact("https://alice:s3cr?t@h.example/r.git") == "https://***@h.example/r.git"
-    assert gitsync.redact("https://tok#en@h.example/r.git") == "https://***@h.example/r.git"
+    assert urls.redact("https://alice:s3cr?t@h.example/r.git") == "https://***@h.example/r.git"
+    assert urls.redact("https://tok#en@h.example/r.git") == "https://***@h.example/r.git"
 
 
 def test_redact_strips_credentials_from_urls() -> None:
@@ -154,7 +158,7 @@ def test_redact_strips_credentials_from_urls() -> None:
         f"Push to https://{SECRET_USER}:{SECRET_TOKEN}@h.example/r.git failed; "
         f"see https://{SECRET_TOKEN}@h.example/r.git and ssh://git:{SECRET_TOKEN}@h/x ssh://git@h/y"
     )
-    clean = gitsync.redact(text)
+    clean = urls.redact(text)
     assert SECRET_TOKEN not in clean and SECRET_USER not in clean
     assert "https://***@h.example/r.git" in clean
     assert "ssh://git:***@h/x" in clean
@@ -163,17 +167,17 @@ def test_redact_strips_credentials_from_urls() -> None:
 
 def test_credentials_for_env_order_and_scope(tmp_path: Path) -> None:
     url = "https://git.example.com/ana/usage.git"
-    assert gitsync.credentials_for(url, {"CCSYNC_GIT_TOKEN": "t1", "GIT_TOKEN": "t2"}) == ("x-access-token", "t1")
-    assert gitsync.credentials_for(url, {"CCSYNC_GIT_TOKEN": "t1", "CCSYNC_GIT_USERNAME": "ana"}) == ("ana", "t1")
-    assert gitsync.credentials_for(url, {"GIT_TOKEN": "t2", "GITHUB_TOKEN": "t3"}) == ("x-access-token", "t2")
+    assert urls.credentials_for(url, {"CCSYNC_GIT_TOKEN": "t1", "GIT_TOKEN": "t2"}) == ("x-access-token", "t1")
+    assert urls.credentials_for(url, {"CCSYNC_GIT_TOKEN": "t1", "CCSYNC_GIT_USERNAME": "ana"}) == ("ana", "t1")
+    assert urls.credentials_for(url, {"GIT_TOKEN": "t2", "GITHUB_TOKEN": "t3"}) == ("x-access-token", "t2")
     # A GitHub token goes to GitHub only.
-    assert gitsync.credentials_for(url, {"GITHUB_TOKEN": "t3", "HOME": str(tmp_path)}) is None
-    assert gitsync.credentials_for("https://github.com/a/b.git", {"GITHUB_TOKEN": "t3"}) == ("x-access-token", "t3")
+    assert urls.credentials_for(url, {"GITHUB_TOKEN": "t3", "HOME": str(tmp_path)}) is None
+    assert urls.credentials_for("https://github.com/a/b.git", {"GITHUB_TOKEN": "t3"}) == ("x-access-token", "t3")
     # Never over clear-text http to another host, never for ssh or local paths.
-    assert gitsync.credentials_for("http://git.example.com/a.git", {"CCSYNC_GIT_TOKEN": "t1"}) is None
-    assert gitsync.credentials_for("http://127.0.0.1:9/a.git", {"CCSYNC_GIT_TOKEN": "t1"}) == ("x-access-token", "t1")
-    assert gitsync.credentials_for("git@github.com:a/b.git", {"CCSYNC_GIT_TOKEN": "t1"}) is None
-    assert gitsync.credentials_for("/srv/a.git", {"CCSYNC_GIT_TOKEN": "t1"}) is None
+    assert urls.credentials_for("http://git.example.com/a.git", {"CCSYNC_GIT_TOKEN": "t1"}) is None
+    assert urls.credentials_for("http://127.0.0.1:9/a.git", {"CCSYNC_GIT_TOKEN": "t1"}) == ("x-access-token", "t1")
+    assert urls.credentials_for("git@github.com:a/b.git", {"CCSYNC_GIT_TOKEN": "t1"}) is None
+    assert urls.credentials_for("/srv/a.git", {"CCSYNC_GIT_TOKEN": "t1"}) is None
 
 
 def test_credentials_for_reads_git_credential_store(tmp_path: Path) -> None:
@@ -181,8 +185,8 @@ def test_credentials_for_reads_git_credential_store(tmp_path: Path) -> None:
         "https://bob:other@elsewhere.example\nhttps://ana:p%40ss@git.example.com\n", encoding="utf-8"
     )
     env = {"HOME": str(tmp_path)}
-    assert gitsync.credentials_for("https://git.example.com/ana/usage.git", env) == ("ana", "p@ss")
-    assert gitsync.credentials_for("https://nowhere.example/x.git", env) is None
+    assert urls.credentials_for("https://git.example.com/ana/usage.git", env) == ("ana", "p@ss")
+    assert urls.credentials_for("https://nowhere.example/x.git", env) is None
 
 
 # --- local repositories ----------------------------------------------------------------------
@@ -190,10 +194,10 @@ def test_credentials_for_reads_git_credential_store(tmp_path: Path) -> None:
 
 def test_open_repo_creates_private_bare_repo(tmp_path: Path) -> None:
     path = tmp_path / "state" / "repo.git"
-    gitsync.open_repo(path)
+    git_local.open_repo(path)
     assert path.stat().st_mode & 0o777 == 0o700
     assert Repo(str(path)).bare
-    gitsync.open_repo(path)  # idempotent
+    git_local.open_repo(path)  # idempotent
 
 
 def test_open_repo_refuses_a_folder_that_is_not_a_repo(tmp_path: Path) -> None:
@@ -201,7 +205,7 @@ def test_open_repo_refuses_a_folder_that_is_not_a_repo(tmp_path: Path) -> None:
     path.mkdir()
     (path / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError):
-        gitsync.open_repo(path)
+        git_local.open_repo(path)
     assert (path / "notes.txt").read_text() == "mine"
 
 
@@ -214,7 +218,7 @@ def test_first_sync_initialises_empty_remote(tmp_path: Path, remote: Path, capsy
     assert result.tip == git("rev-parse", "refs/heads/main", cwd=remote).stdout.strip()
     assert set(ls_tree(remote)) == {"README.md", "data/laptop.json"}
     assert show(remote, "data/laptop.json") == b'{"v":1}'
-    assert show(remote, "README.md") == gitsync.README_TEXT
+    assert show(remote, "README.md") == layout.README_TEXT
     [[sha, author, subject]] = log(remote)
     assert author == "ccsync laptop <laptop@ccsync.invalid>"
     assert subject == "ccsync: update laptop"
@@ -291,11 +295,11 @@ def test_retired_files_go_only_if_unchanged(tmp_path: Path, remote: Path) -> Non
 def test_a_join_cut_short_is_joined_again_with_the_goal(tmp_path: Path, remote: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     embedded = tmp_path / "embedded.git"
-    gitsync.init_bare_remote(embedded)
+    git_local.init_bare_remote(embedded)
     local = tmp_path / "local.git"
-    gitsync.sync_files(local, str(embedded), device="solo", changes={"goal.json": b'{"g":1}'}, message="goal")
+    git_sync.sync_files(local, str(embedded), device="solo", changes={"goal.json": b'{"g":1}'}, message="goal")
     sync(tmp_path / "other.git", str(remote), "other", b'{"v":1}')
-    real_write_tree = gitsync._write_tree
+    real_write_tree = objects.write_tree
     calls: list[int] = []
 
     def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -304,7 +308,7 @@ def test_a_join_cut_short_is_joined_again_with_the_goal(tmp_path: Path, remote: 
             raise KeyboardInterrupt
         return real_write_tree(*args, **kwargs)
 
-    monkeypatch.setattr(gitsync, "_write_tree", interrupted)
+    monkeypatch.setattr(objects, "write_tree", interrupted)
     with pytest.raises(KeyboardInterrupt):
         sync(local, str(remote), "solo", b'{"v":2}')
     sync(local, str(remote), "solo", b'{"v":2}')
@@ -326,12 +330,12 @@ def test_unchanged_blob_makes_no_commit(tmp_path: Path, remote: Path) -> None:
 def test_goal_and_data_are_separate_paths(tmp_path: Path, remote: Path) -> None:
     sync(tmp_path / "a.git", str(remote), "laptop", b"L")
     sync(tmp_path / "b.git", str(remote), "desk", b"D")
-    gitsync.sync_files(
+    git_sync.sync_files(
         tmp_path / "b.git", str(remote), device="desk", changes={"goal.json": b'{"target":1}'}, message="goal"
     )
-    snap_before = gitsync.snapshot(tmp_path / "a.git")
+    snap_before = git_snapshot.snapshot(tmp_path / "a.git")
     sync(tmp_path / "a.git", str(remote), "laptop", b"L2")
-    snap = gitsync.snapshot(tmp_path / "a.git")
+    snap = git_snapshot.snapshot(tmp_path / "a.git")
     assert snap.files == {"laptop": b"L2", "desk": b"D"}
     assert snap.goal == b'{"target":1}'
     assert snap.warnings == []
@@ -343,23 +347,23 @@ def test_rejects_bad_device_and_paths(tmp_path: Path, remote: Path) -> None:
         sync(tmp_path / "a.git", str(remote), "Laptop", b"x")
     for path in ("data/other/x.json", "../x", "data/BAD.json", ".git/config", "data/a.txt"):
         with pytest.raises(ValueError):
-            gitsync.sync_files(tmp_path / "a.git", str(remote), device="laptop", changes={path: b"x"}, message="m")
+            git_sync.sync_files(tmp_path / "a.git", str(remote), device="laptop", changes={path: b"x"}, message="m")
     assert not (remote / "refs" / "heads" / "main").exists()
 
 
 def test_snapshot_works_offline(tmp_path: Path, remote: Path) -> None:
     sync(tmp_path / "a.git", str(remote), "laptop", b"L")
     sync(tmp_path / "b.git", str(remote), "desk", b"D")
-    assert gitsync.fetch(tmp_path / "a.git", str(remote)) == log(remote)[0][0]
+    assert transport.fetch(tmp_path / "a.git", str(remote)) == log(remote)[0][0]
     remote.rename(tmp_path / "gone.git")
-    snap = gitsync.snapshot(tmp_path / "a.git")
+    snap = git_snapshot.snapshot(tmp_path / "a.git")
     assert snap.files == {"laptop": b"L", "desk": b"D"}
-    assert gitsync.snapshot(tmp_path / "never.git") == gitsync.Snapshot({}, None, [], None)
+    assert git_snapshot.snapshot(tmp_path / "never.git") == git_snapshot.Snapshot({}, None, [], None)
 
 
 def test_fetch_of_empty_remote_returns_none(tmp_path: Path, remote: Path) -> None:
-    assert gitsync.fetch(tmp_path / "a.git", str(remote)) is None
-    assert gitsync.snapshot(tmp_path / "a.git").tip is None
+    assert transport.fetch(tmp_path / "a.git", str(remote)) is None
+    assert git_snapshot.snapshot(tmp_path / "a.git").tip is None
 
 
 # --- races -----------------------------------------------------------------------------------
@@ -369,19 +373,19 @@ def test_remote_moving_between_fetch_and_push_is_retried(
     tmp_path: Path, remote: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sync(tmp_path / "b.git", str(remote), "desk", b"D0")
-    real_fetch = gitsync._fetch_into
+    real_fetch = transport.fetch_into
     calls = []
 
     def fetch_then_race(*args: object, **kwargs: object) -> object:
         fetched = real_fetch(*args, **kwargs)  # type: ignore[arg-type]
         calls.append(1)
         if len(calls) == 1:  # another device pushes after our fetch, before our push
-            monkeypatch.setattr(gitsync, "_fetch_into", real_fetch)
+            monkeypatch.setattr(transport, "fetch_into", real_fetch)
             sync(tmp_path / "b.git", str(remote), "desk", b"D1")
-            monkeypatch.setattr(gitsync, "_fetch_into", fetch_then_race)
+            monkeypatch.setattr(transport, "fetch_into", fetch_then_race)
         return fetched
 
-    monkeypatch.setattr(gitsync, "_fetch_into", fetch_then_race)
+    monkeypatch.setattr(transport, "fetch_into", fetch_then_race)
     result = sync(tmp_path / "a.git", str(remote), "laptop", b"L")
     assert result.pushed and result.attempts == 2
     assert show(remote, "data/desk.json") == b"D1" and show(remote, "data/laptop.json") == b"L"
@@ -394,17 +398,17 @@ def test_remote_that_keeps_moving_gives_up_without_forcing(
     tmp_path: Path, remote: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sync(tmp_path / "b.git", str(remote), "desk", b"D0")
-    real_fetch = gitsync._fetch_into
+    real_fetch = transport.fetch_into
     counter = iter(range(1, 100))
 
     def fetch_then_race(*args: object, **kwargs: object) -> object:
         fetched = real_fetch(*args, **kwargs)  # type: ignore[arg-type]
-        monkeypatch.setattr(gitsync, "_fetch_into", real_fetch)
+        monkeypatch.setattr(transport, "fetch_into", real_fetch)
         sync(tmp_path / "b.git", str(remote), "desk", b"D%d" % next(counter))
-        monkeypatch.setattr(gitsync, "_fetch_into", fetch_then_race)
+        monkeypatch.setattr(transport, "fetch_into", fetch_then_race)
         return fetched
 
-    monkeypatch.setattr(gitsync, "_fetch_into", fetch_then_race)
+    monkeypatch.setattr(transport, "fetch_into", fetch_then_race)
     with pytest.raises(RemoteUnavailable) as info:
         sync(tmp_path / "a.git", str(remote), "laptop", b"L", max_attempts=3)
     assert "kept changing" in str(info.value) and info.value.exit_code == 75
@@ -412,7 +416,7 @@ def test_remote_that_keeps_moving_gives_up_without_forcing(
     assert show(remote, "data/desk.json") == b"D3"  # every desk update survived, nothing forced
     assert len(log(remote)) == 4
 
-    monkeypatch.setattr(gitsync, "_fetch_into", real_fetch)
+    monkeypatch.setattr(transport, "fetch_into", real_fetch)
     result = sync(tmp_path / "a.git", str(remote), "laptop", b"L")
     assert result.pushed and show(remote, "data/laptop.json") == b"L"
 
@@ -420,12 +424,12 @@ def test_remote_that_keeps_moving_gives_up_without_forcing(
 WORKER = r"""
 import json, sys
 from pathlib import Path
-from syncer import gitsync
+from syncer.git.sync import sync_files
 repo, remote, device, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 user, token = (sys.argv[5], sys.argv[6]) if len(sys.argv) > 6 else (None, None)
 creds = (user, token) if user else None
 for n in range(count):
-    r = gitsync.sync_files(Path(repo), remote, device=device, changes={f"data/{device}.json": b"%d" % n},
+    r = sync_files(Path(repo), remote, device=device, changes={f"data/{device}.json": b"%d" % n},
                            message=f"ccsync: {device} {n}", max_attempts=50, credentials=creds)
     print(json.dumps({"n": n, "committed": r.committed, "pushed": r.pushed, "attempts": r.attempts}), flush=True)
 """
@@ -491,7 +495,7 @@ def test_git_daemon_roundtrip(tmp_path: Path, git_daemon: GitDaemon) -> None:
     sync(tmp_path / "a.git", url, "laptop", b"L")
     sync(tmp_path / "b.git", url, "desk", b"D")
     assert not sync(tmp_path / "a.git", url, "laptop", b"L").committed
-    assert gitsync.snapshot(tmp_path / "a.git").files == {"laptop": b"L", "desk": b"D"}
+    assert git_snapshot.snapshot(tmp_path / "a.git").files == {"laptop": b"L", "desk": b"D"}
     assert fsck(server).returncode == 0
 
 
@@ -514,7 +518,7 @@ def test_http_auth_refused_and_secrets_never_escape(
 
     result = sync(tmp_path / "a.git", url, "laptop", b"L", credentials=CRED)
     assert result.pushed
-    assert gitsync.fetch(tmp_path / "a.git", url, credentials=CRED) == result.tip
+    assert transport.fetch(tmp_path / "a.git", url, credentials=CRED) == result.tip
 
     exc_text = message + repr(info.value) + str(info.value.__cause__) + str(info.value.__context__ or "")
     seen = capsys.readouterr()
@@ -583,7 +587,7 @@ def test_unpushed_goal_is_replayed_onto_a_moved_remote(tmp_path: Path, git_daemo
     sync(tmp_path / "a.git", url, "laptop", b"L1")
     hook = _install_refusing_hook(server)
     with pytest.raises(RemoteUnavailable):
-        gitsync.sync_files(tmp_path / "a.git", url, device="laptop", changes={"goal.json": b"G"}, message="goal")
+        git_sync.sync_files(tmp_path / "a.git", url, device="laptop", changes={"goal.json": b"G"}, message="goal")
     hook.unlink()
     sync(tmp_path / "b.git", url, "desk", b"D1")  # the remote moves on without our goal
     result = sync(tmp_path / "a.git", url, "laptop", b"L2")
@@ -596,7 +600,7 @@ def test_unpushed_goal_is_replayed_onto_a_moved_remote(tmp_path: Path, git_daemo
 def test_newer_goal_from_another_device_wins_over_our_stale_replay(
     tmp_path: Path, remote: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    gitsync.sync_files(tmp_path / "a.git", str(remote), device="laptop", changes={"goal.json": b"G1"}, message="g")
+    git_sync.sync_files(tmp_path / "a.git", str(remote), device="laptop", changes={"goal.json": b"G1"}, message="g")
 
     def broken_push(*args: object, **kwargs: object) -> object:
         raise OSError(5, "Input/output error")
@@ -604,9 +608,9 @@ def test_newer_goal_from_another_device_wins_over_our_stale_replay(
     with monkeypatch.context() as patch:
         patch.setattr(LocalGitClient, "send_pack", broken_push)
         with pytest.raises(RemoteUnavailable) as info:
-            gitsync.sync_files(tmp_path / "a.git", str(remote), device="laptop", changes={"goal.json": b"G2"}, message="g")
+            git_sync.sync_files(tmp_path / "a.git", str(remote), device="laptop", changes={"goal.json": b"G2"}, message="g")
     assert "Input/output error" in str(info.value)
-    gitsync.sync_files(tmp_path / "b.git", str(remote), device="desk", changes={"goal.json": b"G3"}, message="g")
+    git_sync.sync_files(tmp_path / "b.git", str(remote), device="desk", changes={"goal.json": b"G3"}, message="g")
     sync(tmp_path / "a.git", str(remote), "laptop", b"L")
     assert show(remote, "goal.json") == b"G3"  # both changed it: the remote's newer one is kept
 
@@ -614,7 +618,7 @@ def test_newer_goal_from_another_device_wins_over_our_stale_replay(
 def test_switching_to_an_empty_remote_pushes_history(tmp_path: Path, remote: Path) -> None:
     state = tmp_path / "a.git"
     sync(state, str(remote), "laptop", b"L1")
-    gitsync.sync_files(state, str(remote), device="laptop", changes={"goal.json": b"G"}, message="goal")
+    git_sync.sync_files(state, str(remote), device="laptop", changes={"goal.json": b"G"}, message="goal")
     sync(state, str(remote), "laptop", b"L2")
     real = make_bare(tmp_path / "real.git")
     result = sync(state, str(real), "laptop", b"L2")
@@ -624,8 +628,8 @@ def test_switching_to_an_empty_remote_pushes_history(tmp_path: Path, remote: Pat
 
     # Joining a remote that already has other devices: build on its tip, keep its goal.
     shared = tmp_path / "shared.git"
-    gitsync.init_bare_remote(shared)
-    gitsync.sync_files(tmp_path / "b.git", str(shared), device="desk", changes={"goal.json": b"THEIRS"}, message="g")
+    git_local.init_bare_remote(shared)
+    git_sync.sync_files(tmp_path / "b.git", str(shared), device="desk", changes={"goal.json": b"THEIRS"}, message="g")
     joined = sync(state, str(shared), "laptop", b"L2")
     assert joined.pushed and joined.committed
     assert show(shared, "goal.json") == b"THEIRS"
@@ -681,11 +685,11 @@ def _hostile_remote(tmp_path: Path, big: int) -> Path:
 
 
 def test_snapshot_skips_hostile_entries_with_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(gitsync, "MAX_DEVICE_FILE", 1000)
+    monkeypatch.setattr(layout, "MAX_DEVICE_FILE", 1000)
     server = _hostile_remote(tmp_path, big=5000)
     huge_sha = git("rev-parse", "HEAD:data/big.json", cwd=server).stdout.strip()
     local = tmp_path / "a.git"
-    gitsync.fetch(local, str(server))
+    transport.fetch(local, str(server))
 
     read: list[bytes] = []
     real_get_raw = DiskObjectStore.get_raw
@@ -695,7 +699,7 @@ def test_snapshot_skips_hostile_entries_with_warnings(tmp_path: Path, monkeypatc
         return real_get_raw(self, name)  # type: ignore[arg-type]
 
     monkeypatch.setattr(DiskObjectStore, "get_raw", spy)
-    snap = gitsync.snapshot(local)
+    snap = git_snapshot.snapshot(local)
     assert snap.files == {"ok": b'{"ok":1}', "exe-1": b'{"exe":1}'}
     assert snap.goal is None
     text = "\n".join(snap.warnings)
@@ -708,7 +712,7 @@ def test_snapshot_skips_hostile_entries_with_warnings(tmp_path: Path, monkeypatc
 
 def test_object_header_sizes_match_git_for_loose_packed_and_delta_objects(tmp_path: Path) -> None:
     remote = tmp_path / "r.git"
-    gitsync.init_bare_remote(remote)
+    git_local.init_bare_remote(remote)
     rng = random.Random(7)
     base = bytes(rng.randrange(256) for _ in range(20000))
     for n in range(4):  # similar versions: git repack stores them as deltas
@@ -717,10 +721,10 @@ def test_object_header_sizes_match_git_for_loose_packed_and_delta_objects(tmp_pa
     shas = git("rev-list", "--objects", "--all", cwd=local).stdout.split()
     shas = [s for s in shas if len(s) == 40]
     repo = Repo(str(local))
-    loose = {s: gitsync._object_header(repo, ObjectID(s.encode())) for s in shas}
+    loose = {s: object_header(repo, ObjectID(s.encode())) for s in shas}
     git("repack", "-adf", "--depth=10", cwd=local)
     repo = Repo(str(local))
-    packed = {s: gitsync._object_header(repo, ObjectID(s.encode())) for s in shas}
+    packed = {s: object_header(repo, ObjectID(s.encode())) for s in shas}
     deltas = git("verify-pack", "-v", *[str(p) for p in (local / "objects" / "pack").glob("*.idx")], cwd=local).stdout
     assert any(len(line.split()) >= 7 for line in deltas.splitlines() if line[:40] in shas)  # some deltas exist
     for sha in shas:
@@ -742,9 +746,9 @@ def test_fetch_checks_the_objects_really_arrived(
 
     monkeypatch.setattr(LocalGitClient, "fetch", lying_fetch)
     with pytest.raises(RemoteUnavailable) as info:
-        gitsync.fetch(tmp_path / "a.git", str(remote))
+        transport.fetch(tmp_path / "a.git", str(remote))
     assert "did not arrive" in str(info.value)
-    assert gitsync.snapshot(tmp_path / "a.git").tip is None  # nothing half-fetched is trusted
+    assert git_snapshot.snapshot(tmp_path / "a.git").tip is None  # nothing half-fetched is trusted
 
 
 # --- crashes ---------------------------------------------------------------------------------
@@ -753,11 +757,11 @@ def test_fetch_checks_the_objects_really_arrived(
 LOOP = r"""
 import sys, itertools
 from pathlib import Path
-from syncer import gitsync
+from syncer.git.sync import sync_files
 repo, remote = Path(sys.argv[1]), sys.argv[2]
 print("ready", flush=True)
 for n in itertools.count():
-    gitsync.sync_files(repo, remote, device="laptop", changes={"data/laptop.json": b"%d" % n,
+    sync_files(repo, remote, device="laptop", changes={"data/laptop.json": b"%d" % n,
                        "goal.json": b"g%d" % (n % 3)}, message="loop")
 """
 
@@ -781,14 +785,14 @@ def test_sigkill_mid_sync_leaves_everything_usable(tmp_path: Path, remote: Path)
         for repo in (remote, state):
             check = fsck(repo)
             assert check.returncode == 0, check.stdout + check.stderr
-    assert gitsync.snapshot(state).files == {"laptop": b"after"}
+    assert git_snapshot.snapshot(state).files == {"laptop": b"after"}
 
 
 def test_stale_lock_left_by_a_crash_is_broken(tmp_path: Path, remote: Path) -> None:
     sync(tmp_path / "a.git", str(remote), "laptop", b"L1")
     lock = remote / "refs" / "heads" / "main.lock"
     lock.write_text("")
-    old = time.time() - gitsync.STALE_LOCK_SECONDS - 5
+    old = time.time() - locks.STALE_LOCK_SECONDS - 5
     os.utime(lock, (old, old))
     assert sync(tmp_path / "a.git", str(remote), "laptop", b"L2").pushed
     assert not lock.exists()
@@ -799,7 +803,7 @@ def test_fresh_lock_is_waited_for_not_broken(tmp_path: Path, remote: Path, monke
     sync(tmp_path / "a.git", str(remote), "laptop", b"L1")
     lock = remote / "refs" / "heads" / "main.lock"
     lock.write_text("")
-    monkeypatch.setattr(gitsync, "STALE_LOCK_SECONDS", 60.0)
+    monkeypatch.setattr(locks, "STALE_LOCK_SECONDS", 60.0)
     released = threading.Timer(0.8, lock.unlink)
     released.start()
     started = time.monotonic()
@@ -813,7 +817,7 @@ def test_lock_that_never_goes_away_is_temporary_failure(tmp_path: Path, remote: 
     sync(tmp_path / "a.git", str(remote), "laptop", b"L1")
     lock = remote / "refs" / "heads" / "main.lock"
     lock.write_text("")
-    monkeypatch.setattr(gitsync, "STALE_LOCK_SECONDS", 1.0)
+    monkeypatch.setattr(locks, "STALE_LOCK_SECONDS", 1.0)
     # Keep the lock fresh so it is never judged stale.
     stop = threading.Event()
 

@@ -1,0 +1,133 @@
+"""Repositories on this machine: the local bare copy, the embedded default remote, a folder remote,
+and the small state ccsync keeps in the local copy (its config section and tracking refs)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from dulwich.errors import NotGitRepository
+from dulwich.objects import ObjectID
+from dulwich.refs import Ref
+from dulwich.repo import Repo
+
+from syncer.errors import ConfigError
+from syncer.git import layout
+from syncer.git.urls import local_remote_path
+
+
+def _make_private_dir(path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700)
+    os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+
+
+def open_repo(path: Path) -> None:
+    """Create the local bare repository at `path` (mode 0700) if it is missing."""
+    open_local(path).close()
+
+
+def open_local(path: Path) -> Repo:
+    try:
+        if not path.exists():
+            _make_private_dir(path)
+            return Repo.init_bare(str(path), default_branch=layout.DEFAULT_BRANCH.encode())
+        return Repo(str(path))
+    except NotGitRepository:
+        raise ConfigError(
+            f"{path} exists but is not a git repository; move it aside and run: ccsync sync"
+        ) from None
+
+
+def _is_repository(path: Path, *, otherwise: str) -> bool:
+    """True for a git repository, False for a missing or empty folder; anything else is the
+    ConfigError `otherwise`."""
+    if not (path.is_dir() and any(path.iterdir())):
+        return False
+    try:
+        Repo(str(path)).close()
+    except NotGitRepository:
+        raise ConfigError(otherwise) from None
+    return True
+
+
+def init_bare_remote(path: Path) -> None:
+    """Create the embedded default remote, a bare repository at `path`, if missing."""
+    if _is_repository(path, otherwise=f"{path} exists and is not a git repository; move it aside and run: ccsync init"):
+        return
+    if not path.exists():
+        _make_private_dir(path)
+    Repo.init_bare(str(path), default_branch=layout.DEFAULT_BRANCH.encode()).close()
+
+
+def prepare_local_remote(remote: str) -> None:
+    """A remote that is a folder (a USB disk, a share) is made a bare repository when it is
+    missing or empty, so `ccsync init --remote /media/usb/ccsync.git` is all it takes."""
+    local = local_remote_path(remote)
+    if local is None or _is_repository(local, otherwise=(
+        f"remote {local} is a folder with files in it but not a git repository; "
+        "name a new or empty folder instead: ccsync init --remote NEW-FOLDER"
+    )):
+        return
+    if local.exists() and not local.is_dir():
+        raise ConfigError(f"remote {local} is a file, not a git repository; name a folder: ccsync init --remote FOLDER")
+    if not local.parent.is_dir():
+        # Never create the parents: a missing /media/usb is an unplugged disk, not a typo to fix.
+        raise ConfigError(f"cannot create remote {local}: {local.parent} does not exist (is the disk mounted?)")
+    try:
+        Repo.init_bare(str(local), mkdir=not local.exists(), default_branch=layout.DEFAULT_BRANCH.encode()).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot create remote {local}: {exc.strerror}") from None
+
+
+
+def point_local_remote_head(remote: str, branch_ref: Ref) -> None:
+    """A fresh local remote's HEAD may name another branch; point it at ours so clones work."""
+    local = local_remote_path(remote)
+    if local is None:
+        return
+    with Repo(str(local)) as target:
+        head = target.refs.read_ref(Ref(b"HEAD"))
+        if head != b"ref: " + branch_ref and head is not None and head.startswith(b"ref: "):
+            if Ref(head[5:]) not in target.refs:
+                target.refs.set_symbolic_ref(Ref(b"HEAD"), branch_ref)
+
+
+def set_tracking(r: Repo, branch: str, tip: ObjectID) -> None:
+    """Record `tip` as the remote's branch: what `snapshot` reads offline."""
+    tracking = layout.tracking_ref(branch)
+    r.refs[tracking] = tip
+    if r.refs.read_ref(layout.TRACKING_HEAD) != b"ref: " + tracking:
+        r.refs.set_symbolic_ref(layout.TRACKING_HEAD, tracking)
+
+
+def tracking_tip(repo: Repo) -> ObjectID | None:
+    try:
+        _, sha = repo.refs.follow(layout.TRACKING_HEAD)
+    except (KeyError, ValueError):
+        return None
+    return sha
+
+
+def config_get(r: Repo, key: bytes) -> str | None:
+    try:
+        return r.get_config().get((b"ccsync",), key).decode("utf-8")
+    except KeyError:
+        return None
+
+
+def config_set(r: Repo, values: Mapping[bytes, str]) -> None:
+    config = r.get_config()
+    changed = False
+    for key, value in values.items():
+        try:
+            current: bytes | None = config.get((b"ccsync",), key)
+        except KeyError:
+            current = None
+        if current != value.encode():
+            config.set((b"ccsync",), key, value.encode())
+            changed = True
+    if changed:
+        config.write_to_path()
+
