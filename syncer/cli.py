@@ -14,18 +14,25 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 import typer
 
-from syncer import jobs, render, report
+from syncer import render, render_json, report
+from syncer.commands.context import DEFAULT_WAIT, Context
 from syncer.errors import CcsyncError, LockBusy, UsageError
 from syncer.paths import state_paths
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from syncer.commands.sync import SyncResult
+
+# Each command imports its use case's module when it runs (`from syncer.commands import ...`
+# below): a command pays only for the libraries it uses, and dulwich alone takes longer to
+# import than the nightly run with nothing new may take.
 
 app = typer.Typer(
     help="A permanent, exact record of the tokens your AI coding CLIs spend, synced across machines.\n\n"
@@ -58,8 +65,8 @@ def _show(table: Table) -> None:
     Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160).print(table)
 
 
-def _context() -> jobs.Context:
-    return jobs.Context(paths=state_paths(), env=dict(os.environ), home=Path.home(), now=datetime.now(UTC))
+def _context() -> Context:
+    return Context(paths=state_paths(), env=dict(os.environ), home=Path.home(), now=datetime.now(UTC))
 
 
 def _interactive() -> bool:
@@ -164,9 +171,11 @@ def nightly(
     """With no command: the nightly job (scan new usage, then sync). Silent on success off a terminal."""
     if ctx.invoked_subcommand is not None:
         return
+    from syncer.commands.nightly import nightly as run_nightly
+
     try:
         with _progress_bar() as progress:
-            outcome = jobs.nightly(_context(), progress=progress, scheduled=not _interactive())
+            outcome = run_nightly(_context(), progress=progress, scheduled=not _interactive())
     except LockBusy:
         if _interactive():
             raise
@@ -193,7 +202,9 @@ def init(
     force: Annotated[bool, typer.Option("--force", help="Rename a device that already has a ledger.")] = False,
 ) -> None:
     """Set up this device: its id, the shared remote, and how project names are recorded."""
-    result = jobs.init(_context(), device=device, remote=remote, privacy=privacy.value if privacy else None, force=force)
+    from syncer.commands.init import init as run_init
+
+    result = run_init(_context(), device=device, remote=remote, privacy=privacy.value if privacy else None, force=force)
     cfg = result.config
     verb = "Set up" if result.created else "Updated"
     _say(f"{verb} device {cfg.device} (privacy: {cfg.privacy}).")
@@ -207,26 +218,19 @@ def scan_command(
     no_wait: WaitOption = False,
 ) -> None:
     """Read new usage from the logs into this device's ledger (no sync)."""
+    from syncer.commands.scan import run_scan
+
     with _progress_bar() as progress:
-        result = jobs.run_scan(_context(), wait=0 if no_wait else jobs.DEFAULT_WAIT, progress=progress)
+        result = run_scan(_context(), wait=0 if no_wait else DEFAULT_WAIT, progress=progress)
     if as_json:
-        t = result.tokens
-        _json({
-            "files": result.files, "files_read": result.files_read, "bytes_read": result.bytes_read,
-            "new_events": result.events, "bad_lines": result.bad_lines, "rebuilt": result.rebuilt,
-            "added": {
-                "input_tokens": t[0], "output_tokens": t[1], "cache_creation_tokens": t[2],
-                "cache_read_tokens": t[4], "total_tokens": t[0] + t[1] + t[2] + t[4], "messages": t[5],
-            },
-            "warnings": result.warnings,
-        })
+        _json(render_json.scan_json(result))
         return
     if _interactive():
         _say(render.scan_line(result))
     _warn(result.warnings)
 
 
-def _sync_line(outcome: jobs.SyncOutcome) -> str:
+def _sync_line(outcome: SyncResult) -> str:
     s = outcome.sync
     if s is None or not s.committed:
         return f"Sync: nothing new to push to {outcome.remote}."
@@ -239,8 +243,10 @@ def sync_command(
     no_wait: WaitOption = False,
 ) -> None:
     """Scan, commit this device's ledger, fetch the others', and push."""
+    from syncer.commands.sync import sync
+
     with _progress_bar() as progress:
-        outcome = jobs.sync(_context(), run_scan=not no_scan, wait=0 if no_wait else jobs.DEFAULT_WAIT, progress=progress)
+        outcome = sync(_context(), run_scan=not no_scan, wait=0 if no_wait else DEFAULT_WAIT, progress=progress)
     if _interactive():
         _say(_sync_line(outcome))
 
@@ -260,18 +266,11 @@ def total(
 ) -> None:
     """Every device's usage merged, with progress toward the goal."""
     kind = {"device": "device", "model": "model", "month": "monthly"}[by.value]
-    result = jobs.total(_context(), offline=offline, by=kind, zone=_zone(timezone))
+    from syncer.commands.total import total as run_total
+
+    result = run_total(_context(), offline=offline, by=kind, zone=_zone(timezone))
     if as_json:
-        data = report.as_json(result.devices)
-        payload: dict[str, Any] = {
-            "devices": data["rows"],
-            "total": data["total"],
-            "goal": result.goal.as_json() if result.goal else None,
-            "warnings": result.warnings,
-        }
-        if by is not By.device:
-            payload["rows"] = report.as_json(result.grouped)["rows"]
-        _json(payload)
+        _json(render_json.total_json(result, grouped=by is not By.device))
         return
     _show(render.report_table(result.grouped, title=f"All devices, by {by.value}", breakdown=False))
     if result.goal:
@@ -296,7 +295,9 @@ def goal_show(
     """Progress toward the shared goal: percent, pace, projection, each device's share."""
     if ctx.invoked_subcommand is not None:
         return
-    result = jobs.goal_progress(_context(), offline=offline, zone=_zone(timezone))
+    from syncer.commands.goal import goal_progress
+
+    result = goal_progress(_context(), offline=offline, zone=_zone(timezone))
     assert result.goal is not None
     if as_json:
         _json(result.goal.as_json())
@@ -312,7 +313,9 @@ def goal_set(
     metric: Annotated[Metric, typer.Option(help="processed = input+output+cache creation; all adds cache reads.")] = Metric.processed,
 ) -> None:
     """Set the goal every device shares (stored in the sync repo's goal.json)."""
-    new = jobs.set_goal(_context(), target=target, by=_day(by, "--by"), metric=metric.value, zone=system_zone())
+    from syncer.commands.goal import set_goal
+
+    new = set_goal(_context(), target=target, by=_day(by, "--by"), metric=metric.value, zone=system_zone())
     _say(f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}.")
 
 
@@ -339,7 +342,9 @@ def report_command(
     window = report.Window(_day(since, "--since"), _day(until, "--until"))
     if window.since and window.until and window.since > window.until:
         raise UsageError("--since is after --until")
-    result, warnings = jobs.usage_report(
+    from syncer.commands.report import usage_report
+
+    result, warnings = usage_report(
         _context(), kind=kind.value, zone=_zone(timezone), window=window, all_devices=all_devices
     )
     if as_json:
@@ -352,8 +357,10 @@ def report_command(
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
     """Config, log roots, last scan and sync, pending bytes and health: paste this into bug reports."""
-    result = jobs.status(_context())
-    payload = jobs.status_json(result)
+    from syncer.commands.status import status as run_status
+
+    result = run_status(_context())
+    payload = render_json.status_json(result)
     if as_json:
         _json(payload)
         return
@@ -373,7 +380,9 @@ def restore(
     from_backup: Annotated[bool, typer.Option("--from-backup", help="Use the newest good local backup instead of the sync repo.")] = False,
 ) -> None:
     """Rebuild this device's local state from its file in the sync repo (new machine, lost disk)."""
-    result = jobs.restore(_context(), from_backup=from_backup)
+    from syncer.commands.restore import restore as run_restore
+
+    result = run_restore(_context(), from_backup=from_backup)
     u = result.ledger.totals
     _say(
         f"Restored ledger generation {result.ledger.generation} from {result.source}: "
@@ -391,7 +400,9 @@ def schedule_install(
         help="Use this scheduler instead of the detected one; with --dry-run, any OS's.")] = None,
 ) -> None:
     """Install the daily job (installing again replaces it)."""
-    result = jobs.schedule_install(_context(), at=at, dry_run=dry_run, argv0=sys.argv[0], scheduler=scheduler)
+    from syncer.commands.schedule import schedule_install as install
+
+    result = install(_context(), at=at, dry_run=dry_run, argv0=sys.argv[0], scheduler=scheduler)
     plan = result.plan
     assert plan is not None
     if not dry_run:
@@ -411,7 +422,9 @@ def schedule_install(
 @schedule_app.command("remove")
 def schedule_remove() -> None:
     """Remove the daily job."""
-    result = jobs.schedule_remove(_context())
+    from syncer.commands.schedule import schedule_remove as remove
+
+    result = remove(_context())
     for scheduler in result.removed:
         _say(f"Removed the {scheduler} job.")
     if not result.removed:
@@ -421,7 +434,9 @@ def schedule_remove() -> None:
 @schedule_app.command("status")
 def schedule_status() -> None:
     """Whether the daily job is installed, and when it runs."""
-    result = jobs.schedule_status(_context())
+    from syncer.commands.schedule import schedule_status as job_status
+
+    result = job_status(_context())
     for scheduler, st in result.statuses:
         when = f" at {st.at}" if st.at else ""
         _say(f"{'Installed' if st.installed else 'Not installed'} ({scheduler}){when}: {st.detail}")

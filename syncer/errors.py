@@ -27,6 +27,12 @@ class LedgerCorrupt(CcsyncError):
     exit_code = EX_DATAERR
 
 
+class GoalCorrupt(CcsyncError):
+    """The sync repo's goal.json does not parse or validate: set it again."""
+
+    exit_code = EX_DATAERR
+
+
 class DiskError(CcsyncError):
     exit_code = EX_IOERR
 

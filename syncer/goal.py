@@ -12,11 +12,10 @@ from typing import Annotated, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from syncer.errors import LedgerCorrupt, SchemaTooNew, UsageError
+from syncer.errors import GoalCorrupt, SchemaTooNew, UsageError
 from syncer.report import Totals
 
 Metric = Literal["processed", "all", "output", "cost"]
-METRICS: tuple[Metric, ...] = ("processed", "all", "output", "cost")
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
 
@@ -62,7 +61,7 @@ def parse_goal(data: bytes) -> Goal:
             raise SchemaTooNew("goal.json was written by a later ccsync; upgrade with: pip install -U ccsync")
         return Goal.model_validate(raw, strict=False)
     except (orjson.JSONDecodeError, ValidationError):
-        raise LedgerCorrupt("goal.json in the sync repo is not valid; set it again with: ccsync goal set TARGET") from None
+        raise GoalCorrupt("goal.json in the sync repo is not valid; set it again with: ccsync goal set TARGET") from None
 
 
 def dump_goal(goal: Goal) -> bytes:
@@ -81,7 +80,7 @@ def metric_value(totals: Totals, metric: Metric) -> float:
 
 
 @dataclass(frozen=True)
-class Progress:
+class GoalProgress:
     target: int | float
     metric: Metric
     deadline: date
@@ -120,7 +119,7 @@ def _number(value: float) -> float | int:
     return round(value, 2) if isinstance(value, float) and not value.is_integer() else int(value)
 
 
-def progress(goal: Goal, *, daily: Mapping[date, float], devices: Mapping[str, float], today: date) -> Progress:
+def progress(goal: Goal, *, daily: Mapping[date, float], devices: Mapping[str, float], today: date) -> GoalProgress:
     """Where the goal stands on `today` (the user's local date), from every device's usage.
 
     `daily` is the metric per local day over all devices; paces are averages over the last 7
@@ -143,7 +142,7 @@ def progress(goal: Goal, *, daily: Mapping[date, float], devices: Mapping[str, f
         (device, value, value / current if current else 0.0)
         for device, value in sorted(devices.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
-    return Progress(
+    return GoalProgress(
         target=goal.target,
         metric=goal.metric,
         deadline=goal.deadline,

@@ -17,18 +17,14 @@ from typing import Any
 
 import orjson
 
+from syncer import runlog
+from syncer.errors import DiskError
 from syncer.logfiles import find_logs
 from syncer.paths import StatePaths
+from syncer.published import already_published, read_last_sync
 
 # The ledger is written with sorted keys, so `generation` is its second key.
 _GENERATION = re.compile(rb'^\{\s*"device":\s*"[a-z0-9-]+",\s*"generation":\s*(\d+),')
-
-
-def already_published(last: Mapping[str, object] | None, *, digest: str, remote: str) -> bool:
-    """Whether the last sync left exactly this ledger on exactly this remote."""
-    return last is not None and last.get("ledger_sha256") == digest and last.get("remote") == remote and (
-        last.get("pushed") is True or last.get("committed") is False
-    )
 
 
 def nothing_to_do(paths: StatePaths, env: Mapping[str, str], home: Path) -> bool:
@@ -40,8 +36,10 @@ def nothing_to_do(paths: StatePaths, env: Mapping[str, str], home: Path) -> bool
         generation = int(match.group(1))
         state = _load(paths.state(generation))
         config = _load(paths.config)
-        last = _load(paths.home / "sync.json")
     except (OSError, ValueError):
+        return False
+    last = read_last_sync(paths)
+    if last is None:
         return False
     if not (
         state.get("schema_version") == 1 and state.get("generation") == generation
@@ -71,9 +69,6 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def record_idle_run(paths: StatePaths, now: datetime) -> None:
-    from syncer import runlog
-    from syncer.errors import DiskError
-
     try:
         # Only ever taken off a terminal: a scheduled run.
         runlog.append_run(paths.runlog, runlog.RunRecord(now, 0, 0, False, None, True))

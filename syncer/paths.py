@@ -50,8 +50,9 @@ class StatePaths:
         return self.home / "runs.log"
 
     @property
-    def totals_cache(self) -> Path:
-        return self.home / "peers-cache.json"
+    def last_sync(self) -> Path:
+        """What the last sync left on which remote (syncer/published.py)."""
+        return self.home / "sync.json"
 
     def state(self, generation: int) -> Path:
         """The file checkpoints that belong to ledger generation `generation`."""

@@ -66,7 +66,7 @@ def metric_text(value: float, metric: str) -> str:
     return money(value) if metric == "cost" else compact(value)
 
 
-def goal_lines(progress: goal_mod.Progress, *, width: int = 30) -> list[str]:
+def goal_lines(progress: goal_mod.GoalProgress, *, width: int = 30) -> list[str]:
     filled = min(width, int(width * progress.percent / 100))
     bar = "█" * filled + "░" * (width - filled)
     m = progress.metric

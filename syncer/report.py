@@ -14,7 +14,6 @@ from syncer.pricing import ModelPrice, PriceTable, cost_usd, find_price
 from syncer.usage import Usage
 
 Kind = Literal["daily", "weekly", "monthly", "session", "model", "project", "branch"]
-KINDS: tuple[Kind, ...] = ("daily", "weekly", "monthly", "session", "model", "project", "branch")
 PricedRow = HourRow | SessionUsage
 KEY_FIELD: dict[str, str] = {
     "daily": "date", "weekly": "week", "monthly": "month", "session": "session",

@@ -414,20 +414,12 @@ def _usable(scheduler: str, runner: Runner) -> bool:
     return True
 
 
-def detect_scheduler(
-    *,
-    platform: str,
-    env: Mapping[str, str],
-    which: Callable[[str], str | None],
-    runner: Runner,
-) -> str:
+def detect_scheduler(*, platform: str, which: Callable[[str], str | None], runner: Runner) -> str:
     """The scheduler to use on this machine; ConfigError when there is none.
 
     Linux prefers a systemd user timer (it catches up a missed night) when the user manager
-    answers; cron otherwise. `env` is part of the signature for checks that need it; none
-    does yet.
+    answers; cron otherwise.
     """
-    del env
     for scheduler in present_schedulers(platform=platform, which=which):
         if _usable(scheduler, runner):
             return scheduler
@@ -467,17 +459,11 @@ def check_usable(
     )
 
 
-def schedulers_to_search(
-    *,
-    platform: str,
-    env: Mapping[str, str],
-    which: Callable[[str], str | None],
-    runner: Runner,
-) -> list[str]:
+def schedulers_to_search(*, platform: str, which: Callable[[str], str | None], runner: Runner) -> list[str]:
     """Every scheduler our job may be in here, the one `install` would use first."""
     present = present_schedulers(platform=platform, which=which)
     try:
-        first = detect_scheduler(platform=platform, env=env, which=which, runner=runner)
+        first = detect_scheduler(platform=platform, which=which, runner=runner)
     except ConfigError:
         if not present:
             raise

@@ -27,15 +27,6 @@ class Usage:
     cache_creation_1h_tokens: int = 0
     cache_read_tokens: int = 0
 
-    def as_tuple(self) -> tuple[int, int, int, int, int]:
-        return (
-            self.input_tokens,
-            self.output_tokens,
-            self.cache_creation_tokens,
-            self.cache_creation_1h_tokens,
-            self.cache_read_tokens,
-        )
-
     @property
     def total_tokens(self) -> int:
         """Every token, cache reads included (ccusage's `totalTokens`)."""

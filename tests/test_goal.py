@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from syncer import goal
-from syncer.errors import LedgerCorrupt, SchemaTooNew, UsageError
+from syncer.errors import GoalCorrupt, SchemaTooNew, UsageError
 
 SET_AT = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -68,7 +68,7 @@ def test_past_deadline_has_no_days_left() -> None:
 def test_goal_file_round_trip_and_validation() -> None:
     g = make()
     assert goal.parse_goal(goal.dump_goal(g)) == g
-    with pytest.raises(LedgerCorrupt):
+    with pytest.raises(GoalCorrupt):
         goal.parse_goal(b'{"target": -1}')
     with pytest.raises(SchemaTooNew):
         goal.parse_goal(b'{"schema_version": 9}')

@@ -47,7 +47,8 @@ from syncer.schedule import (
     schedulers_to_search,
     status,
 )
-from syncer.jobs import Context, schedule_install
+from syncer.commands.context import Context
+from syncer.commands.schedule import schedule_install
 from syncer.paths import StatePaths
 
 GOLDEN = Path(__file__).parent / "golden" / "schedule"
@@ -474,7 +475,7 @@ def test_detect_scheduler(
 ) -> None:
     fake = FakeOS(tmp_path)
     fake.user_manager = user_manager
-    got = detect_scheduler(platform=platform, env={}, which=which_of(*present), runner=fake)  # type: ignore[arg-type]
+    got = detect_scheduler(platform=platform, which=which_of(*present), runner=fake)  # type: ignore[arg-type]
     assert got == expected
 
 
@@ -487,7 +488,7 @@ def test_detect_scheduler_without_one_is_a_config_error(
     fake = FakeOS(tmp_path)
     fake.user_manager = False
     with pytest.raises(ConfigError):
-        detect_scheduler(platform=platform, env={}, which=which_of(*present), runner=fake)  # type: ignore[arg-type]
+        detect_scheduler(platform=platform, which=which_of(*present), runner=fake)  # type: ignore[arg-type]
 
 
 # --------------------------------------------------------------------------------------------
@@ -711,7 +712,7 @@ def test_real_runner_with_fake_crontab_binary(tmp_path: Path, fake_bin: Path) ->
     spool.write_text("MAILTO=\"\"\n0 1 * * * /bin/true\n")
     write_exe(fake_bin / "systemctl", 'echo "Failed to connect to bus: No medium found" >&2; exit 1\n')
     runner = SubprocessRunner()
-    assert detect_scheduler(platform="linux", env={}, which=shutil.which, runner=runner) == "cron"
+    assert detect_scheduler(platform="linux", which=shutil.which, runner=runner) == "cron"
     ccsync = str(fake_bin / "ccsync")
     for at in (time(23, 59), time(23, 59), time(6, 30)):
         plan = plan_install("cron", ccsync=ccsync, at=at, home=tmp_path, env={})
@@ -899,13 +900,13 @@ def test_schedulers_to_search(
     fake = FakeOS(tmp_path)
     fake.user_manager = user_manager
     which: Callable[[str], str | None] = which_of(*present)  # type: ignore[assignment]
-    assert schedulers_to_search(platform=platform, env={}, which=which, runner=fake) == expected
+    assert schedulers_to_search(platform=platform, which=which, runner=fake) == expected
     assert sorted(present_schedulers(platform=platform, which=which)) == sorted(expected)
 
 
 def test_schedulers_to_search_without_any_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="install cron"):
-        schedulers_to_search(platform="linux", env={}, which=lambda name: None, runner=FakeOS(tmp_path))
+        schedulers_to_search(platform="linux", which=lambda name: None, runner=FakeOS(tmp_path))
 
 
 @pytest.mark.parametrize(("new", "old"), [("systemd", "cron"), ("cron", "systemd"), ("launchd", "cron")])

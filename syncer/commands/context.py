@@ -1,0 +1,45 @@
+"""What every use case is given (the state folder, environment, home folder and clock), and the
+device's config, created with defaults on first use."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from syncer import store
+from syncer.paths import StatePaths
+from syncer.store import Config
+
+DEFAULT_WAIT = 600.0
+"""Seconds a command waits for another ccsync to finish writing, unless told not to."""
+
+
+@dataclass(frozen=True)
+class Context:
+    paths: StatePaths
+    env: Mapping[str, str]
+    home: Path
+    now: datetime  # aware
+
+
+def normalise_device(name: str) -> str:
+    """A device id from a host name: `Ana's MacBook.local` -> `ana-s-macbook`."""
+    name = name.split(".")[0].lower()
+    cleaned = re.sub(r"[^a-z0-9-]+", "-", name).strip("-")
+    return re.sub(r"-{2,}", "-", cleaned)[:63].strip("-") or "device"
+
+
+def default_device() -> str:
+    return normalise_device(socket.gethostname())
+
+
+def config(ctx: Context) -> Config:
+    """The device's config, set up with defaults on first use so `ccsync` works at once."""
+    found = store.load_config(ctx.paths)
+    if found is None:
+        found = store.create_config(ctx.paths, store.new_config(default_device()))
+    return found

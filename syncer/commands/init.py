@@ -1,0 +1,74 @@
+"""`ccsync init`: set up or change this device's id, remote and privacy."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from syncer import store
+from syncer.commands.context import DEFAULT_WAIT, Context, default_device
+from syncer.commands.sync import sync
+from syncer.errors import ConfigError, UsageError
+from syncer.git import local, urls
+from syncer.git.sync import PushResult
+from syncer.ledger import DEVICE_ID_PATTERN
+from syncer.store import Config, Privacy
+
+
+@dataclass
+class InitResult:
+    config: Config
+    created: bool
+    remote: str  # redacted, for display
+    pushed: PushResult | None = None
+
+
+def check_device(device: str) -> str:
+    if not re.fullmatch(DEVICE_ID_PATTERN, device):
+        raise UsageError(
+            f"device id {device!r} is not valid: use 1-63 lowercase letters, digits and dashes, "
+            "starting with a letter or digit (for example: ccsync init --device work-laptop)"
+        )
+    return device
+
+
+def init(
+    ctx: Context, *, device: str | None, remote: str | None, privacy: Privacy | None, force: bool = False
+) -> InitResult:
+    """Create or change this device's config. Changing the device id of a device that already
+    has a ledger would orphan its file in the sync repo, so that needs --force."""
+    if device is not None:
+        check_device(device)
+    if remote is not None:
+        remote = urls.validate_remote(remote)
+        local.prepare_local_remote(remote)
+    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+        try:
+            existing = store.load_config(ctx.paths)
+        except ConfigError:
+            if not force:
+                raise
+            existing = None
+        if existing is None:
+            cfg = store.new_config(device or default_device(), privacy=privacy or "names")
+            created = True
+        else:
+            cfg, created = existing, False
+            if device is not None and device != cfg.device:
+                if ctx.paths.ledger.exists() and not force:
+                    raise UsageError(
+                        f"this device already records as {cfg.device!r}; renaming it starts a new file in the "
+                        f"sync repo. To do it anyway: ccsync init --device {device} --force"
+                    )
+                cfg = cfg.model_copy(update={"device": device})
+            if privacy is not None:
+                cfg = cfg.model_copy(update={"privacy": privacy})
+        if remote is not None:
+            cfg = cfg.model_copy(update={"remote": remote})
+        store.save_config(ctx.paths, cfg)
+        store.rename_ledger(ctx.paths, cfg.device)
+    result = InitResult(cfg, created, urls.redact(cfg.remote or ""))
+    if remote is not None:
+        # Push what this device has (and the embedded repo's history, if the remote is empty).
+        result.pushed = sync(ctx, run_scan=False).sync
+    return result

@@ -1,0 +1,26 @@
+"""`ccsync report`: this device's usage (or every device's) grouped by day, week, month, ..."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+
+from syncer import report, store
+from syncer.commands.context import Context
+from syncer.pricing import load_table
+
+
+def usage_report(
+    ctx: Context, *, kind: str, zone: tzinfo, window: report.Window, all_devices: bool
+) -> tuple[report.Report, list[str]]:
+    """A report over this device's ledger, or over every device's with `all_devices`."""
+    if all_devices:
+        # Only here: a report of this device alone must not pay for the git import.
+        from syncer.commands.total import gather
+
+        gathered = gather(ctx, offline=False)
+        ledgers, warnings = gathered.ledgers, gathered.warnings
+    else:
+        own = store.read_ledger(ctx.paths)
+        ledgers, warnings = ([own] if own else []), []
+    result = report.build(kind, ledgers, zone=zone, window=window, pricer=report.Pricer(load_table()))
+    return result, warnings + result.warnings

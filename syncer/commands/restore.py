@@ -1,0 +1,44 @@
+"""`ccsync restore`: rebuild this device's local state from a backup or from the sync repo."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from syncer import store
+from syncer.commands.context import DEFAULT_WAIT, Context, config
+from syncer.commands.remote import access, remote_of
+from syncer.errors import UsageError
+from syncer.git import local, transport, urls
+from syncer.git.snapshot import snapshot
+from syncer.ledger import Ledger, parse_ledger
+
+
+@dataclass
+class RestoreResult:
+    ledger: Ledger
+    source: str
+
+
+def restore(ctx: Context, *, from_backup: bool) -> RestoreResult:
+    """Rebuild this device's local state: from the newest good backup, or from its file in the
+    sync repo (a new machine or a lost disk). Either way the next scan re-reads the logs and
+    adds only what the restored ledger does not already cover."""
+    cfg = config(ctx)
+    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+        if from_backup:
+            ledger = store.restore_backup(ctx.paths)
+            return RestoreResult(ledger, "backup")
+        remote = remote_of(ctx, cfg)
+        local.open_repo(ctx.paths.repo)
+        transport.fetch(ctx.paths.repo, remote, **access(ctx, remote))
+        raw = snapshot(ctx.paths.repo).files.get(cfg.device)
+        if raw is None:
+            raise UsageError(
+                f"the sync repo has no data/{cfg.device}.json; pick the device id to restore with: "
+                "ccsync init --device ID --force"
+            )
+        ledger = parse_ledger(raw, what=f"data/{cfg.device}.json in the sync repo")
+        if ledger.install_id != cfg.install_id:
+            store.save_config(ctx.paths, cfg.model_copy(update={"install_id": ledger.install_id}))
+        store.write_ledger(ctx.paths, ledger)
+        return RestoreResult(ledger, urls.redact(remote))

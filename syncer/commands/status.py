@@ -1,0 +1,68 @@
+"""`ccsync status`: config, log roots, last scan and sync, pending bytes and health."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC
+
+from syncer import report, runlog, store
+from syncer.commands.context import Context
+from syncer.errors import LedgerCorrupt
+from syncer.git import urls
+from syncer.logfiles import find_logs
+from syncer.paths import StatePaths
+from syncer.pricing import load_table
+from syncer.published import LastSync, read_last_sync
+from syncer.scan import resume_at
+from syncer.store import Config
+
+
+@dataclass
+class StatusResult:
+    config: Config | None
+    paths: StatePaths
+    roots: list[str]
+    files: int
+    pending_bytes: int
+    last_scan: str | None
+    last_sync: LastSync | None
+    bad_lines: int
+    totals: report.Totals | None
+    warnings: list[str]
+    remote: str
+    last_run: runlog.RunRecord | None
+    last_scheduled_run: runlog.RunRecord | None
+
+
+def status(ctx: Context) -> StatusResult:
+    cfg = store.load_config(ctx.paths)
+    warnings: list[str] = []
+    roots, logs = find_logs(ctx.env, ctx.home, warnings)
+    generation = store.ledger_generation(ctx.paths)
+    state = store.read_state(ctx.paths, generation) if generation >= 0 else None
+    checkpoints = state.checkpoints if state else {}
+    pending = 0
+    for log in logs:
+        cp = checkpoints.get(str(log.path))
+        pending += log.size - resume_at(log, cp)
+    totals = None
+    try:
+        ledger = store.read_ledger(ctx.paths)
+    except LedgerCorrupt as exc:
+        ledger = None
+        warnings.append(exc.message)
+    if ledger is not None:
+        totals = report.build("device", [ledger], zone=UTC, window=report.Window(),
+                              pricer=report.Pricer(load_table())).total
+    if not roots:
+        warnings.append("no Claude Code log folder found; set CLAUDE_CONFIG_DIR if your logs live elsewhere")
+    runs = runlog.read_runs(ctx.paths.runlog)
+    health = runlog.health(runs, ctx.now)
+    if health and cfg is not None:
+        warnings.append(health)
+    remote = (cfg.remote if cfg and cfg.remote else f"{ctx.paths.embedded_remote} (embedded default)")
+    return StatusResult(
+        cfg, ctx.paths, roots, len(logs), pending, state.last_scan if state else None, read_last_sync(ctx.paths),
+        state.bad_lines if state else 0, totals, warnings, urls.redact(remote), runs[-1] if runs else None,
+        runlog.last_scheduled(runs),
+    )

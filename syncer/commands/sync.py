@@ -1,0 +1,80 @@
+"""`ccsync sync`: scan (optionally), then publish this device's ledger: only `data/<device>.json`
+changes in the sync repo."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from syncer import store
+from syncer.commands.context import DEFAULT_WAIT, Context, config
+from syncer.commands.remote import access, remote_of
+from syncer.git import local, transport, urls
+from syncer.git.snapshot import snapshot
+from syncer.git.sync import PushResult, sync_files
+from syncer.ledger import Ledger, Tally, dump_ledger
+from syncer.peers import former_names, published_record
+from syncer.published import already_published, encode_sync, read_last_sync
+from syncer.scan import Progress, ScanResult, scan
+from syncer.store import Config
+
+
+@dataclass
+class SyncResult:
+    scan: ScanResult | None
+    sync: PushResult | None  # None: the remote already had this ledger
+    remote: str  # redacted, for display
+    tokens_added: int
+
+
+def sync(
+    ctx: Context,
+    *,
+    run_scan: bool = True,
+    wait: float = DEFAULT_WAIT,
+    progress: Progress | None = None,
+    unless_published: bool = False,
+) -> SyncResult:
+    """Scan (optionally), then publish this device's ledger: only `data/<device>.json` changes.
+    With `unless_published`, skip git altogether when the last sync already pushed this very
+    ledger to this remote (only this device writes its file, so it is still there)."""
+    with store.writer_lock(ctx.paths, wait=wait):
+        cfg = config(ctx)
+        scanned = scan(ctx.paths, cfg, env=ctx.env, home=ctx.home, now=ctx.now, progress=progress) if run_scan else None
+        ledger = store.read_ledger(ctx.paths) or Tally().ledger(
+            device=cfg.device, install_id=cfg.install_id, generation=0
+        )
+        data = dump_ledger(ledger)
+        digest = hashlib.sha256(data).hexdigest()
+        remote = remote_of(ctx, cfg)
+        if unless_published and already_published(read_last_sync(ctx.paths), digest=digest, remote=remote):
+            return SyncResult(scanned, None, urls.redact(remote), 0)
+        how = access(ctx, remote)
+        local.open_repo(ctx.paths.repo)
+        transport.fetch(ctx.paths.repo, remote, **how)
+        snap = snapshot(ctx.paths.repo)
+        published = published_record(snap.files.get(cfg.device), device=cfg.device, install_id=cfg.install_id)
+        added = _processed(ledger) - (_processed(published) if published else 0)
+        result = sync_files(
+            ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
+            retire=former_names(snap.files, ledger, device=cfg.device, install_id=cfg.install_id),
+            guard=_refuse_other_machines(cfg),
+            message=f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})", **how,
+        )
+        store.write_atomic(ctx.paths.last_sync, encode_sync(
+            now=ctx.now, tip=result.tip, committed=result.committed, pushed=result.pushed, remote=remote, digest=digest,
+        ))
+    return SyncResult(scanned, result, urls.redact(remote), added if result.committed else 0)
+
+
+def _processed(ledger: Ledger) -> int:
+    t = ledger.totals
+    return t.input_tokens + t.output_tokens + t.cache_creation_tokens
+
+
+def _refuse_other_machines(cfg: Config) -> Callable[[str, bytes], None]:
+    """The check `published_record` makes, again at push time, against the tip being built on."""
+    def guard(_: str, raw: bytes) -> None:
+        published_record(raw, device=cfg.device, install_id=cfg.install_id)
+    return guard

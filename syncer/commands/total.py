@@ -1,0 +1,85 @@
+"""`ccsync total`: every device's usage merged, with progress toward the goal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+from syncer import goal, report, store
+from syncer.commands.context import Context, config
+from syncer.commands.remote import FETCH_WAIT, access, remote_of
+from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteUnavailable, SchemaTooNew
+from syncer.git import local, transport
+from syncer.git.snapshot import snapshot
+from syncer.ledger import Ledger
+from syncer.peers import count_once
+from syncer.pricing import load_table
+
+
+@dataclass
+class Gathered:
+    ledgers: list[Ledger]
+    goal: goal.Goal | None
+    warnings: list[str] = field(default_factory=list)
+    goal_error: CcsyncError | None = None  # why goal.json could not be used
+
+
+def gather(ctx: Context, *, offline: bool) -> Gathered:
+    """Every device's ledger: this device's from disk (the freshest), the others' from the
+    sync repo. A peer's bad file is skipped with a warning, never fatal."""
+    cfg = config(ctx)
+    warnings: list[str] = []
+    remote = remote_of(ctx, cfg)
+    local.open_repo(ctx.paths.repo)
+    if not offline:
+        try:
+            with store.writer_lock(ctx.paths, wait=FETCH_WAIT):
+                transport.fetch(ctx.paths.repo, remote, **access(ctx, remote))
+        except (RemoteUnavailable, LockBusy) as exc:
+            warnings.append(f"{exc.message}; showing what was fetched last")
+    snap = snapshot(ctx.paths.repo)
+    warnings.extend(snap.warnings)
+    counted = count_once(store.read_ledger(ctx.paths), cfg.device, snap.files)
+    warnings.extend(counted.warnings)
+    current_goal = None
+    goal_error: CcsyncError | None = None
+    if snap.goal is not None:
+        try:
+            current_goal = goal.parse_goal(snap.goal)
+        except (GoalCorrupt, SchemaTooNew) as exc:
+            warnings.append(exc.message)
+            goal_error = exc
+    return Gathered(counted.ledgers, current_goal, warnings, goal_error)
+
+
+@dataclass
+class TotalResult:
+    grouped: report.Report
+    devices: report.Report
+    goal: goal.GoalProgress | None
+    warnings: list[str]
+    goal_error: CcsyncError | None = None
+
+
+def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
+    gathered = gather(ctx, offline=offline)
+    pricer = report.Pricer(load_table())
+    everything = report.Window()
+    by_device = report.build("device", gathered.ledgers, zone=zone, window=everything, pricer=pricer)
+    grouped = by_device if by == "device" else report.build(by, gathered.ledgers, zone=zone, window=everything, pricer=pricer)
+    progress = _progress(gathered, by_device, zone, pricer, ctx.now)
+    warnings = gathered.warnings + by_device.warnings
+    return TotalResult(grouped, by_device, progress, warnings, gathered.goal_error)
+
+
+def _progress(
+    gathered: Gathered, by_device: report.Report, zone: tzinfo, pricer: report.Pricer, now: datetime
+) -> goal.GoalProgress | None:
+    if gathered.goal is None:
+        return None
+    metric = gathered.goal.metric
+    today = now.astimezone(zone).date()
+    daily = report.build("daily", gathered.ledgers, zone=zone, window=report.Window(), pricer=pricer)
+    series = {date.fromisoformat(row.key): goal.metric_value(row.totals, metric) for row in daily.rows}
+    devices = {row.key: goal.metric_value(row.totals, metric) for row in by_device.rows}
+    return goal.progress(gathered.goal, daily=series, devices=devices, today=today)

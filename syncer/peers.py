@@ -1,0 +1,94 @@
+"""Other devices' records as the sync repo holds them: which count toward a total, and which are
+this installation's own. Pure: raw bytes and ledgers in, ledgers and warnings out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from syncer.errors import ConfigError, LedgerCorrupt, SchemaTooNew
+from syncer.ledger import Ledger, holds_all, parse_ledger
+
+
+@dataclass(frozen=True)
+class Counted:
+    ledgers: list[Ledger]
+    warnings: list[str]
+
+
+def count_once(own: Ledger | None, device: str, files: Mapping[str, bytes]) -> Counted:
+    """This device's ledger (`own`, the freshest, from disk) and every other device's file.
+
+    A peer's bad file is skipped with a warning, never fatal. A machine renamed with
+    `ccsync init --device` leaves its old file behind until its next sync: the same install
+    under two names is counted once, under its newest record. Two live records of one install
+    (a copied state folder) both count, with a warning.
+    """
+    ledgers: list[Ledger] = []
+    warnings: list[str] = []
+    counted: dict[str, tuple[str, Ledger]] = {}  # install id -> the device and record counted
+    if own is not None:
+        ledgers.append(own)
+        counted[own.install_id] = (device, own)
+    peers: list[tuple[str, Ledger]] = []
+    for name, raw in sorted(files.items()):
+        if name == device:
+            continue
+        try:
+            peer = parse_ledger(raw, what=f"data/{name}.json")
+        except (LedgerCorrupt, SchemaTooNew) as exc:
+            warnings.append(f"skipped {exc.message}")
+            continue
+        if peer.device != name:
+            warnings.append(f"skipped data/{name}.json: it names device {peer.device!r}")
+            continue
+        peers.append((name, peer))
+    for name, peer in sorted(peers, key=lambda p: -p[1].generation):
+        first = counted.get(peer.install_id)
+        if first is not None and holds_all(first[1], peer):
+            warnings.append(f"skipped data/{name}.json: an older record of device {first[0]!r}")
+            continue
+        if first is not None:
+            warnings.append(
+                f"data/{name}.json and device {first[0]!r} share one installation id, as when a state "
+                "folder is copied to another machine: usage from before the copy counts twice"
+            )
+        counted.setdefault(peer.install_id, (name, peer))
+        ledgers.append(peer)
+    return Counted(ledgers, warnings)
+
+
+def published_record(raw: bytes | None, *, device: str, install_id: str) -> Ledger | None:
+    """This device's file as the sync repo has it; refuses a file another machine wrote."""
+    if raw is None:
+        return None
+    try:
+        theirs = parse_ledger(raw, what=f"data/{device}.json in the sync repo")
+    except (LedgerCorrupt, SchemaTooNew):
+        return None  # ours to replace: only this device writes it
+    if theirs.install_id != install_id:
+        raise ConfigError(
+            f"device id {device!r} is already used by another machine in the sync repo; nothing was pushed. "
+            "Give this machine its own id with: ccsync init --device NEW-ID --force "
+            "(or, if this machine replaces that one, adopt its record with: ccsync restore)"
+        )
+    return theirs
+
+
+def former_names(files: Mapping[str, bytes], ledger: Ledger, *, device: str, install_id: str) -> dict[str, bytes]:
+    """Files this install published under an earlier device id (`init --device NEW --force`):
+    they go in the same commit as the file under the new id. Only a record that this ledger
+    holds in full: another live machine with a copy of this state folder keeps its file."""
+    mine = install_id.encode()
+    former: dict[str, bytes] = {}
+    for name, raw in files.items():
+        if name == device or mine not in raw:  # a cheap test first: most files are others'
+            continue
+        try:
+            theirs = parse_ledger(raw, what=f"data/{name}.json")
+        except (LedgerCorrupt, SchemaTooNew):
+            continue
+        if theirs.install_id == install_id and holds_all(ledger, theirs):
+            former[f"data/{name}.json"] = raw
+    return former
