@@ -11,6 +11,7 @@ from typing import NoReturn
 
 def main() -> NoReturn:
     if len(sys.argv) == 1 and not sys.stdout.isatty():
+        # Imported here: the idle check must run before the CLI (typer, pydantic) is imported.
         from syncer import idle
         from syncer.paths import state_paths
 

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 import typer
 
-from syncer import render, render_json, report
+from syncer import __version__, render, render_json, report
 from syncer.commands.context import DEFAULT_WAIT, Context
 from syncer.errors import CcsyncError, LockBusy, UsageError
 from syncer.paths import state_paths
@@ -59,7 +59,7 @@ def _complain(text: str) -> None:
 
 
 def _show(table: Table) -> None:
-    from rich.console import Console
+    from rich.console import Console  # here, not at the top: see _say
 
     # Piped or redirected output has no width to fit: 80 columns would cut model names short.
     Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160).print(table)
@@ -88,7 +88,7 @@ def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
-    from rich.console import Console
+    from rich.console import Console  # here, not at the top: see _say
     from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 
     started = time.monotonic()
@@ -157,7 +157,6 @@ WaitOption = Annotated[bool, typer.Option("--no-wait", help="Exit 75 at once if 
 
 def _print_version(value: bool) -> None:
     if value:
-        from syncer import __version__
         _say(f"ccsync {__version__}")
         raise typer.Exit()
 

@@ -12,7 +12,9 @@ from typing import Annotated, Literal
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from syncer.errors import GoalCorrupt, SchemaTooNew, UsageError
+from syncer.documents import canonical, refuse_newer
+from syncer.documents import json_schema as json_schema_of
+from syncer.errors import GoalCorrupt, UsageError
 from syncer.report import Totals
 
 Metric = Literal["processed", "all", "output", "cost"]
@@ -57,15 +59,14 @@ def parse_target(text: str, metric: Metric = "processed") -> int | float:
 def parse_goal(data: bytes) -> Goal:
     try:
         raw = orjson.loads(data)
-        if isinstance(raw, dict) and isinstance(raw.get("schema_version"), int) and raw["schema_version"] > 1:
-            raise SchemaTooNew("goal.json was written by a later ccsync; upgrade with: pip install -U ccsync")
+        refuse_newer(raw, supported=1, what="goal.json in the sync repo")
         return Goal.model_validate(raw, strict=False)
     except (orjson.JSONDecodeError, ValidationError):
         raise GoalCorrupt("goal.json in the sync repo is not valid; set it again with: ccsync goal set TARGET") from None
 
 
 def dump_goal(goal: Goal) -> bytes:
-    return orjson.dumps(goal.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+    return canonical(goal.model_dump(mode="json"))
 
 
 def metric_value(totals: Totals, metric: Metric) -> float:
@@ -165,7 +166,4 @@ def _pace(daily: Mapping[date, float], today: date, days: int) -> float:
 
 def json_schema() -> bytes:
     """The JSON Schema of the sync repo's `goal.json`."""
-    schema = Goal.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "ccsync goal (goal.json)"
-    return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+    return json_schema_of(Goal, title="ccsync goal (goal.json)")

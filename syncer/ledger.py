@@ -15,7 +15,9 @@ from typing import Annotated, Any, Literal, NamedTuple
 import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from syncer.errors import LedgerCorrupt, SchemaTooNew
+from syncer.documents import json_schema as json_schema_of
+from syncer.documents import refuse_newer
+from syncer.errors import LedgerCorrupt
 from syncer.events import Event
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -143,12 +145,7 @@ def parse_ledger(data: bytes, *, what: str) -> Ledger:
         header = orjson.loads(data)
     except orjson.JSONDecodeError as json_error:
         raise LedgerCorrupt(f"{what} is not valid JSON ({json_error.args[0].splitlines()[0]})") from None
-    version = header.get("schema_version") if isinstance(header, dict) else None
-    if isinstance(version, int) and version > SCHEMA_VERSION:
-        raise SchemaTooNew(
-            f"{what} has schema version {version}; this ccsync reads up to {SCHEMA_VERSION}. "
-            "Perhaps it was written by a later ccsync: upgrade with: pip install -U ccsync"
-        )
+    refuse_newer(header, supported=SCHEMA_VERSION, what=what)
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "document"
     raise LedgerCorrupt(f"{what} is not a valid ledger ({where}: {first['msg']})") from None
@@ -529,7 +526,4 @@ def dump_ledger(ledger: Ledger) -> bytes:
 
 def json_schema() -> bytes:
     """The JSON Schema of a device file, as published in the project's `data/` folder."""
-    schema = Ledger.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = f"ccsync device file (data/<device-id>.json), schema version {SCHEMA_VERSION}"
-    return orjson.dumps(schema, option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+    return json_schema_of(Ledger, title=f"ccsync device file (data/<device-id>.json), schema version {SCHEMA_VERSION}")

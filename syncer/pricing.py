@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
+from syncer.documents import canonical
 from syncer.usage import Usage
 
 LONG_CONTEXT_THRESHOLD = 200_000
@@ -246,7 +247,7 @@ def table_from_litellm(
 
 def dump_table(table: PriceTable) -> bytes:
     """The table as `prices.json` stores it: sorted keys, indented, newline-terminated."""
-    return orjson.dumps(table.model_dump(mode="json"), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
+    return canonical(table.model_dump(mode="json"))
 
 
 def _claude_entries(data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:

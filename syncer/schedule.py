@@ -532,54 +532,8 @@ def plan_install(
     uid: int | None = None,
 ) -> Plan:
     """Files and commands that set up the nightly job (pure but for `uid`, read when None)."""
-    job_env = _passed_env(env, home, windows=scheduler == "schtasks")
-    if scheduler == "systemd":
-        units = render_systemd(ccsync, at, env=job_env)
-        unit_dir = systemd_unit_dir(home, env)
-        return Plan(
-            scheduler="systemd",
-            files={unit_dir / name: text for name, text in units.items()},
-            commands=[
-                ["systemctl", "--user", "daemon-reload"],
-                ["systemctl", "--user", "enable", SYSTEMD_TIMER],
-                # restart, not start: an already running timer picks up a new --at.
-                ["systemctl", "--user", "restart", SYSTEMD_TIMER],
-            ],
-            description=f"systemd user timer {SYSTEMD_TIMER}: runs {ccsync} every day at "
-            f"{_hhmm(at)} (a missed night runs at the next start)",
-        )
-    if scheduler == "cron":
-        line = render_cron_line(ccsync, at, env=job_env)
-        return Plan(
-            scheduler="cron",
-            files={},
-            commands=[["crontab", "-l"], ["crontab", "-"]],
-            description=f"crontab line (your other lines are kept as they are): {line.rstrip()}",
-            cron_line=line,
-        )
-    if scheduler == "launchd":
-        target = f"gui/{_uid(uid)}"
-        plist = launchd_plist_path(home)
-        log = str(home / "Library" / "Logs" / "ccsync.log")
-        return Plan(
-            scheduler="launchd",
-            files={plist: render_launchd_plist(ccsync, at, env=job_env, log=log)},
-            commands=[["launchctl", "bootstrap", target, str(plist)]],
-            description=f"launchd agent {LAUNCHD_LABEL}: runs {ccsync} every day at "
-            f"{_hhmm(at)}; errors go to {log}",
-            before=[["launchctl", "bootout", f"{target}/{LAUNCHD_LABEL}"]],
-        )
-    if scheduler == "schtasks":
-        xml_file = schtasks_xml_path(home, env)
-        return Plan(
-            scheduler="schtasks",
-            files={xml_file: render_schtasks_xml(ccsync, at, env=job_env)},
-            # /F replaces a task of the same name: installing twice leaves one task.
-            commands=[["schtasks", "/Create", "/TN", SCHTASKS_NAME, "/XML", str(xml_file), "/F"]],
-            description=f"Task Scheduler task {SCHTASKS_NAME}: runs {ccsync} every day at "
-            f"{_hhmm(at)} (a missed day runs as soon as possible)",
-        )
-    raise UsageError(f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}")
+    backend = _backend(scheduler)
+    return backend.plan(ccsync, at, home, env, _passed_env(env, home, windows=scheduler == "schtasks"), uid)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -687,33 +641,7 @@ def remove(
     uid: int | None = None,
 ) -> bool:
     """Remove the nightly job; True when there was one. The user's other jobs are untouched."""
-    if scheduler == "systemd":
-        units = [systemd_unit_dir(home, env) / n for n in (SYSTEMD_TIMER, SYSTEMD_SERVICE)]
-        if not any(u.exists() for u in units):
-            # Nothing of ours: leave the user manager alone (install clears this scheduler
-            # whenever it uses another one, and the units are the only sign of our job).
-            return False
-        runner.run(["systemctl", "--user", "disable", "--now", SYSTEMD_TIMER])
-        removed = [_unlink(u) for u in units]
-        runner.run(["systemctl", "--user", "daemon-reload"])
-        return any(removed)
-    if scheduler == "cron":
-        rest, dropped = _without_our_lines(_read_crontab(runner))
-        if dropped:
-            _must(runner, ["crontab", "-"], rest)
-        return dropped > 0
-    if scheduler == "launchd":
-        code, _, _ = runner.run(["launchctl", "bootout", f"gui/{_uid(uid)}/{LAUNCHD_LABEL}"])
-        return _unlink(launchd_plist_path(home)) or code == 0
-    if scheduler == "schtasks":
-        code, out, err = runner.run(["schtasks", "/Delete", "/TN", SCHTASKS_NAME, "/F"])
-        _unlink(schtasks_xml_path(home, env))
-        if code == 0:
-            return True
-        if _query_task(runner) is None:
-            return False
-        raise ConfigError(f"could not delete task {SCHTASKS_NAME}: {(err or out).strip()}")
-    raise UsageError(f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}")
+    return _backend(scheduler).remove(home, runner, env, uid)
 
 
 def _query_task(runner: Runner) -> str | None:
@@ -754,57 +682,191 @@ def status(
     uid: int | None = None,
 ) -> ScheduleStatus:
     """Whether the nightly job is set up, at what time, and one line of detail."""
-    if scheduler == "systemd":
-        timer = systemd_unit_dir(home, env) / SYSTEMD_TIMER
-        if not timer.exists():
-            return ScheduleStatus(False, None, f"no {SYSTEMD_TIMER} in {timer.parent}")
-        at = _systemd_at(timer.read_text(encoding="utf-8", errors="replace"))
-        code, out, _ = runner.run(
-            ["systemctl", "--user", "show", SYSTEMD_TIMER,
-             "--property=UnitFileState,ActiveState,LastTriggerUSec"]
+    return _backend(scheduler).status(home, runner, env, uid)
+
+
+# ---------------------------------------------------------------------------------------------
+# Each scheduler's install plan, removal and status, side by side
+
+
+# systemd user timer
+
+
+def _plan_systemd(ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None) -> Plan:
+    units = render_systemd(ccsync, at, env=job_env)
+    unit_dir = systemd_unit_dir(home, env)
+    return Plan(
+        scheduler="systemd",
+        files={unit_dir / name: text for name, text in units.items()},
+        commands=[
+            ["systemctl", "--user", "daemon-reload"],
+            ["systemctl", "--user", "enable", SYSTEMD_TIMER],
+            # restart, not start: an already running timer picks up a new --at.
+            ["systemctl", "--user", "restart", SYSTEMD_TIMER],
+        ],
+        description=f"systemd user timer {SYSTEMD_TIMER}: runs {ccsync} every day at "
+        f"{_hhmm(at)} (a missed night runs at the next start)",
+    )
+
+
+def _remove_systemd(home: Path, runner: Runner, env: Mapping[str, str] | None, uid: int | None) -> bool:
+    units = [systemd_unit_dir(home, env) / n for n in (SYSTEMD_TIMER, SYSTEMD_SERVICE)]
+    if not any(u.exists() for u in units):
+        # Nothing of ours: leave the user manager alone (install clears this scheduler
+        # whenever it uses another one, and the units are the only sign of our job).
+        return False
+    runner.run(["systemctl", "--user", "disable", "--now", SYSTEMD_TIMER])
+    removed = [_unlink(u) for u in units]
+    runner.run(["systemctl", "--user", "daemon-reload"])
+    return any(removed)
+
+
+def _status_systemd(home: Path, runner: Runner, env: Mapping[str, str] | None, uid: int | None) -> ScheduleStatus:
+    timer = systemd_unit_dir(home, env) / SYSTEMD_TIMER
+    if not timer.exists():
+        return ScheduleStatus(False, None, f"no {SYSTEMD_TIMER} in {timer.parent}")
+    at = _systemd_at(timer.read_text(encoding="utf-8", errors="replace"))
+    code, out, _ = runner.run(
+        ["systemctl", "--user", "show", SYSTEMD_TIMER,
+         "--property=UnitFileState,ActiveState,LastTriggerUSec"]
+    )
+    if code != 0:
+        return ScheduleStatus(
+            False, at, f"{timer} exists, but systemctl --user does not answer, so whether "
+            "the timer is enabled is unknown; run this in a login session of your own"
         )
-        if code != 0:
-            return ScheduleStatus(
-                False, at, f"{timer} exists, but systemctl --user does not answer, so whether "
-                "the timer is enabled is unknown; run this in a login session of your own"
-            )
-        props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-        enabled = props.get("UnitFileState") == "enabled"
-        active = props.get("ActiveState", "unknown")
-        last = props.get("LastTriggerUSec") or "never"
-        detail = (
-            f"systemd user timer {SYSTEMD_TIMER}: {props.get('UnitFileState', 'unknown')}, "
-            f"{active}; last run: {last}"
-        )
-        return ScheduleStatus(enabled, at, detail)
-    if scheduler == "cron":
-        ours = [
-            line for line in _read_crontab(runner).splitlines()
-            if line.rstrip().endswith(CRON_MARKER)
-        ]
-        if not ours:
-            return ScheduleStatus(False, None, "no ccsync line in your crontab")
-        return ScheduleStatus(True, _cron_at(ours[-1]), f"crontab line: {ours[-1]}")
-    if scheduler == "launchd":
-        plist = launchd_plist_path(home)
-        if not plist.exists():
-            return ScheduleStatus(False, None, f"no {plist}")
-        at = None
-        try:
-            agent = plistlib.loads(plist.read_bytes())
-            when = agent.get("StartCalendarInterval", {})
-            at = f"{int(when['Hour']):02d}:{int(when['Minute']):02d}"
-        except (plistlib.InvalidFileException, ValueError, KeyError, TypeError, AttributeError):
-            pass
-        code, _, _ = runner.run(["launchctl", "print", f"gui/{_uid(uid)}/{LAUNCHD_LABEL}"])
-        loaded = code == 0
-        detail = f"launchd agent {LAUNCHD_LABEL} ({plist}): " + (
-            "loaded" if loaded else "not loaded; run: ccsync schedule install"
-        )
-        return ScheduleStatus(loaded, at, detail)
-    if scheduler == "schtasks":
-        xml_text = _query_task(runner)
-        if xml_text is None:
-            return ScheduleStatus(False, None, f"no task named {SCHTASKS_NAME}")
-        return ScheduleStatus(True, _task_at(xml_text), f"Task Scheduler task {SCHTASKS_NAME}")
-    raise UsageError(f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}")
+    props = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    enabled = props.get("UnitFileState") == "enabled"
+    active = props.get("ActiveState", "unknown")
+    last = props.get("LastTriggerUSec") or "never"
+    detail = (
+        f"systemd user timer {SYSTEMD_TIMER}: {props.get('UnitFileState', 'unknown')}, "
+        f"{active}; last run: {last}"
+    )
+    return ScheduleStatus(enabled, at, detail)
+
+
+# cron
+
+
+def _plan_cron(ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None) -> Plan:
+    line = render_cron_line(ccsync, at, env=job_env)
+    return Plan(
+        scheduler="cron",
+        files={},
+        commands=[["crontab", "-l"], ["crontab", "-"]],
+        description=f"crontab line (your other lines are kept as they are): {line.rstrip()}",
+        cron_line=line,
+    )
+
+
+def _remove_cron(home: Path, runner: Runner, env: Mapping[str, str] | None, uid: int | None) -> bool:
+    rest, dropped = _without_our_lines(_read_crontab(runner))
+    if dropped:
+        _must(runner, ["crontab", "-"], rest)
+    return dropped > 0
+
+
+def _status_cron(home: Path, runner: Runner, env: Mapping[str, str] | None, uid: int | None) -> ScheduleStatus:
+    ours = [
+        line for line in _read_crontab(runner).splitlines()
+        if line.rstrip().endswith(CRON_MARKER)
+    ]
+    if not ours:
+        return ScheduleStatus(False, None, "no ccsync line in your crontab")
+    return ScheduleStatus(True, _cron_at(ours[-1]), f"crontab line: {ours[-1]}")
+
+
+# launchd agent
+
+
+def _plan_launchd(ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None) -> Plan:
+    target = f"gui/{_uid(uid)}"
+    plist = launchd_plist_path(home)
+    log = str(home / "Library" / "Logs" / "ccsync.log")
+    return Plan(
+        scheduler="launchd",
+        files={plist: render_launchd_plist(ccsync, at, env=job_env, log=log)},
+        commands=[["launchctl", "bootstrap", target, str(plist)]],
+        description=f"launchd agent {LAUNCHD_LABEL}: runs {ccsync} every day at "
+        f"{_hhmm(at)}; errors go to {log}",
+        before=[["launchctl", "bootout", f"{target}/{LAUNCHD_LABEL}"]],
+    )
+
+
+def _remove_launchd(home: Path, runner: Runner, env: Mapping[str, str] | None, uid: int | None) -> bool:
+    code, _, _ = runner.run(["launchctl", "bootout", f"gui/{_uid(uid)}/{LAUNCHD_LABEL}"])
+    return _unlink(launchd_plist_path(home)) or code == 0
+
+
+def _status_launchd(home: Path, runner: Runner, env: Mapping[str, str] | None, uid: int | None) -> ScheduleStatus:
+    plist = launchd_plist_path(home)
+    if not plist.exists():
+        return ScheduleStatus(False, None, f"no {plist}")
+    at = None
+    try:
+        agent = plistlib.loads(plist.read_bytes())
+        when = agent.get("StartCalendarInterval", {})
+        at = f"{int(when['Hour']):02d}:{int(when['Minute']):02d}"
+    except (plistlib.InvalidFileException, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    code, _, _ = runner.run(["launchctl", "print", f"gui/{_uid(uid)}/{LAUNCHD_LABEL}"])
+    loaded = code == 0
+    detail = f"launchd agent {LAUNCHD_LABEL} ({plist}): " + (
+        "loaded" if loaded else "not loaded; run: ccsync schedule install"
+    )
+    return ScheduleStatus(loaded, at, detail)
+
+
+# Windows Task Scheduler
+
+
+def _plan_schtasks(ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None) -> Plan:
+    xml_file = schtasks_xml_path(home, env)
+    return Plan(
+        scheduler="schtasks",
+        files={xml_file: render_schtasks_xml(ccsync, at, env=job_env)},
+        # /F replaces a task of the same name: installing twice leaves one task.
+        commands=[["schtasks", "/Create", "/TN", SCHTASKS_NAME, "/XML", str(xml_file), "/F"]],
+        description=f"Task Scheduler task {SCHTASKS_NAME}: runs {ccsync} every day at "
+        f"{_hhmm(at)} (a missed day runs as soon as possible)",
+    )
+
+
+def _remove_schtasks(home: Path, runner: Runner, env: Mapping[str, str] | None, uid: int | None) -> bool:
+    code, out, err = runner.run(["schtasks", "/Delete", "/TN", SCHTASKS_NAME, "/F"])
+    _unlink(schtasks_xml_path(home, env))
+    if code == 0:
+        return True
+    if _query_task(runner) is None:
+        return False
+    raise ConfigError(f"could not delete task {SCHTASKS_NAME}: {(err or out).strip()}")
+
+
+def _status_schtasks(home: Path, runner: Runner, env: Mapping[str, str] | None, uid: int | None) -> ScheduleStatus:
+    xml_text = _query_task(runner)
+    if xml_text is None:
+        return ScheduleStatus(False, None, f"no task named {SCHTASKS_NAME}")
+    return ScheduleStatus(True, _task_at(xml_text), f"Task Scheduler task {SCHTASKS_NAME}")
+
+
+@dataclass(frozen=True)
+class _Backend:
+    plan: Callable[[str, time, Path, Mapping[str, str], dict[str, str], int | None], Plan]
+    remove: Callable[[Path, Runner, Mapping[str, str] | None, int | None], bool]
+    status: Callable[[Path, Runner, Mapping[str, str] | None, int | None], ScheduleStatus]
+
+
+_BACKENDS = {
+    "systemd": _Backend(_plan_systemd, _remove_systemd, _status_systemd),
+    "cron": _Backend(_plan_cron, _remove_cron, _status_cron),
+    "launchd": _Backend(_plan_launchd, _remove_launchd, _status_launchd),
+    "schtasks": _Backend(_plan_schtasks, _remove_schtasks, _status_schtasks),
+}
+
+
+def _backend(scheduler: str) -> _Backend:
+    backend = _BACKENDS.get(scheduler)
+    if backend is None:
+        raise UsageError(f"unknown scheduler {scheduler!r}; expected one of {', '.join(SCHEDULERS)}")
+    return backend

@@ -27,6 +27,7 @@ import orjson
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew
 from syncer.ledger import (
     DEVICE_ID_PATTERN,
@@ -109,16 +110,12 @@ def ensure_home(paths: StatePaths) -> None:
 
 
 def load_config(paths: StatePaths) -> Config | None:
-    try:
-        data = paths.config.read_bytes()
-    except FileNotFoundError:
+    data = _read_optional(paths.config)
+    if data is None:
         return None
-    except OSError as exc:
-        raise DiskError(f"cannot read {paths.config}: {exc.strerror}") from None
     try:
         raw = orjson.loads(data)
-        if isinstance(raw, dict) and isinstance(raw.get("schema_version"), int) and raw["schema_version"] > 1:
-            raise SchemaTooNew(f"{paths.config} was written by a later ccsync; upgrade with: pip install -U ccsync")
+        refuse_newer(raw, supported=1, what=str(paths.config))
         return Config.model_validate(raw)
     except (orjson.JSONDecodeError, ValidationError):
         raise ConfigError(
@@ -147,7 +144,7 @@ def create_config(paths: StatePaths, config: Config) -> Config:
 
 
 def _dump_config(config: Config) -> bytes:
-    return orjson.dumps(config.model_dump(), option=orjson.OPT_SORT_KEYS | orjson.OPT_INDENT_2) + b"\n"
+    return canonical(config.model_dump())
 
 
 def save_config(paths: StatePaths, config: Config) -> None:
@@ -231,12 +228,9 @@ def _read_optional(path: Path) -> bytes | None:
 
 
 def read_ledger(paths: StatePaths) -> Ledger | None:
-    try:
-        data = paths.ledger.read_bytes()
-    except FileNotFoundError:
+    data = _read_optional(paths.ledger)
+    if data is None:
         return None
-    except OSError as exc:
-        raise DiskError(f"cannot read {paths.ledger}: {exc.strerror}") from None
     try:
         return parse_ledger(data, what=f"ledger {paths.ledger}")
     except LedgerCorrupt as exc:

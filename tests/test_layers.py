@@ -17,7 +17,7 @@ ONLY_IN = {
     "typer": {"cli.py"},
     "subprocess": {"schedule.py"},
 }
-PURE = {"ledger.py", "report.py", "goal.py", "peers.py", "privacy.py", "events.py", "usage.py", "sources/claude.py"}
+PURE = {"ledger.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py", "sources/claude.py"}
 IO_NAMES = {"open", "print", "input"}
 
 

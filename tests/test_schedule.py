@@ -409,9 +409,10 @@ def test_install_templates_fill_in_to_the_rendered_files() -> None:
 
 
 def test_install_scripts_use_the_installed_ccsync_and_shared_names() -> None:
+    assert "ccsync=$(command -v ccsync)" in (INSTALL / "common.sh").read_text()
     for script in ["cron/install.sh", "systemd/install.sh", "launchd/install.sh"]:
         text = (INSTALL / script).read_text()
-        assert "command -v ccsync" in text, script
+        assert '. "$here/../common.sh"' in text and "\nfind_ccsync\n" in text, script
     assert CRON_MARKER in (INSTALL / "cron" / "install.sh").read_text()
     assert f"LABEL={LAUNCHD_LABEL}" in (INSTALL / "launchd" / "install.sh").read_text()
     for script in ["install.ps1", "remove.ps1"]:
@@ -748,7 +749,7 @@ def test_cron_install_script_writes_the_rendered_line(tmp_path: Path, fake_bin: 
     spool.write_text("0 1 * * * /bin/true\n")
     script = str(INSTALL / "cron" / "install.sh")
     env = script_env(CCSYNC_HOME="/data/ccsync", CLAUDE_CONFIG_DIR="/a,/b")
-    for args in ([], ["--at", "7:05"]):
+    for args in ([], ["--at", "00:00"], ["--at", "7:05"]):  # 00: a zero hour or minute once ended the script
         subprocess.run(["sh", script, *args], env=env, check=True, capture_output=True)
     ccsync = str(fake_bin / "ccsync")
     expected = render_cron_line(ccsync, time(7, 5), env={"CCSYNC_HOME": "/data/ccsync", "CLAUDE_CONFIG_DIR": "/a,/b"})
