@@ -564,7 +564,9 @@ class _Generator:
         path = f"{s.cwd}/src/{rng.choice(_WORDS)}/{rng.choice(_WORDS)}.py"
         tool_input: dict[str, Any]
         if name == "Task":
-            tool_input = {"description": "Find callers", "prompt": self._text(200, 1200), "subagent_type": "general-purpose"}
+            tool_input = {
+                "description": "Find callers", "prompt": self._text(200, 1200), "subagent_type": "general-purpose",
+            }
         elif name == "Bash":
             tool_input = {"command": f"pytest -q tests/test_{rng.choice(_WORDS)}.py", "description": "Run the tests"}
         elif name == "Edit":
@@ -606,7 +608,8 @@ class _Generator:
                 else:
                     result = {"type": "update", "content": text}
             record = self._envelope(s, "user")
-            record["message"] = {"role": "user", "content": [{"tool_use_id": tool_id, "type": "tool_result", "content": text}]}
+            result = {"tool_use_id": tool_id, "type": "tool_result", "content": text}
+            record["message"] = {"role": "user", "content": [result]}
             # `toolUseResult` comes after uuid and timestamp, as Claude Code writes it.
             self._finish(s, record, s.t, tail={"toolUseResult": result})
             s.context += len(text) * 10 // 35
@@ -658,8 +661,15 @@ class _Generator:
         record["message"] = {
             "id": self._uuid(), "model": "<synthetic>", "role": "assistant", "type": "message",
             "stop_reason": "stop_sequence", "stop_sequence": "",
-            "usage": {"input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
-            "content": [{"type": "text", "text": self.rng.choice(("API Error: 529 Overloaded", "API Error: Request timed out."))}],
+            "usage": {
+                "input_tokens": 0, "output_tokens": 0, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+            },
+            "content": [
+                {
+                    "type": "text",
+                    "text": self.rng.choice(("API Error: 529 Overloaded", "API Error: Request timed out.")),
+                },
+            ],
         }
         record["isApiErrorMessage"] = True
         self._finish(s, record, s.t)
@@ -719,7 +729,8 @@ class _Generator:
         s = self.new_session(cwd, t0)
         self.run(s, target)
         if rng.random() < 0.2:
-            self._emit(s, {"type": "summary", "summary": self._text(20, 60).replace("\n", " "), "leafUuid": s.last_uuid})
+            summary = self._text(20, 60).replace("\n", " ")
+            self._emit(s, {"type": "summary", "summary": summary, "leafUuid": s.last_uuid})
         self._write(self.session_path(s), b"".join(s.lines))
         if self._chance("btw", 0.04):
             self.btw(s)
@@ -736,7 +747,8 @@ class _Generator:
                                model=old.model if rng.random() < 0.8 else None)
         new.context, new.cached, new.last_uuid = old.context, 0, old.last_uuid
         new.limit = max(new.limit, old.limit)
-        self._emit(new, {"type": "summary", "summary": self._text(20, 60).replace("\n", " "), "leafUuid": old.last_uuid})
+        summary = self._text(20, 60).replace("\n", " ")
+        self._emit(new, {"type": "summary", "summary": summary, "leafUuid": old.last_uuid})
         old_id, new_id = old.sid.encode(), new.sid.encode()
         for line, ok in zip(old.lines, old.replayable, strict=True):
             if ok:

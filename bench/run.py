@@ -175,7 +175,7 @@ def init_bare(path: Path) -> None:
     if shutil.which("git"):
         subprocess.run(["git", "init", "-q", "--bare", str(path)], check=True)
         return
-    from dulwich.repo import Repo  # the bench is not the package: its import rules do not apply
+    from dulwich.repo import Repo  # noqa: PLC0415 - only without git; the bench is not the package
 
     path.mkdir(parents=True)
     Repo.init_bare(str(path)).close()
@@ -473,7 +473,8 @@ def _drop_caches() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--size", default="1G", help="main corpus size (decimal units: 1G, 200M; default 1G)")
-    parser.add_argument("--keep", metavar="DIR", help="work in DIR and keep it; a corpus there of the same size and seed is reused")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="work in DIR and keep it; a corpus there of the same size and seed is reused")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--days", type=int, default=30, help="days the main corpus spans (default 30)")
     parser.add_argument("--devices", type=int, default=20)
@@ -482,7 +483,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ccsync", help="command to run instead of `ccsync` (e.g. 'python -m syncer')")
     parser.add_argument("--skip-ccusage", action="store_true")
     parser.add_argument("--skip-devices", action="store_true")
-    parser.add_argument("--drop-caches", action="store_true", help="drop the OS page cache before the cold scan (root, Linux)")
+    parser.add_argument("--drop-caches", action="store_true",
+                        help="drop the OS page cache before the cold scan (root, Linux)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args(argv)
 

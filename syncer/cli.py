@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, tzinfo
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -187,7 +187,7 @@ def nightly(
             _warn(outcome.scan.warnings)
 
 
-class Privacy(str, Enum):
+class Privacy(StrEnum):
     names = "names"
     full = "full"
     hashed = "hashed"
@@ -196,8 +196,12 @@ class Privacy(str, Enum):
 @app.command()
 def init(
     device: Annotated[str | None, typer.Option(help="This machine's id in the sync repo (default: host name).")] = None,
-    remote: Annotated[str | None, typer.Option(help="The shared git repository: a path, file://, https:// or ssh URL.")] = None,
-    privacy: Annotated[Privacy | None, typer.Option(help="Project names: names (folder), full (path) or hashed.")] = None,
+    remote: Annotated[
+        str | None, typer.Option(help="The shared git repository: a path, file://, https:// or ssh URL.")
+    ] = None,
+    privacy: Annotated[
+        Privacy | None, typer.Option(help="Project names: names (folder), full (path) or hashed.")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rename a device that already has a ledger.")] = False,
 ) -> None:
     """Set up this device: its id, the shared remote, and how project names are recorded."""
@@ -238,7 +242,9 @@ def _sync_line(outcome: SyncResult) -> str:
 
 @app.command("sync")
 def sync_command(
-    no_scan: Annotated[bool, typer.Option("--no-scan", help="Push the ledger as it is, without scanning first.")] = False,
+    no_scan: Annotated[
+        bool, typer.Option("--no-scan", help="Push the ledger as it is, without scanning first.")
+    ] = False,
     no_wait: WaitOption = False,
 ) -> None:
     """Scan, commit this device's ledger, fetch the others', and push."""
@@ -250,7 +256,7 @@ def sync_command(
         _say(_sync_line(outcome))
 
 
-class By(str, Enum):
+class By(StrEnum):
     device = "device"
     model = "model"
     month = "month"
@@ -261,7 +267,9 @@ def total(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
     by: Annotated[By, typer.Option(help="Group the devices' usage by device, model or month.")] = By.device,
-    timezone: Annotated[str | None, typer.Option(help="IANA zone for months and goal days (default: the system's).")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone for months and goal days (default: the system's).")
+    ] = None,
 ) -> None:
     """Every device's usage merged, with progress toward the goal."""
     kind = {"device": "device", "model": "model", "month": "monthly"}[by.value]
@@ -277,7 +285,7 @@ def total(
     _warn(result.warnings)
 
 
-class Metric(str, Enum):
+class Metric(StrEnum):
     processed = "processed"
     all = "all"
     output = "output"
@@ -309,7 +317,9 @@ def goal_show(
 def goal_set(
     target: Annotated[str, typer.Argument(help="Like 100M, 1.5B, 250k or 5000000 (dollars for --metric cost).")],
     by: Annotated[str | None, typer.Option(help="Deadline YYYY-MM-DD (default: 31 December this year).")] = None,
-    metric: Annotated[Metric, typer.Option(help="processed = input+output+cache creation; all adds cache reads.")] = Metric.processed,
+    metric: Annotated[
+        Metric, typer.Option(help="processed = input+output+cache creation; all adds cache reads.")
+    ] = Metric.processed,
 ) -> None:
     """Set the goal every device shares (stored in the sync repo's goal.json)."""
     from syncer.commands.goal import set_goal
@@ -318,7 +328,7 @@ def goal_set(
     _say(f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}.")
 
 
-class ReportKind(str, Enum):
+class ReportKind(StrEnum):
     daily = "daily"
     weekly = "weekly"
     monthly = "monthly"
@@ -335,7 +345,9 @@ def report_command(
     since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (inclusive).")] = None,
     until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")] = None,
     timezone: Annotated[str | None, typer.Option(help="IANA zone for days (default: the system's).")] = None,
-    all_devices: Annotated[bool, typer.Option("--all-devices", help="Every device in the sync repo, not just this one.")] = False,
+    all_devices: Annotated[
+        bool, typer.Option("--all-devices", help="Every device in the sync repo, not just this one.")
+    ] = False,
 ) -> None:
     """This device's usage (or every device's) by day, week, month, session, model, project or branch."""
     window = report.Window(_day(since, "--since"), _day(until, "--until"))
@@ -376,7 +388,9 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON."
 
 @app.command()
 def restore(
-    from_backup: Annotated[bool, typer.Option("--from-backup", help="Use the newest good local backup instead of the sync repo.")] = False,
+    from_backup: Annotated[
+        bool, typer.Option("--from-backup", help="Use the newest good local backup instead of the sync repo.")
+    ] = False,
 ) -> None:
     """Rebuild this device's local state from its file in the sync repo (new machine, lost disk)."""
     from syncer.commands.restore import restore as run_restore

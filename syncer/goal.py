@@ -62,7 +62,9 @@ def parse_goal(data: bytes) -> Goal:
         refuse_newer(raw, supported=1, what="goal.json in the sync repo")
         return Goal.model_validate(raw, strict=False)
     except (orjson.JSONDecodeError, ValidationError):
-        raise GoalCorrupt("goal.json in the sync repo is not valid; set it again with: ccsync goal set TARGET") from None
+        raise GoalCorrupt(
+            "goal.json in the sync repo is not valid; set it again with: ccsync goal set TARGET"
+        ) from None
 
 
 def dump_goal(goal: Goal) -> bytes:

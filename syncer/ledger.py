@@ -236,7 +236,9 @@ class Batch:
             return
         t = event.tokens
         if rec[9:] != list(t):
-            rec[9:] = [max(rec[9], t[0]), max(rec[10], t[1]), max(rec[11], t[2]), max(rec[12], t[3]), max(rec[13], t[4])]
+            rec[9:] = [
+                max(rec[9], t[0]), max(rec[10], t[1]), max(rec[11], t[2]), max(rec[12], t[3]), max(rec[13], t[4]),
+            ]
         candidate = (time_ms, event.session, project, branch, model)
         if candidate < (rec[_TIME], rec[_SESSION], rec[_PROJECT], rec[_BRANCH], rec[_MODEL]):
             rec[_TIME], rec[_SESSION], rec[_PROJECT], rec[_BRANCH], rec[_MODEL] = candidate

@@ -63,6 +63,8 @@ def _walk(name: str, source: ModuleType, root: Path, folder: Path, found: list[L
         elif is_log:
             if stat.S_ISREG(info.st_mode):
                 # `folder / name` parses one part; Path(entry.path) would parse the whole path again
-                found.append(LogFile(name, folder / entry.name, root, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns))
+                found.append(LogFile(
+                    name, folder / entry.name, root, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                ))
             else:
                 warnings.append(f"skipped {entry.path}: not a regular file")

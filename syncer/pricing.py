@@ -15,7 +15,6 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any
 
-import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from syncer.documents import canonical

@@ -37,7 +37,7 @@ def money(n: float) -> str:
 
 
 def report_table(result: report.Report, *, title: str, breakdown: bool = True) -> Table:
-    from rich.table import Table  # only commands that print a table pay for rich
+    from rich.table import Table  # noqa: PLC0415 - only commands that print a table pay for rich
 
     key = report.KEY_FIELD[result.kind].capitalize()
     table = Table(title=title, title_justify="left")

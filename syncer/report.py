@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Literal
-from datetime import tzinfo
 
 from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
 from syncer.pricing import ModelPrice, PriceTable, cost_usd, find_price

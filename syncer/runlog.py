@@ -97,10 +97,10 @@ def _exclusive(lock: Path) -> Iterator[None]:
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         if sys.platform == "win32":
-            import msvcrt
+            import msvcrt  # noqa: PLC0415 - each OS has only its own locking module
             msvcrt.locking(fd, msvcrt.LK_LOCK, 1)  # retries for 10 s, then OSError
         else:
-            import fcntl
+            import fcntl  # noqa: PLC0415 - each OS has only its own locking module
             fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING
 
 from syncer import store
 from syncer.events import BadLine
-from syncer.logfiles import LogFile, find_logs
 from syncer.ledger import Batch, Tally
+from syncer.logfiles import LogFile, find_logs
 from syncer.paths import StatePaths
 from syncer.privacy import branch_name, project_name
 from syncer.sources import SOURCES

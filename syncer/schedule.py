@@ -692,7 +692,9 @@ def status(
 # systemd user timer
 
 
-def _plan_systemd(ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None) -> Plan:
+def _plan_systemd(
+    ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None
+) -> Plan:
     units = render_systemd(ccsync, at, env=job_env)
     unit_dir = systemd_unit_dir(home, env)
     return Plan(
@@ -749,7 +751,9 @@ def _status_systemd(home: Path, runner: Runner, env: Mapping[str, str] | None, u
 # cron
 
 
-def _plan_cron(ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None) -> Plan:
+def _plan_cron(
+    ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None
+) -> Plan:
     line = render_cron_line(ccsync, at, env=job_env)
     return Plan(
         scheduler="cron",
@@ -780,7 +784,9 @@ def _status_cron(home: Path, runner: Runner, env: Mapping[str, str] | None, uid:
 # launchd agent
 
 
-def _plan_launchd(ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None) -> Plan:
+def _plan_launchd(
+    ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None
+) -> Plan:
     target = f"gui/{_uid(uid)}"
     plist = launchd_plist_path(home)
     log = str(home / "Library" / "Logs" / "ccsync.log")
@@ -821,7 +827,9 @@ def _status_launchd(home: Path, runner: Runner, env: Mapping[str, str] | None, u
 # Windows Task Scheduler
 
 
-def _plan_schtasks(ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None) -> Plan:
+def _plan_schtasks(
+    ccsync: str, at: time, home: Path, env: Mapping[str, str], job_env: dict[str, str], uid: int | None
+) -> Plan:
     xml_file = schtasks_xml_path(home, env)
     return Plan(
         scheduler="schtasks",

@@ -4,14 +4,14 @@ no test can read the real ~/.claude, ~/.config/claude or ~/.ccsync."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # `bench.corpus` is shared by the benchmark and the tests
+from syncer.cli import main
+from tests.cli_runner import Cli
+
+pytest_plugins = ["tests.gitserver"]  # its git server fixtures, for every test module
 
 
 @pytest.fixture(autouse=True)
@@ -42,10 +42,8 @@ def state_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Callable[..., tuple[int, str, str]]:
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
     """Run `ccsync ARGS` in-process: (exit code, stdout, stderr)."""
-    from syncer.cli import main
-
     def run(*args: str) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "argv", ["ccsync", *args])
         capsys.readouterr()

@@ -1,4 +1,4 @@
-"""Tiny hand-written Claude Code log records for tests, in the shape of ../shared/samples."""
+"""Tiny hand-written Claude Code log records for tests, in the shape of tests/samples."""
 
 from __future__ import annotations
 

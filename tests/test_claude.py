@@ -1,24 +1,32 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
-from syncer.events import BadLine
+from syncer.events import BadLine, Event
 from syncer.sources import claude
 from tests import logs
 
 
-def parse(record: dict) -> object:
+def parse_any(record: dict[str, Any]) -> Event | None:
     return claude.parse_line(logs.line(record).rstrip(b"\n"))
+
+
+def parse(record: dict[str, Any]) -> Event:
+    event = parse_any(record)
+    assert event is not None, record
+    return event
 
 
 def test_key_is_message_id_and_request_id() -> None:
     event = parse(logs.assistant("msg_1", "req_9"))
     assert event.key == "msg_1:req_9"
     assert event.tokens == (3, 10, 100, 0, 1000)
-    assert (event.session, event.cwd, event.branch, event.sidechain) == (logs.SESSION, "/home/ana/src/shop", "main", False)
+    where = (event.session, event.cwd, event.branch, event.sidechain)
+    assert where == (logs.SESSION, "/home/ana/src/shop", "main", False)
 
 
 def test_key_falls_back_to_message_id_then_line_hash() -> None:
@@ -47,11 +55,11 @@ def test_timestamps_in_every_shape(stamp: str, expected_ms: int) -> None:
 
 
 def test_lines_without_usage_are_not_events() -> None:
-    assert parse(logs.user()) is None
-    assert parse({"type": "summary", "summary": "x", "leafUuid": "a"}) is None
-    assert parse(logs.assistant("m", model="<synthetic>", tokens=logs.usage())) is None
+    assert parse_any(logs.user()) is None
+    assert parse_any({"type": "summary", "summary": "x", "leafUuid": "a"}) is None
+    assert parse_any(logs.assistant("m", model="<synthetic>", tokens=logs.usage())) is None
     # a user line whose tool result carries a usage block (Task tool) is not an assistant response
-    assert parse({"type": "user", "toolUseResult": {"usage": {"input_tokens": 5}}}) is None
+    assert parse_any({"type": "user", "toolUseResult": {"usage": {"input_tokens": 5}}}) is None
 
 
 def test_progress_line_yields_the_embedded_subagent_response() -> None:
@@ -87,15 +95,14 @@ def test_log_roots(tmp_path: Path) -> None:
 
 
 def test_shared_samples_parse_to_their_documented_totals() -> None:
-    samples = Path(__file__).resolve().parents[2] / "shared" / "samples" / "claude" / "projects"
-    if not samples.is_dir():
-        pytest.skip("shared/samples is not beside this checkout")
+    samples = Path(__file__).resolve().parent / "samples" / "claude" / "projects"
     best: dict[str, tuple[int, ...]] = {}
     for path in samples.rglob("*.jsonl"):
         for raw in path.read_bytes().splitlines():
             event = claude.parse_line(raw)
             if event is not None:
-                best[event.key] = tuple(max(a, b) for a, b in zip(best.get(event.key, (0,) * 5), event.tokens))
+                seen = best.get(event.key, (0,) * 5)
+                best[event.key] = tuple(max(a, b) for a, b in zip(seen, event.tokens, strict=True))
     sums = [sum(t[i] for t in best.values()) for i in range(5)]
     assert len(best) == 3
     assert sums == [23, 324, 2311, 0, 57736]

@@ -8,31 +8,26 @@ from pathlib import Path
 
 import orjson
 import pytest
+from dulwich.objects import Commit, Tree
+from dulwich.repo import Repo
 
+from syncer import __version__
 from syncer.git.sync import sync_files
 from syncer.paths import StatePaths
 from tests import logs
+from tests.cli_runner import Cli
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "claude"
+SAMPLES = Path(__file__).resolve().parent / "samples" / "claude"
 
 
 @pytest.fixture
 def sample_logs(claude_dir: Path) -> Path:
-    """The shared sample tree if it is beside this checkout, else an equivalent one."""
-    if SAMPLES.is_dir():
-        shutil.copytree(SAMPLES, claude_dir, dirs_exist_ok=True)
-    else:
-        sub = logs.assistant("msg_01Hk2", "r2", model="claude-haiku-4-5-20251001", sidechain=True,
-                             tokens=logs.usage(12, 41, 0, 9120))
-        logs.write(logs.session_file(claude_dir),
-                   logs.assistant("msg_01Qx7", "r1", tokens=logs.usage(3, 187, 2311, 18204)),
-                   logs.progress(sub),
-                   logs.assistant("msg_01Zz9", None, model="claude-opus-4-1-20250805", tokens=logs.usage(8, 96, 0, 30412)))
-        logs.write(logs.session_file(claude_dir).with_suffix("") / "subagents" / "agent-7f3a.jsonl", sub)
+    """The sample tree (tests/samples/claude), copied into this test's Claude folder."""
+    shutil.copytree(SAMPLES, claude_dir, dirs_exist_ok=True)
     return claude_dir
 
 
-def test_scan_json_and_daily_report_match_the_sample_totals(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+def test_scan_json_and_daily_report_match_the_sample_totals(cli: Cli, sample_logs: Path) -> None:
     code, out, err = cli("scan", "--json")
     assert (code, err) == (0, "")
     added = orjson.loads(out)["added"]
@@ -56,14 +51,14 @@ def test_scan_json_and_daily_report_match_the_sample_totals(cli, sample_logs) ->
     assert report["warnings"] == []
 
 
-def test_scan_is_silent_off_a_terminal(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+def test_scan_is_silent_off_a_terminal(cli: Cli, sample_logs: Path) -> None:
     assert cli("scan") == (0, "", "")
     assert cli() == (0, "", "")  # the nightly job, twice: nothing new, nothing said
 
 
 @pytest.mark.parametrize("kind, key", [("weekly", "week"), ("monthly", "month"), ("session", "session"),
                                         ("model", "model"), ("project", "project"), ("branch", "branch")])
-def test_every_report_kind_has_its_key(cli, sample_logs, kind: str, key: str) -> None:  # type: ignore[no-untyped-def]
+def test_every_report_kind_has_its_key(cli: Cli, sample_logs: Path, kind: str, key: str) -> None:
     cli("scan")
     code, out, _ = cli("report", kind, "--json")
     assert code == 0
@@ -71,7 +66,7 @@ def test_every_report_kind_has_its_key(cli, sample_logs, kind: str, key: str) ->
     assert rows and all(key in r and "models" in r and "cost_usd" in r for r in rows)
 
 
-def test_an_unknown_model_is_counted_and_its_cost_marked_missing(cli, claude_dir) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_model_is_counted_and_its_cost_marked_missing(cli: Cli, claude_dir: Path) -> None:
     logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"),
                logs.assistant("m2", "r2", model="claude-future-9-20270101", tokens=logs.usage(5, 50)))
     cli("scan")
@@ -93,17 +88,21 @@ def test_an_unknown_model_is_counted_and_its_cost_marked_missing(cli, claude_dir
     assert status["totals"]["unpriced_models"] == ["claude-future-9-20270101"]
 
 
-def test_report_time_zone_moves_days(cli, claude_dir) -> None:  # type: ignore[no-untyped-def]
+def test_report_time_zone_moves_days(cli: Cli, claude_dir: Path) -> None:
     logs.write(logs.session_file(claude_dir), logs.assistant("m1", ts="2026-11-20T23:30:00Z"))
     cli("scan")
-    days = lambda tz: [r["date"] for r in orjson.loads(cli("report", "daily", "--json", "--timezone", tz)[1])["rows"]]  # noqa: E731
+
+    def days(tz: str) -> list[str]:
+        return [r["date"] for r in orjson.loads(cli("report", "daily", "--json", "--timezone", tz)[1])["rows"]]
+
     assert days("UTC") == ["2026-11-20"]
     assert days("Europe/Berlin") == ["2026-11-21"]
     assert days("America/New_York") == ["2026-11-20"]
 
 
-def test_since_until_filter_days(cli, claude_dir) -> None:  # type: ignore[no-untyped-def]
-    logs.write(logs.session_file(claude_dir), *[logs.assistant(f"m{d}", ts=f"2026-11-{d:02d}T10:00:00Z") for d in (1, 2, 3)])
+def test_since_until_filter_days(cli: Cli, claude_dir: Path) -> None:
+    days = [logs.assistant(f"m{d}", ts=f"2026-11-{d:02d}T10:00:00Z") for d in (1, 2, 3)]
+    logs.write(logs.session_file(claude_dir), *days)
     cli("scan")
     code, out, _ = cli("report", "daily", "--json", "--since", "2026-11-02", "--until", "20261102")
     assert [r["date"] for r in orjson.loads(out)["rows"]] == ["2026-11-02"]
@@ -121,19 +120,19 @@ def test_since_until_filter_days(cli, claude_dir) -> None:  # type: ignore[no-un
         (("schedule", "install", "--at", "25:00", "--dry-run"), "25:00"),
     ],
 )
-def test_bad_input_is_one_line_and_exit_2(cli, args: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_is_one_line_and_exit_2(cli: Cli, args: tuple[str, ...], message: str) -> None:
     code, out, err = cli(*args)
     assert code == 2
     assert message in err
     assert err.startswith("ccsync: ") and err.count("\n") == 1
 
 
-def test_unknown_flag_is_a_usage_error(cli) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_flag_is_a_usage_error(cli: Cli) -> None:
     code, _, err = cli("scan", "--frobnicate")
     assert code == 2 and "--frobnicate" in err
 
 
-def test_corrupt_ledger_exits_65_and_is_never_overwritten(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
+def test_corrupt_ledger_exits_65_and_is_never_overwritten(cli: Cli, sample_logs: Path, state_dir: Path) -> None:
     cli("scan")
     logs.write(logs.session_file(sample_logs, "more"), logs.assistant("new-one"))
     ledger = state_dir / "ledger.json"
@@ -148,7 +147,7 @@ def test_corrupt_ledger_exits_65_and_is_never_overwritten(cli, sample_logs, stat
         assert ledger.read_bytes() == damaged
 
 
-def test_restore_from_backup_recovers_a_corrupt_ledger(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
+def test_restore_from_backup_recovers_a_corrupt_ledger(cli: Cli, sample_logs: Path, state_dir: Path) -> None:
     cli("scan")
     logs.write(logs.session_file(sample_logs, "more"),
                logs.assistant("new-one", tokens=logs.usage(1, 1), session="another-session"))
@@ -162,7 +161,7 @@ def test_restore_from_backup_recovers_a_corrupt_ledger(cli, sample_logs, state_d
     assert (total["output_tokens"], total["messages"]) == (325, 4)
 
 
-def test_status_json(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+def test_status_json(cli: Cli, sample_logs: Path) -> None:
     cli("init", "--device", "studio")
     cli()
     code, out, _ = cli("status", "--json")
@@ -178,7 +177,7 @@ def test_status_json(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
     assert "last_run: " in out and "last_scheduled_run: " in out and ", ok, +" in out and "pushed (tip " in out
 
 
-def test_state_folder_is_private(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
+def test_state_folder_is_private(cli: Cli, sample_logs: Path, state_dir: Path) -> None:
     cli()
     assert state_dir.stat().st_mode & 0o777 == 0o700
     for path in state_dir.iterdir():
@@ -186,7 +185,7 @@ def test_state_folder_is_private(cli, sample_logs, state_dir) -> None:  # type: 
             assert path.stat().st_mode & 0o077 == 0, path
 
 
-def test_total_and_goal_on_one_machine(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+def test_total_and_goal_on_one_machine(cli: Cli, sample_logs: Path) -> None:
     cli("init", "--device", "solo")
     assert cli()[0] == 0
     code, out, err = cli("goal", "set", "1k", "--by", "2099-12-31")
@@ -202,15 +201,18 @@ def test_total_and_goal_on_one_machine(cli, sample_logs) -> None:  # type: ignor
     assert orjson.loads(out)["percent"] == 265.8
 
 
-def test_a_folder_remote_is_created_when_missing(cli, sample_logs, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from dulwich.repo import Repo
+def test_a_folder_remote_is_created_when_missing(cli: Cli, sample_logs: Path, tmp_path: Path) -> None:
     target = tmp_path / "usb" / "ccsync-data.git"
     target.parent.mkdir()
     code, out, err = cli("init", "--device", "solo", "--remote", str(target))
     assert code == 0, err
     assert cli()[0] == 0
     with Repo(str(target)) as repo:
-        assert repo.bare and b"data" in repo[repo[b"refs/heads/main"].tree]
+        head = repo[b"refs/heads/main"]
+        assert isinstance(head, Commit)
+        tree = repo[head.tree]
+        assert isinstance(tree, Tree)
+        assert repo.bare and b"data" in tree
 
 
 @pytest.mark.parametrize("what, message", [
@@ -218,7 +220,9 @@ def test_a_folder_remote_is_created_when_missing(cli, sample_logs, tmp_path) -> 
     ("not-a-repo", "not a git repository"),
     ("a-file", "is a file"),
 ])
-def test_a_folder_remote_that_cannot_be_used_is_a_config_error(cli, tmp_path, what: str, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_folder_remote_that_cannot_be_used_is_a_config_error(
+    cli: Cli, tmp_path: Path, what: str, message: str
+) -> None:
     target = tmp_path / what
     if what == "missing-parent":
         target = target / "repo.git"
@@ -231,7 +235,7 @@ def test_a_folder_remote_that_cannot_be_used_is_a_config_error(cli, tmp_path, wh
     assert not (tmp_path / "missing-parent").exists()
 
 
-def test_goal_text_shows_round_targets_plainly(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+def test_goal_text_shows_round_targets_plainly(cli: Cli, sample_logs: Path) -> None:
     assert cli()[0] == 0
     code, out, err = cli("goal", "set", "100k", "--by", "2099-12-31")
     assert (code, out) == (0, "Goal set: 100k processed by 2099-12-31.\n"), err
@@ -239,14 +243,14 @@ def test_goal_text_shows_round_targets_plainly(cli, sample_logs) -> None:  # typ
     assert code == 0 and "2.7% " in out and "2.7k done, 97.3k to go" in out
 
 
-def test_a_cost_goal_is_set_to_the_cent(cli, sample_logs) -> None:  # type: ignore[no-untyped-def]
+def test_a_cost_goal_is_set_to_the_cent(cli: Cli, sample_logs: Path) -> None:
     code, out, err = cli("goal", "set", "2.50", "--metric", "cost", "--by", "2099-12-31")
     assert (code, out) == (0, "Goal set: $2.50 cost by 2099-12-31.\n"), err
     goal = orjson.loads(cli("goal", "--json")[1])
     assert goal["target"] == 2.5 and goal["metric"] == "cost"
 
 
-def test_goal_with_a_broken_goal_file_says_so(cli, sample_logs, state_dir) -> None:  # type: ignore[no-untyped-def]
+def test_goal_with_a_broken_goal_file_says_so(cli: Cli, sample_logs: Path, state_dir: Path) -> None:
     assert cli("goal", "set", "1M", "--by", "2099-12-31")[0] == 0
     paths = StatePaths(state_dir)
     sync_files(paths.repo, str(paths.embedded_remote), device=orjson.loads(
@@ -255,13 +259,15 @@ def test_goal_with_a_broken_goal_file_says_so(cli, sample_logs, state_dir) -> No
     assert code == 65 and "goal.json in the sync repo is not valid" in err and err.count("\n") == 1
 
 
-def test_goal_without_a_goal_says_how_to_set_one(cli) -> None:  # type: ignore[no-untyped-def]
+def test_goal_without_a_goal_says_how_to_set_one(cli: Cli) -> None:
     code, _, err = cli("goal")
     assert code == 2 and "ccsync goal set" in err
 
 
 @pytest.mark.skipif(os.name != "posix", reason="fake scheduler binaries are shell scripts")
-def test_schedule_install_status_remove_through_the_cli(cli, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_schedule_install_status_remove_through_the_cli(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """With no systemd user instance, cron: a fake `crontab` first on PATH keeps its table in
     tmp_path, so the machine's own schedule is never touched."""
     bin_dir = tmp_path / "bin"
@@ -296,11 +302,10 @@ def test_schedule_install_status_remove_through_the_cli(cli, tmp_path, monkeypat
     assert cli("schedule", "status")[1].startswith("Not installed (cron)")
 
 
-def test_version(cli) -> None:  # type: ignore[no-untyped-def]
-    from syncer import __version__
+def test_version(cli: Cli) -> None:
     assert cli("--version") == (0, f"ccsync {__version__}\n", "")
 
 
-def test_help_says_what_no_command_does(cli) -> None:  # type: ignore[no-untyped-def]
+def test_help_says_what_no_command_does(cli: Cli) -> None:
     code, out, _ = cli("--help")
     assert code == 0 and "With no command: the nightly job" in out

@@ -17,10 +17,11 @@ import pytest
 from tests import logs
 
 FAULTS = Path(__file__).resolve().parent / "faults"
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fault injection need POSIX")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fault injection need POSIX")]
 
 
-def ccsync(*args: str, fault: str | None = None, log: Path | None = None, wait: bool = True):  # type: ignore[no-untyped-def]
+def start(*args: str, fault: str | None = None, log: Path | None = None) -> subprocess.Popen[str]:
+    """A real `ccsync ARGS` process, with the fault injected when one is named."""
     env = dict(os.environ)
     if fault:
         env["PYTHONPATH"] = os.pathsep.join([str(FAULTS), env.get("PYTHONPATH", "")])
@@ -29,14 +30,18 @@ def ccsync(*args: str, fault: str | None = None, log: Path | None = None, wait: 
             env["CCSYNC_TEST_FAULT_LOG"] = str(log)
     proc = subprocess.Popen([sys.executable, "-m", "syncer", *args], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    if not wait:
-        return proc
-    out, err = proc.communicate(timeout=120)
+    return proc
+
+
+def ccsync(*args: str, fault: str | None = None, log: Path | None = None) -> tuple[int, str, str]:
+    """Run `ccsync ARGS` to the end: (exit code, stdout, stderr)."""
+    out, err = (proc := start(*args, fault=fault, log=log)).communicate(timeout=120)
     return proc.returncode, out, err
 
 
 def totals(state: Path) -> dict[str, int]:
-    return orjson.loads((state / "ledger.json").read_bytes())["totals"]
+    found: dict[str, int] = orjson.loads((state / "ledger.json").read_bytes())["totals"]
+    return found
 
 
 def write_sessions(claude_dir: Path, start: int, count: int) -> None:
@@ -90,7 +95,7 @@ def test_sigkill_at_random_points_of_a_scan(claude_dir: Path, state_dir: Path, t
         shutil.rmtree(state_dir, ignore_errors=True)
         if attempt % 2:  # an incremental scan, not only a first one
             shutil.copytree(half, state_dir)
-        proc = ccsync("scan", wait=False)
+        proc = start("scan")
         time.sleep(rng.uniform(0.05, 0.6))
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
@@ -101,7 +106,9 @@ def test_sigkill_at_random_points_of_a_scan(claude_dir: Path, state_dir: Path, t
 
 
 @pytest.mark.parametrize("fault, reason", [("enospc", "the disk is full"), ("eio", "Input/output error")])
-def test_disk_errors_exit_74_and_keep_the_old_ledger(claude_dir: Path, state_dir: Path, fault: str, reason: str) -> None:
+def test_disk_errors_exit_74_and_keep_the_old_ledger(
+    claude_dir: Path, state_dir: Path, fault: str, reason: str
+) -> None:
     write_sessions(claude_dir, 0, 1)
     assert ccsync("scan")[0] == 0
     old = (state_dir / "ledger.json").read_bytes()
@@ -139,10 +146,10 @@ def test_disk_errors_at_every_step_of_a_save_lose_nothing(claude_dir: Path, stat
 def test_two_scans_at_once_one_waits_or_exits_75(claude_dir: Path, state_dir: Path) -> None:
     write_sessions(claude_dir, 0, 3)
     assert ccsync("init", "--device", "one")[0] == 0
-    holder = ccsync("scan", fault="sleep:3", wait=False)
+    holder = start("scan", fault="sleep:3")
     time.sleep(1.0)
     code, _, err = ccsync("scan", "--no-wait")
     assert code == 75 and "another ccsync" in err
-    waiter = ccsync("scan", wait=False)
+    waiter = start("scan")
     assert holder.wait(60) == 0 and waiter.wait(60) == 0
     assert totals(state_dir)["messages"] == 15

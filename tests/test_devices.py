@@ -4,28 +4,20 @@ logs, against real git servers on 127.0.0.1 (DESIGN.md §4)."""
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
 from tests import logs
-from tests.gitserver import (  # noqa: F401 - http_server is a fixture
-    SECRET_TOKEN,
-    SECRET_USER,
-    GitDaemon,
-    GitHttpServer,
-    fsck,
-    git,
-    http_server,
-    make_bare,
-    requires_git,
-)
+from tests.gitserver import SECRET_TOKEN, SECRET_USER, GitDaemon, GitHttpServer, fsck, git, make_bare, requires_git
 
 pytestmark = requires_git
 
@@ -41,11 +33,12 @@ class Device:
                     "HOME": str(root / name), **(env or {})}
         self.sessions = 0
 
-    def run(self, *args: str, wait: bool = True, timeout: float = 120):  # type: ignore[no-untyped-def]
-        proc = subprocess.Popen([sys.executable, "-m", "syncer", *args], env=self.env, text=True,
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, "-m", "syncer", *args], env=self.env, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        if not wait:
-            return proc
+
+    def run(self, *args: str, timeout: float = 120) -> tuple[int, str, str]:
+        proc = self.start(*args)
         out, err = proc.communicate(timeout=timeout)
         return proc.returncode, out, err
 
@@ -65,8 +58,9 @@ class Device:
                                               ts=f"2026-11-{10 + self.sessions % 15:02d}T1{r}:00:00Z"))
         logs.write(logs.session_file(self.claude, sid), *records)
 
-    def ledger(self) -> dict:  # type: ignore[type-arg]
-        return orjson.loads((self.home / "ledger.json").read_bytes())
+    def ledger(self) -> dict[str, Any]:
+        found: dict[str, Any] = orjson.loads((self.home / "ledger.json").read_bytes())
+        return found
 
 
 def start(*devices: Device) -> None:
@@ -83,9 +77,11 @@ def summed(devices: list[Device]) -> dict[str, int]:
 
 
 def picked(total: dict[str, int]) -> dict[str, int]:
-    return {f: total[f] for f in ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "messages")}
+    fields = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens", "messages")
+    return {f: total[f] for f in fields}
 
 
+@pytest.mark.slow
 def test_three_devices_syncing_at_once_over_http_with_auth(tmp_path: Path, http_server: GitHttpServer) -> None:
     make_bare(http_server.root / "shared.git")
     env = {"CCSYNC_GIT_USERNAME": SECRET_USER, "CCSYNC_GIT_TOKEN": SECRET_TOKEN}
@@ -129,6 +125,7 @@ def test_three_devices_syncing_at_once_over_http_with_auth(tmp_path: Path, http_
     assert SECRET_TOKEN not in everything
 
 
+@pytest.mark.slow
 def test_remote_down_exits_75_keeps_data_and_catches_up(tmp_path: Path) -> None:
     daemon = GitDaemon(tmp_path / "srv")
     (tmp_path / "srv").mkdir()
@@ -158,13 +155,14 @@ def test_remote_down_exits_75_keeps_data_and_catches_up(tmp_path: Path) -> None:
         daemon.stop()
 
 
+@pytest.mark.slow
 def test_sigkill_during_sync_then_next_run_completes(tmp_path: Path) -> None:
     remote = make_bare(tmp_path / "shared.git")
     d = Device(tmp_path, "desk", str(remote))
     d.init()
     for delay in (0.05, 0.2, 0.4, 0.7):
         d.work(responses=20)
-        proc = d.run("sync", wait=False)
+        proc = d.start("sync")
         time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
@@ -335,7 +333,6 @@ def test_a_goal_set_before_joining_comes_along_unless_the_repo_has_one(tmp_path:
 
 
 def test_a_copied_state_folder_renamed_never_removes_the_live_original(tmp_path: Path) -> None:
-    import shutil
     remote = make_bare(tmp_path / "shared.git")
     a = Device(tmp_path, "a", str(remote))
     start(a)

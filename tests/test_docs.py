@@ -16,12 +16,14 @@ README = (ROOT / "README.md").read_text()
 def commands() -> list[tuple[str, str | None]]:
     found: list[tuple[str, str | None]] = []
     for command in app.registered_commands:
-        found.append((command.name or command.callback.__name__, command.callback.__doc__))  # type: ignore[union-attr]
+        assert command.callback is not None
+        found.append((command.name or command.callback.__name__, command.callback.__doc__))
     for group in app.registered_groups:
         assert group.typer_instance is not None
-        found.append((group.name or "", group.typer_instance.info.help))  # type: ignore[arg-type]
+        found.append((group.name or "", group.typer_instance.info.help))
         for command in group.typer_instance.registered_commands:
-            found.append((f"{group.name} {command.name}", command.callback.__doc__))  # type: ignore[union-attr]
+            assert command.callback is not None
+            found.append((f"{group.name} {command.name}", command.callback.__doc__))
     return found
 
 

@@ -3,7 +3,6 @@ through scans split any way, deleted logs, appends, time zones and parallel cold
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -13,9 +12,9 @@ import pytest
 
 from bench.corpus import DAY_FIELDS, Truth, append_session, generate
 from syncer import scan
+from tests.cli_runner import Cli
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
-Cli = Callable[..., tuple[int, str, str]]
 
 
 def daily(cli: Cli, zone: str = "UTC") -> dict[tuple[str, str], dict[str, int]]:
@@ -44,7 +43,9 @@ def test_cold_scan_equals_the_truth_in_any_time_zone(cli: Cli, corpus: tuple[Pat
     assert daily(cli, "America/Los_Angeles") == truth.by_day(ZoneInfo("America/Los_Angeles"))
 
 
-def test_parallel_cold_scan_equals_the_truth(cli: Cli, corpus: tuple[Path, Truth], monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_cold_scan_equals_the_truth(
+    cli: Cli, corpus: tuple[Path, Truth], monkeypatch: pytest.MonkeyPatch
+) -> None:
     _, truth = corpus
     monkeypatch.setattr(scan, "PARALLEL_BYTES", 0)  # worker processes even for a small corpus
     assert cli("scan")[0] == 0
@@ -73,7 +74,9 @@ def test_appends_add_exactly_the_new_usage(cli: Cli, corpus: tuple[Path, Truth])
         assert daily(cli) == truth.by_day()
 
 
-def test_losing_the_local_state_then_rescanning_adds_nothing(cli: Cli, corpus: tuple[Path, Truth], state_dir: Path) -> None:
+def test_losing_the_local_state_then_rescanning_adds_nothing(
+    cli: Cli, corpus: tuple[Path, Truth], state_dir: Path
+) -> None:
     root, truth = corpus
     assert cli("scan")[0] == 0
     for path in [*state_dir.glob("state-*.json"), *state_dir.glob("index-*.json")]:

@@ -10,7 +10,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dulwich.client import FetchPackResult, LocalGitClient
@@ -18,24 +20,13 @@ from dulwich.object_store import DiskObjectStore
 from dulwich.objects import ObjectID
 from dulwich.repo import Repo
 
-from gitserver import (  # noqa: F401  (fixtures are used by name)
-    SECRET_TOKEN,
-    SECRET_USER,
-    GitDaemon,
-    GitHttpServer,
-    fsck,
-    git,
-    git_daemon,
-    http_server,
-    make_bare,
-    requires_git,
-)
+from syncer.errors import ConfigError, RemoteUnavailable
 from syncer.git import layout, locks, objects, transport, urls
 from syncer.git import local as git_local
 from syncer.git import snapshot as git_snapshot
 from syncer.git import sync as git_sync
 from syncer.git.size import object_header
-from syncer.errors import ConfigError, RemoteUnavailable
+from tests.gitserver import SECRET_TOKEN, SECRET_USER, GitDaemon, GitHttpServer, fsck, git, make_bare, requires_git
 
 pytestmark = requires_git
 
@@ -43,14 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CRED = (SECRET_USER, SECRET_TOKEN)
 
 
-def sync(repo: Path, remote: str, device: str, content: bytes, **kwargs: object) -> git_sync.PushResult:
+def sync(repo: Path, remote: str, device: str, content: bytes, **kwargs: Any) -> git_sync.PushResult:
     return git_sync.sync_files(
         repo,
         remote,
         device=device,
         changes={f"data/{device}.json": content},
         message=f"ccsync: update {device}",
-        **kwargs,  # type: ignore[arg-type]
+        **kwargs,
     )
 
 
@@ -302,7 +293,7 @@ def test_a_join_cut_short_is_joined_again_with_the_goal(tmp_path: Path, remote: 
     real_write_tree = objects.write_tree
     calls: list[int] = []
 
-    def interrupted(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def interrupted(*args: Any, **kwargs: Any) -> ObjectID:
         calls.append(1)
         if len(calls) == 1:
             raise KeyboardInterrupt
@@ -376,8 +367,8 @@ def test_remote_moving_between_fetch_and_push_is_retried(
     real_fetch = transport.fetch_into
     calls = []
 
-    def fetch_then_race(*args: object, **kwargs: object) -> object:
-        fetched = real_fetch(*args, **kwargs)  # type: ignore[arg-type]
+    def fetch_then_race(*args: Any, **kwargs: Any) -> transport.Fetched:
+        fetched = real_fetch(*args, **kwargs)
         calls.append(1)
         if len(calls) == 1:  # another device pushes after our fetch, before our push
             monkeypatch.setattr(transport, "fetch_into", real_fetch)
@@ -401,8 +392,8 @@ def test_remote_that_keeps_moving_gives_up_without_forcing(
     real_fetch = transport.fetch_into
     counter = iter(range(1, 100))
 
-    def fetch_then_race(*args: object, **kwargs: object) -> object:
-        fetched = real_fetch(*args, **kwargs)  # type: ignore[arg-type]
+    def fetch_then_race(*args: Any, **kwargs: Any) -> transport.Fetched:
+        fetched = real_fetch(*args, **kwargs)
         monkeypatch.setattr(transport, "fetch_into", real_fetch)
         sync(tmp_path / "b.git", str(remote), "desk", b"D%d" % next(counter))
         monkeypatch.setattr(transport, "fetch_into", fetch_then_race)
@@ -435,7 +426,9 @@ for n in range(count):
 """
 
 
-def _workers(tmp_path: Path, url: str, devices: list[str], count: int, creds: tuple[str, str] | None = None) -> list[subprocess.Popen[str]]:
+def _workers(
+    tmp_path: Path, url: str, devices: list[str], count: int, creds: tuple[str, str] | None = None
+) -> list[subprocess.Popen[str]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
     extra = list(creds) if creds else []
     return [
@@ -464,6 +457,7 @@ def _check_history(server: Path, devices: list[str], count: int) -> None:
         assert mine == list(range(count - 1, -1, -1))
 
 
+@pytest.mark.slow
 def test_three_devices_concurrently_on_a_local_remote(tmp_path: Path, remote: Path) -> None:
     devices, count = ["alpha", "beta", "gamma"], 12
     procs = _workers(tmp_path, str(remote), devices, count)
@@ -475,6 +469,7 @@ def test_three_devices_concurrently_on_a_local_remote(tmp_path: Path, remote: Pa
     _check_history(remote, devices, count)
 
 
+@pytest.mark.slow
 def test_three_devices_concurrently_over_http_with_auth(tmp_path: Path, http_server: GitHttpServer) -> None:
     make_bare(http_server.root / "sync.git")
     devices, count = ["alpha", "beta", "gamma"], 5
@@ -608,7 +603,8 @@ def test_newer_goal_from_another_device_wins_over_our_stale_replay(
     with monkeypatch.context() as patch:
         patch.setattr(LocalGitClient, "send_pack", broken_push)
         with pytest.raises(RemoteUnavailable) as info:
-            git_sync.sync_files(tmp_path / "a.git", str(remote), device="laptop", changes={"goal.json": b"G2"}, message="g")
+            git_sync.sync_files(tmp_path / "a.git", str(remote), device="laptop", changes={"goal.json": b"G2"},
+                                message="g")
     assert "Input/output error" in str(info.value)
     git_sync.sync_files(tmp_path / "b.git", str(remote), device="desk", changes={"goal.json": b"G3"}, message="g")
     sync(tmp_path / "a.git", str(remote), "laptop", b"L")
@@ -694,9 +690,9 @@ def test_snapshot_skips_hostile_entries_with_warnings(tmp_path: Path, monkeypatc
     read: list[bytes] = []
     real_get_raw = DiskObjectStore.get_raw
 
-    def spy(self: DiskObjectStore, name: bytes) -> tuple[int, bytes]:
+    def spy(self: DiskObjectStore, name: ObjectID) -> tuple[int, bytes]:
         read.append(name)
-        return real_get_raw(self, name)  # type: ignore[arg-type]
+        return real_get_raw(self, name)
 
     monkeypatch.setattr(DiskObjectStore, "get_raw", spy)
     snap = git_snapshot.snapshot(local)
@@ -729,8 +725,8 @@ def test_object_header_sizes_match_git_for_loose_packed_and_delta_objects(tmp_pa
     assert any(len(line.split()) >= 7 for line in deltas.splitlines() if line[:40] in shas)  # some deltas exist
     for sha in shas:
         size = int(git("cat-file", "-s", sha, cwd=local).stdout)
-        assert loose[sha] is not None and loose[sha][1] == size  # type: ignore[index]
-        assert packed[sha] is not None and packed[sha][1] == size  # type: ignore[index]
+        for header in (loose[sha], packed[sha]):
+            assert header is not None and header[1] == size
 
 
 def test_fetch_checks_the_objects_really_arrived(
@@ -738,10 +734,11 @@ def test_fetch_checks_the_objects_really_arrived(
 ) -> None:
     sync(tmp_path / "b.git", str(remote), "desk", b"D")
 
-    def lying_fetch(self: LocalGitClient, path: str, target: object, **kwargs: object) -> FetchPackResult:
+    def lying_fetch(self: LocalGitClient, path: str, target: object, *,
+                    determine_wants: Callable[..., list[ObjectID]], **kwargs: object) -> FetchPackResult:
         # A server that advertises a tip, is asked for it, and sends an empty pack.
         refs = self.get_refs(path.encode() if isinstance(path, str) else path)
-        assert kwargs["determine_wants"](dict(refs.refs))  # type: ignore[operator]
+        assert determine_wants(dict(refs.refs))
         return FetchPackResult(dict(refs.refs), dict(refs.symrefs), None)
 
     monkeypatch.setattr(LocalGitClient, "fetch", lying_fetch)
@@ -766,6 +763,7 @@ for n in itertools.count():
 """
 
 
+@pytest.mark.slow
 def test_sigkill_mid_sync_leaves_everything_usable(tmp_path: Path, remote: Path) -> None:
     state = tmp_path / "a.git"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)}
@@ -813,7 +811,9 @@ def test_fresh_lock_is_waited_for_not_broken(tmp_path: Path, remote: Path, monke
     assert show(remote, "data/laptop.json") == b"L2"
 
 
-def test_lock_that_never_goes_away_is_temporary_failure(tmp_path: Path, remote: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lock_that_never_goes_away_is_temporary_failure(
+    tmp_path: Path, remote: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sync(tmp_path / "a.git", str(remote), "laptop", b"L1")
     lock = remote / "refs" / "heads" / "main.lock"
     lock.write_text("")

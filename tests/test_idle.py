@@ -21,12 +21,15 @@ def nightly(env: dict[str, str] | None = None) -> tuple[int, str, str]:
 
 
 def test_idle_needs_no_pydantic_typer_or_dulwich() -> None:
-    code = "import sys, syncer.idle, syncer.__main__; print(sorted({'pydantic', 'typer', 'dulwich', 'rich'} & set(sys.modules)))"
+    heavy = "{'pydantic', 'typer', 'dulwich', 'rich'}"
+    code = f"import sys, syncer.idle, syncer.__main__; print(sorted({heavy} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
 
-def test_idle_only_when_nothing_changed_and_already_pushed(claude_dir: Path, state_dir: Path, isolated_home: Path) -> None:
+def test_idle_only_when_nothing_changed_and_already_pushed(
+    claude_dir: Path, state_dir: Path, isolated_home: Path
+) -> None:
     paths = StatePaths(state_dir)
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1"))
     env = dict(os.environ)

@@ -17,12 +17,15 @@ ONLY_IN = {
     "typer": {"cli.py"},
     "subprocess": {"schedule.py"},
 }
-PURE = {"ledger.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py", "sources/claude.py"}
+PURE = {
+    "ledger.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
+    "sources/claude.py",
+}
 IO_NAMES = {"open", "print", "input"}
 
 
 def imports(path: Path) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name.split(".")[0] for alias in node.names)

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pytest
@@ -221,7 +223,7 @@ def test_ledger_bytes_are_deterministic_and_validate() -> None:
         (lambda d: d["sessions"][0][6][0].__setitem__(5, 10**6), "cache_creation_1h_tokens"),
     ],
 )
-def test_invalid_ledgers_are_refused(mutate, message: str) -> None:  # type: ignore[no-untyped-def]
+def test_invalid_ledgers_are_refused(mutate: Callable[[dict[str, Any]], object], message: str) -> None:
     doc = orjson.loads(dump_ledger(ledger_of(apply_all(Tally(), [event("a:1", (1, 2, 3, 0, 4))]))))
     mutate(doc)
     with pytest.raises(LedgerCorrupt, match=message):

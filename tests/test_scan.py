@@ -3,9 +3,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import orjson
 import pytest
 
 from syncer import store
@@ -13,6 +16,8 @@ from syncer.ledger import Ledger
 from syncer.paths import StatePaths
 from syncer.scan import ScanResult, scan
 from tests import logs
+
+FsPath = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 NOW = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
 
@@ -45,9 +50,7 @@ def out_tokens(paths: StatePaths) -> tuple[int, int]:
 
 
 def test_samples_give_their_documented_totals(paths: StatePaths, cfg: store.Config, isolated_home: Path) -> None:
-    samples = Path(__file__).resolve().parents[2] / "shared" / "samples" / "claude"
-    if not samples.is_dir():
-        pytest.skip("shared/samples is not beside this checkout")
+    samples = Path(__file__).resolve().parent / "samples" / "claude"
     result = run(paths, cfg, samples, isolated_home)
     t = ledger(paths).totals
     assert (t.input_tokens, t.output_tokens, t.cache_creation_tokens, t.cache_read_tokens, t.messages) == (
@@ -56,17 +59,22 @@ def test_samples_give_their_documented_totals(paths: StatePaths, cfg: store.Conf
     assert result.events == 3 and result.bad_lines == 0
 
 
-def test_appended_lines_are_read_from_the_checkpoint(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_appended_lines_are_read_from_the_checkpoint(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     f = logs.write(logs.session_file(claude_dir), logs.user(), logs.assistant("m1", tokens=logs.usage(1, 5)))
     run(paths, cfg, claude_dir, isolated_home)
     size = f.stat().st_size
-    logs.write(f, logs.assistant("m1", tokens=logs.usage(1, 9)), logs.assistant("m2", tokens=logs.usage(1, 7)), append=True)
+    logs.write(f, logs.assistant("m1", tokens=logs.usage(1, 9)), logs.assistant("m2", tokens=logs.usage(1, 7)),
+               append=True)
     result = run(paths, cfg, claude_dir, isolated_home)
     assert result.bytes_read == f.stat().st_size - size
     assert out_tokens(paths) == (16, 2)
 
 
-def test_nothing_new_reads_nothing_and_writes_nothing(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_nothing_new_reads_nothing_and_writes_nothing(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     logs.write(logs.session_file(claude_dir), logs.assistant("m1"))
     run(paths, cfg, claude_dir, isolated_home)
     before = {p.name: p.stat().st_mtime_ns for p in paths.home.iterdir()}
@@ -75,7 +83,9 @@ def test_nothing_new_reads_nothing_and_writes_nothing(paths, cfg, claude_dir, is
     assert {p.name: p.stat().st_mtime_ns for p in paths.home.iterdir()} == before
 
 
-def test_half_written_line_is_read_once_complete(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_half_written_line_is_read_once_complete(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     f = logs.session_file(claude_dir)
     whole = logs.line(logs.assistant("m1", tokens=logs.usage(1, 5)))
     logs.write(f, logs.assistant("m0", tokens=logs.usage(1, 1)))
@@ -89,7 +99,9 @@ def test_half_written_line_is_read_once_complete(paths, cfg, claude_dir, isolate
     assert out_tokens(paths) == (6, 2)
 
 
-def test_truncated_or_replaced_file_is_reread_without_double_counting(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_truncated_or_replaced_file_is_reread_without_double_counting(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)),
                    logs.assistant("m2", tokens=logs.usage(1, 5)))
     run(paths, cfg, claude_dir, isolated_home)
@@ -105,7 +117,9 @@ def test_truncated_or_replaced_file_is_reread_without_double_counting(paths, cfg
     assert out_tokens(paths) == (20, 4)
 
 
-def test_resumed_session_replay_and_progress_copies_count_once(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_resumed_session_replay_and_progress_copies_count_once(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     sub = logs.assistant("msg_sub", "req_sub", model="claude-haiku-4-5-20251001", sidechain=True,
                          tokens=logs.usage(12, 41, 0, 9120))
     main = logs.assistant("m1", tokens=logs.usage(3, 187, 2311, 18204))
@@ -116,7 +130,9 @@ def test_resumed_session_replay_and_progress_copies_count_once(paths, cfg, claud
     assert out_tokens(paths) == (187 + 41 + 2, 3)
 
 
-def test_vanished_files_change_nothing(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_vanished_files_change_nothing(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     logs.write(logs.session_file(claude_dir, "a"), logs.assistant("m1", tokens=logs.usage(1, 5)))
     logs.write(logs.session_file(claude_dir, "b"), logs.assistant("m2", tokens=logs.usage(1, 5)))
     run(paths, cfg, claude_dir, isolated_home)
@@ -126,7 +142,9 @@ def test_vanished_files_change_nothing(paths, cfg, claude_dir, isolated_home) ->
     assert ledger(paths).totals == before.totals
 
 
-def test_lost_local_state_adds_nothing_on_rescan(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_lost_local_state_adds_nothing_on_rescan(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)),
                    logs.assistant("m2", tokens=logs.usage(1, 5), ts="2026-11-20T09:20:00Z"))
     run(paths, cfg, claude_dir, isolated_home)
@@ -146,8 +164,10 @@ def test_lost_local_state_adds_nothing_on_rescan(paths, cfg, claude_dir, isolate
     lambda doc: doc.update({"pruned_before": "yesterday"}),
     lambda doc: doc.update({"generation": 99}),
 ])
-def test_a_damaged_index_is_rebuilt_and_counts_nothing_twice(paths, cfg, claude_dir, isolated_home, damage) -> None:  # type: ignore[no-untyped-def]
-    import orjson
+def test_a_damaged_index_is_rebuilt_and_counts_nothing_twice(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path,
+    damage: Callable[[dict[str, Any]], object],
+) -> None:
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
     run(paths, cfg, claude_dir, isolated_home)
     [index] = paths.home.glob("index-*.json")
@@ -159,7 +179,9 @@ def test_a_damaged_index_is_rebuilt_and_counts_nothing_twice(paths, cfg, claude_
     assert out_tokens(paths) == (10, 2)
 
 
-def test_old_logs_that_appear_later_are_counted(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_old_logs_that_appear_later_are_counted(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     """A log root added late, or logs copied back from a backup: months old, never counted."""
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
     run(paths, cfg, claude_dir, isolated_home)
@@ -173,7 +195,9 @@ def test_old_logs_that_appear_later_are_counted(paths, cfg, claude_dir, isolated
     assert out_tokens(paths) == (24, 4)
 
 
-def test_a_session_resumed_months_later_replays_nothing_twice(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_a_session_resumed_months_later_replays_nothing_twice(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     old = [logs.assistant("o1", "r1", tokens=logs.usage(2, 7), ts="2026-05-02T10:00:00Z", session="s-old"),
            logs.assistant("o2", "r2", tokens=logs.usage(2, 7), ts="2026-05-02T10:05:00Z", session="s-old")]
     logs.write(logs.session_file(claude_dir, "s-old"), *old)
@@ -187,7 +211,9 @@ def test_a_session_resumed_months_later_replays_nothing_twice(paths, cfg, claude
     assert out_tokens(paths) == (17, 3)
 
 
-def test_bad_lines_are_counted_and_skipped(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_bad_lines_are_counted_and_skipped(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
     with open(f, "ab") as h:
         h.write(b'{"type":"assistant","message":{"usage":{"input_tokens":"x"}}}\n{"usage" garbage\n')
@@ -199,7 +225,9 @@ def test_bad_lines_are_counted_and_skipped(paths, cfg, claude_dir, isolated_home
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
-def test_symlinks_fifos_and_folders_named_jsonl_are_skipped(paths, cfg, claude_dir, isolated_home, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_symlinks_fifos_and_folders_named_jsonl_are_skipped(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path, tmp_path: Path
+) -> None:
     project = claude_dir / "projects" / "p"
     logs.write(project / "real.jsonl", logs.assistant("m1", tokens=logs.usage(1, 5)))
     outside = logs.write(tmp_path / "outside.jsonl", logs.assistant("m9", tokens=logs.usage(1, 500)))
@@ -208,7 +236,11 @@ def test_symlinks_fifos_and_folders_named_jsonl_are_skipped(paths, cfg, claude_d
     (project / "folder.jsonl").mkdir()
     done = threading.Event()
     result: list[ScanResult] = []
-    worker = threading.Thread(target=lambda: (result.append(run(paths, cfg, claude_dir, isolated_home)), done.set()))
+    def scan_then_say_so() -> None:
+        result.append(run(paths, cfg, claude_dir, isolated_home))
+        done.set()
+
+    worker = threading.Thread(target=scan_then_say_so)
     worker.start()
     assert done.wait(20), "a FIFO hung the scan"
     assert out_tokens(paths) == (5, 1)
@@ -218,12 +250,14 @@ def test_symlinks_fifos_and_folders_named_jsonl_are_skipped(paths, cfg, claude_d
     assert "folder.jsonl: a folder named like a log file" in text
 
 
-def test_unreadable_file_is_skipped_with_a_warning(paths, cfg, claude_dir, isolated_home, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_unreadable_file_is_skipped_with_a_warning(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     good = logs.write(logs.session_file(claude_dir, "good"), logs.assistant("m1", tokens=logs.usage(1, 5)))
     bad = logs.write(logs.session_file(claude_dir, "bad"), logs.assistant("m2", tokens=logs.usage(1, 50)))
     real_open = os.open
 
-    def refusing_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def refusing_open(path: FsPath, flags: int, *args: Any, **kwargs: Any) -> int:
         if str(path) == str(bad):  # as chmod 0 does for anyone but root
             raise PermissionError(13, "Permission denied", str(path))
         return real_open(path, flags, *args, **kwargs)
@@ -238,13 +272,15 @@ def test_unreadable_file_is_skipped_with_a_warning(paths, cfg, claude_dir, isola
     assert good.exists()
 
 
-def test_a_read_error_skips_the_file_and_keeps_the_run_going(paths, cfg, claude_dir, isolated_home, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_read_error_skips_the_file_and_keeps_the_run_going(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     logs.write(logs.session_file(claude_dir, "good"), logs.assistant("m1", tokens=logs.usage(1, 5)))
     bad = logs.write(logs.session_file(claude_dir, "bad"), logs.assistant("m2", tokens=logs.usage(1, 50)))
     real_open, real_read = os.open, os.read
     failing: set[int] = set()
 
-    def tracking_open(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def tracking_open(path: FsPath, flags: int, *args: Any, **kwargs: Any) -> int:
         fd = real_open(path, flags, *args, **kwargs)
         if str(path) == str(bad):
             failing.add(fd)
@@ -272,7 +308,9 @@ def test_a_read_error_skips_the_file_and_keeps_the_run_going(paths, cfg, claude_
     assert out_tokens(paths) == (55, 2)
 
 
-def test_a_checkpoint_that_no_longer_ends_a_line_rereads_the_file(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_a_checkpoint_that_no_longer_ends_a_line_rereads_the_file(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     """Rewritten in place, same first bytes (a long prompt), longer after them: the old offset
     lands mid-line."""
     prompt = logs.user("y" * 5000)
@@ -287,7 +325,9 @@ def test_a_checkpoint_that_no_longer_ends_a_line_rereads_the_file(paths, cfg, cl
     assert out_tokens(paths) == (12, 2)
 
 
-def test_renamed_file_is_recognised_by_inode(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_renamed_file_is_recognised_by_inode(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     f = logs.write(logs.session_file(claude_dir, "a"), logs.assistant("m1", tokens=logs.usage(1, 5)))
     run(paths, cfg, claude_dir, isolated_home)
     moved = logs.session_file(claude_dir, "b")
@@ -297,7 +337,7 @@ def test_renamed_file_is_recognised_by_inode(paths, cfg, claude_dir, isolated_ho
     assert out_tokens(paths) == (5, 1)
 
 
-def test_privacy_hashed_hides_projects_and_branches(paths, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_privacy_hashed_hides_projects_and_branches(paths: StatePaths, claude_dir: Path, isolated_home: Path) -> None:
     cfg = store.new_config("d", privacy="hashed")
     logs.write(logs.session_file(claude_dir), logs.assistant("m1", cwd="/home/ana/src/secret", branch="feat/x"))
     run(paths, cfg, claude_dir, isolated_home)
@@ -305,7 +345,9 @@ def test_privacy_hashed_hides_projects_and_branches(paths, claude_dir, isolated_
     assert b"secret" not in raw and b"feat/x" not in raw and b"/home/ana" not in raw
 
 
-def test_privacy_names_keeps_only_the_folder_name(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+def test_privacy_names_keeps_only_the_folder_name(
+    paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path
+) -> None:
     logs.write(logs.session_file(claude_dir), logs.assistant("m1", cwd="/home/ana/src/shop"))
     run(paths, cfg, claude_dir, isolated_home)
     assert ledger(paths).hours[0].project == "shop"

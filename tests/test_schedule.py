@@ -24,7 +24,10 @@ from pathlib import Path
 import pytest
 
 from syncer import schedule
+from syncer.commands.context import Context
+from syncer.commands.schedule import schedule_install
 from syncer.errors import ConfigError, UsageError
+from syncer.paths import StatePaths
 from syncer.schedule import (
     CRON_MARKER,
     LAUNCHD_LABEL,
@@ -47,9 +50,7 @@ from syncer.schedule import (
     schedulers_to_search,
     status,
 )
-from syncer.commands.context import Context
-from syncer.commands.schedule import schedule_install
-from syncer.paths import StatePaths
+from tests.cli_runner import Cli
 
 GOLDEN = Path(__file__).parent / "golden" / "schedule"
 INSTALL = Path(__file__).parent.parent / "install"
@@ -363,9 +364,9 @@ def test_cron_line_keeps_stderr_for_cron_mail() -> None:
 
 @pytest.mark.parametrize("render", [render_cron_line, render_launchd_plist])
 @pytest.mark.parametrize("bad", ["ccsync", "bin/ccsync", "/usr/bin/cc\nsync", "/usr/bin/ccsync\r"])
-def test_renderers_refuse_relative_or_control_character_paths(render: object, bad: str) -> None:
+def test_renderers_refuse_relative_or_control_character_paths(render: Callable[..., str], bad: str) -> None:
     with pytest.raises(ConfigError):
-        render(bad, time(23, 59))  # type: ignore[operator]
+        render(bad, time(23, 59))
 
 
 def test_systemd_refuses_dollar_and_newline_values() -> None:
@@ -455,7 +456,7 @@ def test_windows_scripts_parse_in_powershell(script: str) -> None:
 # detect_scheduler
 
 
-def which_of(*present: str) -> object:
+def which_of(*present: str) -> Callable[[str], str | None]:
     return lambda name: f"/usr/bin/{name}" if name in present else None
 
 
@@ -476,7 +477,7 @@ def test_detect_scheduler(
 ) -> None:
     fake = FakeOS(tmp_path)
     fake.user_manager = user_manager
-    got = detect_scheduler(platform=platform, which=which_of(*present), runner=fake)  # type: ignore[arg-type]
+    got = detect_scheduler(platform=platform, which=which_of(*present), runner=fake)
     assert got == expected
 
 
@@ -489,7 +490,7 @@ def test_detect_scheduler_without_one_is_a_config_error(
     fake = FakeOS(tmp_path)
     fake.user_manager = False
     with pytest.raises(ConfigError):
-        detect_scheduler(platform=platform, which=which_of(*present), runner=fake)  # type: ignore[arg-type]
+        detect_scheduler(platform=platform, which=which_of(*present), runner=fake)
 
 
 # --------------------------------------------------------------------------------------------
@@ -900,7 +901,7 @@ def test_schedulers_to_search(
 ) -> None:
     fake = FakeOS(tmp_path)
     fake.user_manager = user_manager
-    which: Callable[[str], str | None] = which_of(*present)  # type: ignore[assignment]
+    which = which_of(*present)
     assert schedulers_to_search(platform=platform, which=which, runner=fake) == expected
     assert sorted(present_schedulers(platform=platform, which=which)) == sorted(expected)
 
@@ -933,7 +934,7 @@ def test_systemd_remove_leaves_the_user_manager_alone_without_our_units(tmp_path
 
 @posix_only
 def test_cli_status_and_remove_cover_both_linux_schedulers(
-    cli: Callable[..., tuple[int, str, str]], tmp_path: Path, fake_bin: Path, isolated_home: Path
+    cli: Cli, tmp_path: Path, fake_bin: Path, isolated_home: Path
 ) -> None:
     spool = tmp_path / "spool"
     ours = render_cron_line(str(fake_bin / "ccsync"), time(3, 0))
@@ -980,7 +981,7 @@ def dry_run_files(out: str) -> dict[str, str]:
 
 @posix_only
 def test_dry_run_systemd_flavour_passes_systemd_analyze(
-    cli: Callable[..., tuple[int, str, str]], tmp_path: Path, fake_bin: Path
+    cli: Cli, tmp_path: Path, fake_bin: Path
 ) -> None:
     code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "systemd")
     assert code == 0, err
@@ -999,7 +1000,7 @@ def test_dry_run_systemd_flavour_passes_systemd_analyze(
 
 @posix_only
 def test_dry_run_launchd_flavour_is_a_property_list(
-    cli: Callable[..., tuple[int, str, str]], fake_bin: Path, isolated_home: Path
+    cli: Cli, fake_bin: Path, isolated_home: Path
 ) -> None:
     code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "launchd", "--at", "06:07")
     assert code == 0, err
@@ -1011,7 +1012,7 @@ def test_dry_run_launchd_flavour_is_a_property_list(
 
 
 def test_dry_run_task_scheduler_flavour_parses_as_written(
-    cli: Callable[..., tuple[int, str, str]], fake_bin: Path
+    cli: Cli, fake_bin: Path
 ) -> None:
     code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "task-scheduler")
     assert code == 0, err
@@ -1025,16 +1026,16 @@ def test_dry_run_task_scheduler_flavour_parses_as_written(
     assert command == (str(fake_bin / "ccsync.exe") if sys.platform == "win32" else schedule.STAND_IN_CCSYNC["windows"])
 
 
-def test_dry_run_cron_flavour_is_one_crontab_line(cli: Callable[..., tuple[int, str, str]], fake_bin: Path) -> None:
+def test_dry_run_cron_flavour_is_one_crontab_line(cli: Cli, fake_bin: Path) -> None:
     code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "cron", "--at", "7:05")
     assert code == 0, err
     line = dry_run_files(out)["crontab line"]
-    assert re.fullmatch(r"5 7 \* \* \* PATH=\S+ CCSYNC_HOME=\S+ CLAUDE_CONFIG_DIR=\S+ \S+ >/dev/null # ccsync:nightly\n",
-                        line), line
+    shape = r"5 7 \* \* \* PATH=\S+ CCSYNC_HOME=\S+ CLAUDE_CONFIG_DIR=\S+ \S+ >/dev/null # ccsync:nightly\n"
+    assert re.fullmatch(shape, line), line
     assert f" {fake_bin / 'ccsync'} >/dev/null" in line
 
 
-def test_scheduler_option_is_checked(cli: Callable[..., tuple[int, str, str]], fake_bin: Path) -> None:
+def test_scheduler_option_is_checked(cli: Cli, fake_bin: Path) -> None:
     code, _, err = cli("schedule", "install", "--dry-run", "--scheduler", "at")
     assert code == 2 and "--scheduler expects one of systemd, cron, launchd, task-scheduler" in err
     foreign = "task-scheduler" if sys.platform != "win32" else "launchd"

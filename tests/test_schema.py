@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ FROZEN = Path(__file__).resolve().parent / "schemas"
 
 @pytest.mark.parametrize("name, generate", [("device.schema.json", ledger.json_schema),
                                             ("goal.schema.json", goal.json_schema)])
-def test_published_schema_is_current(name: str, generate) -> None:  # type: ignore[no-untyped-def]
+def test_published_schema_is_current(name: str, generate: Callable[[], bytes]) -> None:
     path = ROOT / "data" / name
     if os.environ.get("CCSYNC_UPDATE_SCHEMA"):
         path.write_bytes(generate())

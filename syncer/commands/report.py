@@ -15,7 +15,7 @@ def usage_report(
     """A report over this device's ledger, or over every device's with `all_devices`."""
     if all_devices:
         # Only here: a report of this device alone must not pay for the git import.
-        from syncer.commands.total import gather
+        from syncer.commands.total import gather  # noqa: PLC0415
 
         gathered = gather(ctx, offline=False)
         ledgers, warnings = gathered.ledgers, gathered.warnings

@@ -66,7 +66,10 @@ def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
     pricer = report.Pricer(load_table())
     everything = report.Window()
     by_device = report.build("device", gathered.ledgers, zone=zone, window=everything, pricer=pricer)
-    grouped = by_device if by == "device" else report.build(by, gathered.ledgers, zone=zone, window=everything, pricer=pricer)
+    grouped = (
+        by_device if by == "device"
+        else report.build(by, gathered.ledgers, zone=zone, window=everything, pricer=pricer)
+    )
     progress = _progress(gathered, by_device, zone, pricer, ctx.now)
     warnings = gathered.warnings + by_device.warnings
     return TotalResult(grouped, by_device, progress, warnings, gathered.goal_error)

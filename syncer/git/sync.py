@@ -166,7 +166,8 @@ def _sync_once(r: Repo, client: GitClient, path: str, remote: str, edit: _Edit, 
     base_tree = objects.commit(r, parent).tree if parent is not None else None
     if edit.guard is not None:
         _check_guard(r, base_tree, edit.changes, edit.guard)
-    new_tree = objects.write_tree(r, base_tree, _tree_edits(r, base_tree, {**carried, **replayed}, edit, fresh=parent is None))
+    edits = _tree_edits(r, base_tree, {**carried, **replayed}, edit, fresh=parent is None)
+    new_tree = objects.write_tree(r, base_tree, edits)
     new, committed = _commit(r, parent, base_tree, new_tree, edit)
 
     r.refs[branch_ref] = new
@@ -196,7 +197,8 @@ def _start_join(r: Repo, branch_ref: Ref, tip: ObjectID | None) -> dict[str, Obj
         if before is not None and before in r.object_store
         else None
     )
-    if ours is not None and ours[0] == layout.MODE_FILE and objects.entry(r, objects.commit(r, tip).tree, layout.GOAL) is None:
+    theirs = objects.entry(r, objects.commit(r, tip).tree, layout.GOAL)
+    if ours is not None and ours[0] == layout.MODE_FILE and theirs is None:
         return {layout.GOAL: ours[1]}
     return {}
 

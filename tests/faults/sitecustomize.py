@@ -16,6 +16,13 @@ import errno
 import os
 import signal
 import time
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from _typeshed import FileDescriptorLike
+    from typing_extensions import Buffer
+
+FsPath = str | bytes | os.PathLike[str] | os.PathLike[bytes]
 
 _spec = os.environ.get("CCSYNC_TEST_FAULT", "")
 _home = os.path.realpath(os.environ.get("CCSYNC_HOME", "/nonexistent"))
@@ -24,9 +31,9 @@ _count = 0
 _slept = False
 
 
-def _inside(path: object) -> bool:
+def _inside(path: FsPath) -> bool:
     try:
-        return os.path.realpath(os.fsdecode(path)).startswith(_home + os.sep)  # type: ignore[arg-type]
+        return os.path.realpath(os.fsdecode(path)).startswith(_home + os.sep)
     except (TypeError, ValueError):
         return False
 
@@ -49,7 +56,7 @@ if _spec:
     kind, _, arg = _spec.partition(":")
     real_open, real_write, real_fsync, real_replace, real_unlink = os.open, os.write, os.fsync, os.replace, os.unlink
 
-    def fake_open(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
+    def fake_open(path: FsPath, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
         writing = flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT)
         if writing and _inside(path):
             _step()
@@ -58,7 +65,7 @@ if _spec:
             _fds.add(fd)
         return fd
 
-    def fake_write(fd, data):  # type: ignore[no-untyped-def]
+    def fake_write(fd: int, data: Buffer) -> int:
         global _slept
         if fd in _fds:
             _step()
@@ -69,25 +76,28 @@ if _spec:
                 time.sleep(float(arg))
         return real_write(fd, data)
 
-    def fake_fsync(fd):  # type: ignore[no-untyped-def]
+    def fake_fsync(fd: FileDescriptorLike) -> None:
         if fd in _fds:
             _step()
             if kind == "eio" and _failing():
                 raise OSError(errno.EIO, "Input/output error")
         return real_fsync(fd)
 
-    def fake_replace(src, dst, **kw):  # type: ignore[no-untyped-def]
+    def fake_replace(src: FsPath, dst: FsPath, **kw: Any) -> None:
         if _inside(dst):
             _step()
         return real_replace(src, dst, **kw)
 
-    def fake_unlink(path, **kw):  # type: ignore[no-untyped-def]
+    def fake_unlink(path: FsPath, **kw: Any) -> None:
         if _inside(path):
             _step()
         return real_unlink(path, **kw)
 
     os.open, os.write, os.fsync, os.replace, os.unlink = fake_open, fake_write, fake_fsync, fake_replace, fake_unlink
 
-    log = os.environ.get("CCSYNC_TEST_FAULT_LOG")
-    if log:
-        atexit.register(lambda: open(log, "w").write(str(_count)))
+    def write_count(log: str) -> None:
+        with open(log, "w") as f:
+            f.write(str(_count))
+
+    if "CCSYNC_TEST_FAULT_LOG" in os.environ:
+        atexit.register(write_count, os.environ["CCSYNC_TEST_FAULT_LOG"])
