@@ -1134,7 +1134,7 @@ def test_ci_installs_cron_when_crontab_is_missing(tmp_path: Path) -> None:
     # The lines of .ci/run before the virtual environment, run where git is there and crontab
     # is not, with an apt-get that only records what it is asked for.
     ci = (Path(__file__).parent.parent / ".ci" / "run").read_text()
-    assert ci.rstrip("\n").endswith("\npip install -e '.[test]' && pytest")
+    assert "\npython3 -m venv" in ci  # the prefix below is everything before the venv
     prefix = ci.split("\npython3 -m venv", 1)[0]
     (tmp_path / ".ci").mkdir()
     (tmp_path / ".ci" / "run").write_text(prefix + "\n")
