@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 started = time.perf_counter()
-from syncer import ledger, scan, store  # noqa: E402
+from syncer import keystore, scan, store, tally  # noqa: E402
 from syncer.paths import StatePaths  # noqa: E402
 
 IMPORT_SECONDS = time.perf_counter() - started
@@ -39,15 +39,17 @@ def _timed(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _instrument() -> None:
-    for name in ("ledger_generation", "read_state", "read_ledger", "read_index", "save"):
+    for name in ("ledger_generation", "read_state", "read_ledger", "open_keys", "read_index", "save"):
         setattr(store, name, _timed(f"store.{name}", getattr(store, name)))  # scan calls store.X
     for name in ("_write_state", "checked_bytes", "_backup"):
         setattr(store, name, _timed(f"  store.{name}", getattr(store, name)))
+    for name in ("stage", "settle"):
+        setattr(keystore.KeyStore, name, _timed(f"    KeyStore.{name}", getattr(keystore.KeyStore, name)))
     setattr(scan, "find_logs", _timed("find_logs", getattr(scan, "find_logs")))  # noqa: B009, B010
-    for name in ("load_index", "apply_batch", "prune", "ledger"):
-        setattr(ledger.Tally, name, _timed(f"Tally.{name}", getattr(ledger.Tally, name)))
-    original = ledger.Tally.from_ledger.__func__  # type: ignore[attr-defined]
-    ledger.Tally.from_ledger = classmethod(_timed("Tally.from_ledger", original))  # type: ignore[method-assign,assignment]
+    for name in ("load_index", "apply_batch", "ledger"):
+        setattr(tally.Tally, name, _timed(f"Tally.{name}", getattr(tally.Tally, name)))
+    original = tally.Tally.from_ledger.__func__  # type: ignore[attr-defined]
+    tally.Tally.from_ledger = classmethod(_timed("Tally.from_ledger", original))  # type: ignore[method-assign,assignment]
     read_all = scan.read_all
 
     def timed_read_all(jobs: list[scan.ReadJob], *, workers: int) -> Any:

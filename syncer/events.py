@@ -27,3 +27,7 @@ class Event:
     cwd: str
     branch: str
     sidechain: bool
+    fast: bool = False  # Opus fast mode (`usage.speed: "fast"`), billed at a multiple of the rates
+    # Steps of the same request billed apart from its top-level usage (compaction, advisor),
+    # each an event of its own with a key derived from this one.
+    extra: list[Event] | None = None

@@ -39,32 +39,37 @@ def find_logs(env: Mapping[str, str], home: Path, warnings: list[str]) -> tuple[
     return roots, found
 
 
-def _walk(name: str, source: ModuleType, root: Path, folder: Path, found: list[LogFile], warnings: list[str]) -> None:
-    try:
-        entries = list(os.scandir(folder))
-    except OSError as exc:
-        warnings.append(f"skipped folder {folder}: {exc.strerror}")
-        return
-    for entry in entries:
+def _walk(name: str, source: ModuleType, root: Path, top: Path, found: list[LogFile], warnings: list[str]) -> None:
+    """Depth first with a stack of its own: a tree deeper than Python's recursion limit (a
+    thousand nested folders) is walked like any other."""
+    folders = [top]
+    while folders:
+        folder = folders.pop()
         try:
-            info = entry.stat(follow_symlinks=False)
+            entries = list(os.scandir(folder))
         except OSError as exc:
-            warnings.append(f"skipped {entry.path}: {exc.strerror}")
+            warnings.append(f"skipped folder {folder}: {exc.strerror}")
             continue
-        is_log = source.is_log_file(entry.name)
-        if stat.S_ISLNK(info.st_mode):
-            if is_log:
-                warnings.append(f"skipped {entry.path}: a symbolic link")
-        elif stat.S_ISDIR(info.st_mode):
-            if is_log:
-                warnings.append(f"skipped {entry.path}: a folder named like a log file")
-            else:
-                _walk(name, source, root, folder / entry.name, found, warnings)
-        elif is_log:
-            if stat.S_ISREG(info.st_mode):
-                # `folder / name` parses one part; Path(entry.path) would parse the whole path again
-                found.append(LogFile(
-                    name, folder / entry.name, root, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
-                ))
-            else:
-                warnings.append(f"skipped {entry.path}: not a regular file")
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                warnings.append(f"skipped {entry.path}: {exc.strerror}")
+                continue
+            is_log = source.is_log_file(entry.name)
+            if stat.S_ISLNK(info.st_mode):
+                if is_log:
+                    warnings.append(f"skipped {entry.path}: a symbolic link")
+            elif stat.S_ISDIR(info.st_mode):
+                if is_log:
+                    warnings.append(f"skipped {entry.path}: a folder named like a log file")
+                else:
+                    folders.append(folder / entry.name)
+            elif is_log:
+                if stat.S_ISREG(info.st_mode):
+                    # `folder / name` parses one part; Path(entry.path) would parse the whole path again
+                    found.append(LogFile(
+                        name, folder / entry.name, root, info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns,
+                    ))
+                else:
+                    warnings.append(f"skipped {entry.path}: not a regular file")

@@ -59,8 +59,14 @@ class StatePaths:
         return self.home / f"state-{generation}.json"
 
     def index(self, generation: int) -> Path:
-        """The dedup index that belongs to ledger generation `generation`."""
+        """The key index of ledger generation `generation` as versions before 0.2 kept it
+        (read once, to move it into `keys`)."""
         return self.home / f"index-{generation}.json"
+
+    @property
+    def keys(self) -> Path:
+        """The permanent key index (SQLite; see keystore)."""
+        return self.home / "keys.sqlite3"
 
 
 def state_home(env: Mapping[str, str], home: Path, *, platform: str = sys.platform) -> Path:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Annotated, Any
 
@@ -21,7 +21,8 @@ from syncer.documents import canonical
 from syncer.usage import Usage
 
 LONG_CONTEXT_THRESHOLD = 200_000
-"""Prompt tokens (input + cache writes + cache reads) above which a request is long-context."""
+"""Prompt tokens (input + cache writes + cache reads) above which a request is long-context,
+for a model whose table entry names no threshold of its own."""
 
 SOURCE = "LiteLLM model_prices_and_context_window.json"
 
@@ -59,6 +60,8 @@ class ModelPrice(Rates):
     """One model's rates, its long-context tier if it has one, and where the numbers came from."""
 
     long_context: LongContextRates | None = None
+    fast: float | None = Field(default=None, gt=0)
+    """Fast mode (`usage.speed: "fast"`): every rate, long-context tier included, times this."""
     litellm_version: str
     derived: tuple[str, ...] = ()
     """Prices not copied from LiteLLM, each with the rule that made it."""
@@ -150,25 +153,35 @@ def find_price(table: PriceTable, model: str) -> ModelPrice | None:
 # --- cost ---------------------------------------------------------------------------------------
 
 
-def is_long_context(usage: Usage) -> bool:
-    """True when the request's prompt exceeds 200k tokens: Anthropic bills it at the long-context tier."""
-    prompt = usage.input_tokens + usage.cache_creation_tokens + usage.cache_read_tokens
-    return prompt > LONG_CONTEXT_THRESHOLD
+def long_context_threshold(table: PriceTable | None = None) -> Callable[[str], int]:
+    """Model name -> prompt tokens above which its requests are long-context: the threshold of
+    the model's tier in the table, else 200k (recorded so that a tier added later prices it)."""
+    found = table or load_table()
+
+    def threshold(model: str) -> int:
+        price = find_price(found, model)
+        return price.long_context.threshold if price is not None and price.long_context is not None else (
+            LONG_CONTEXT_THRESHOLD
+        )
+
+    return threshold
 
 
-def cost_usd(price: ModelPrice, usage: Usage, *, long_context: bool) -> float:
-    """USD for `usage` (one request, or a sum of requests of the same tier).
+def cost_usd(price: ModelPrice, usage: Usage, *, long_context: bool, fast: bool = False) -> float:
+    """USD for `usage` (one request, or a sum of requests of the same tier and speed).
 
     With `long_context` and a model that has a long-context tier, every token of the request is
     billed at the tier's rates, as Anthropic does. A model without a tier is billed at its base
     rates. Cache writes are split: `cache_creation_1h_tokens` at the one-hour rate, the rest of
-    `cache_creation_tokens` at the five-minute rate.
+    `cache_creation_tokens` at the five-minute rate. Fast mode multiplies every rate by the
+    model's fast multiplier (a model with none in the table is billed at its standard rates).
     """
     rates: Rates = price.long_context if long_context and price.long_context is not None else price
+    factor = price.fast if fast and price.fast is not None else 1.0
     # Usage promises 1h <= whole; clamp anyway so bad input cannot make a negative 5m count.
     one_hour = min(usage.cache_creation_1h_tokens, usage.cache_creation_tokens)
     five_min = usage.cache_creation_tokens - one_hour
-    return (
+    return factor * (
         usage.input_tokens * rates.input
         + usage.output_tokens * rates.output
         + five_min * rates.cache_write_5m
@@ -193,6 +206,10 @@ NOTES = (
     "'-latest' aliases are left out: logs record the dated id, and the alias moved over time.",
 )
 
+# Fast mode multipliers Anthropic publishes where LiteLLM lists none ("provider_specific_entry":
+# {"fast": N} is where LiteLLM puts it): Opus 4.6 fast mode is $30/$150 per MTok, 6x standard.
+PUBLISHED_FAST = {"claude-opus-4-6": 6.0}
+
 _TIER_KEY = re.compile(r"^input_cost_per_token_above_(\d+)k_tokens$")
 
 LitellmRelease = tuple[str, Mapping[str, Any]]
@@ -209,13 +226,13 @@ def table_from_litellm(
     version, data = current
     models: dict[str, ModelPrice] = {}
     for name, entry in _claude_entries(data):
-        price = _model_price(entry, version)
+        price = _model_price(entry, version, name)
         if price is not None:
             models[name] = price
     if backfill is not None:
         old_version, old_data = backfill
         for name, entry in _claude_entries(old_data):
-            old = _model_price(entry, old_version)
+            old = _model_price(entry, old_version, name)
             if old is None:
                 continue
             if name not in models:
@@ -308,11 +325,17 @@ def _one_hour(base: float, listed: float | None, derived: list[str], label: str)
     return listed
 
 
-def _model_price(entry: Mapping[str, Any], version: str) -> ModelPrice | None:
+def _model_price(entry: Mapping[str, Any], version: str, name: str) -> ModelPrice | None:
     derived: list[str] = []
     rates = _rates(entry, "", derived, "")
     if rates is None:
         return None
+    specific = entry.get("provider_specific_entry")
+    fast = _number(specific, "fast") if isinstance(specific, Mapping) else None
+    if fast is None or fast <= 0:
+        fast = next((f for model, f in PUBLISHED_FAST.items() if name.startswith(model)), None)
+        if fast is not None:
+            derived.append(f"fast: {fast}x (Anthropic's published fast-mode price; absent in LiteLLM)")
     thresholds = sorted(int(m.group(1)) for key in entry if (m := _TIER_KEY.match(key)))
     tier: LongContextRates | None = None
     if thresholds:
@@ -322,4 +345,6 @@ def _model_price(entry: Mapping[str, Any], version: str) -> ModelPrice | None:
         tier_rates = _rates(entry, f"_above_{k}k_tokens", derived, "long_context.")
         if tier_rates is not None:
             tier = LongContextRates(threshold=k * 1000, **tier_rates)
-    return ModelPrice(long_context=tier, litellm_version=version, derived=tuple(sorted(derived)), **rates)
+    return ModelPrice(
+        long_context=tier, fast=fast, litellm_version=version, derived=tuple(sorted(derived)), **rates
+    )

@@ -109,7 +109,7 @@ class Pricer:
             return None
         usage = Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
                       row.cache_creation_1h_tokens, row.cache_read_tokens)
-        return cost_usd(price, usage, long_context=row.long_context)
+        return cost_usd(price, usage, long_context=row.long_context, fast=row.fast)
 
 
 @lru_cache(maxsize=512)
@@ -134,13 +134,13 @@ def build(
 
     Counts are summed per (row, model, pricing tier) first and priced once per group: cost is
     linear in tokens, and 20 devices' two years are tens of thousands of hourly rows."""
-    groups: dict[tuple[str, str, bool], list[int]] = {}
+    groups: dict[tuple[str, str, bool, bool], list[int]] = {}
     extra: dict[str, dict[str, object]] = {}
 
     def add(key: str, row: PricedRow) -> None:
-        counts = groups.get((key, row.model, row.long_context))
+        counts = groups.get((key, row.model, row.long_context, row.fast))
         if counts is None:
-            groups[(key, row.model, row.long_context)] = list(row[-6:])
+            groups[(key, row.model, row.long_context, row.fast)] = list(row[-6:])
         else:
             for i, value in enumerate(row[-6:]):
                 counts[i] += value
@@ -174,8 +174,8 @@ def build(
                     add(key_of(hour_row, ledger.device), hour_row)
 
     rows: dict[str, Row] = {}
-    for (key, model, long_context), counts in groups.items():
-        usage = SessionUsage(model, long_context, *counts)
+    for (key, model, long_context, fast), counts in groups.items():
+        usage = SessionUsage(model, long_context, fast, *counts)
         row = rows.get(key)
         if row is None:
             row = rows[key] = Row(key, extra=extra.get(key, {}))

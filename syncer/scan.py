@@ -11,6 +11,10 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import signal
+import sys
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -20,21 +24,25 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
+import orjson
+
 from syncer import store
 from syncer.events import BadLine
-from syncer.ledger import Batch, Tally
+from syncer.keystore import KeyStore
+from syncer.ledger import MAX_TEXT, Ledger, fit
 from syncer.logfiles import LogFile, find_logs
 from syncer.paths import StatePaths
+from syncer.pricing import long_context_threshold
 from syncer.privacy import branch_name, project_name
 from syncer.sources import SOURCES
 from syncer.store import Checkpoint, Config, LocalState
+from syncer.tally import Batch, Tally
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
 FINGERPRINT_BYTES = 4096
 READ_CHUNK = 64 * 1024 * 1024
-INDEX_RETENTION_MS = 60 * 24 * 3600 * 1000  # logs are deleted after 30 days by default
 USAGE_MARK = b'"usage"'
 # Below this, starting a worker process costs more than it saves (measured on 2 cores: even
 # at 16 MB, at 32 MB the pair is 20% faster, at 64 MB 20-30%).
@@ -131,19 +139,42 @@ def _scan(
         return result  # nothing new: the ledger is not even opened
 
     ledger = store.read_ledger(paths)
-    tally = Tally.from_ledger(ledger) if ledger else Tally()
-    index = store.read_index(paths, generation) if state is not None else None
-    if index is not None:
-        tally.load_index(index.entries, index.pruned_before)
-    elif ledger is not None and ledger.sessions:
-        tally.start_rebuild()
-        result.rebuilt = True
-        kept, pending = {}, [(log, None) for log in logs]  # the checkpoints lean on the lost index
-    state = state or LocalState(generation=ledger.generation if ledger else 0)
+    threshold = long_context_threshold()
+    tally = Tally.from_ledger(ledger, threshold) if ledger else Tally(threshold)
+    keys = store.open_keys(paths, generation)
+    found = keys is not None
+    if keys is None:
+        keys = store.new_keys(paths, generation)
+    try:
+        return _read_and_save(
+            paths, config, result, logs, pending, kept, state, ledger, tally, keys, found, now, progress
+        )
+    finally:
+        keys.close()
+
+
+def _read_and_save(
+    paths: StatePaths, config: Config, result: ScanResult, logs: list[LogFile],
+    pending: list[tuple[LogFile, Checkpoint | None]], kept: dict[str, Checkpoint], state: LocalState | None,
+    ledger: Ledger | None, tally: Tally, keys: KeyStore, found: bool, now: datetime, progress: Progress | None,
+) -> ScanResult:
+    generation = ledger.generation if ledger else 0
+    if found:
+        tally.attach(keys.fetch, keys.covered_before)
+    else:
+        legacy = store.read_index(paths, generation) if state is not None else None
+        if legacy is not None:  # written by 0.1: moved into the new index at this save
+            tally.load_index(legacy.entries, legacy.covered_before)
+        elif ledger is not None and ledger.sessions:
+            tally.start_rebuild()
+            result.rebuilt = True
+            kept, pending = {}, [(log, None) for log in logs]  # the checkpoints lean on the lost index
+    state = state or LocalState(generation=generation)
 
     total = sum(log.size - resume_at(log, cp) for log, cp in pending)
     jobs = [ReadJob(log, cp, config.privacy, config.hash_key) for log, cp in pending]
     workers = min(MAX_WORKERS, _usable_cpus()) if total >= PARALLEL_BYTES else 1
+    named: list[str] = []
     for outcome in read_all(jobs, workers=workers):
         if outcome.warning:
             result.warnings.append(outcome.warning)
@@ -154,17 +185,28 @@ def _scan(
             result.files_read += 1
         result.bytes_read += outcome.bytes_read
         result.bad_lines += outcome.bad_lines
+        for line, why in outcome.bad:
+            if len(named) < BAD_LINES_NAMED:
+                named.append(f"{outcome.path}:{line}: skipped a bad line ({why})")
         if progress is not None:
             progress(result.bytes_read, total)
 
-    tally.prune(int(now.timestamp() * 1000) - INDEX_RETENTION_MS)
+    result.warnings += named
+    refused = tally.stats.refused
+    if refused:
+        result.warnings.append(
+            f"{len(refused)} responses not counted: they would take a total past 2**53 tokens "
+            f"(a corrupt log?), first {', '.join(refused[:BAD_LINES_NAMED])}"
+        )
+    if result.bad_lines > len(named):
+        result.warnings.append(f"{result.bad_lines - len(named)} more bad lines skipped")
     state.checkpoints = kept
     state.bad_lines += result.bad_lines
     state.last_scan = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     result.events = tally.stats.new_events
     result.tokens = tally.stats.tokens
     result.lines = tally.stats.lines
-    result.ledger_changed = store.save(paths, tally, state, config=config, old=ledger) is not None
+    result.ledger_changed = store.save(paths, tally, state, keys, config=config, old=ledger) is not None
     return result
 
 
@@ -204,7 +246,12 @@ class ReadOutcome:
     checkpoint: Checkpoint | None = None
     bytes_read: int = 0
     bad_lines: int = 0
+    # The first few bad lines: (line number, why), for warnings that say where to look.
+    bad: list[tuple[int, str]] = field(default_factory=list)
     warning: str | None = None
+
+
+BAD_LINES_NAMED = 5  # per scan, bad lines named one by one in warnings; the rest are counted
 
 
 def read_log(job: ReadJob) -> ReadOutcome:
@@ -218,6 +265,7 @@ def read_log(job: ReadJob) -> ReadOutcome:
         outcome.warning = f"skipped {log.path}: {exc.strerror}"
         return outcome
     batch = outcome.batch = Batch()
+    bad: list[tuple[int, str]] = []  # (byte offset of the line, why)
     # Unbuffered reads of exactly the bytes the file holds: a buffered read(64 MiB) allocates
     # and shrinks a 64 MiB object per file, and costs five times the copy itself.
     try:
@@ -231,7 +279,7 @@ def read_log(job: ReadJob) -> ReadOutcome:
             and len(head) >= cp.fingerprint_len
             and _fingerprint(head[: cp.fingerprint_len]) == cp.fingerprint
         ):
-            offset = cp.offset
+            offset = cp.offset - cp.tail  # a final line read without its newline is read again
         if offset and os.lseek(fd, offset - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b"\n":
             offset = 0  # rewritten in place with the same first bytes: not where we stopped
         start = position = offset
@@ -250,9 +298,20 @@ def read_log(job: ReadJob) -> ReadOutcome:
             buffer = buffer + chunk if buffer else chunk
             end = buffer.rfind(b"\n") + 1
             if end:
-                outcome.bad_lines += _ingest(buffer, end, source, batch, names, log.path.stem)
+                outcome.bad_lines += _ingest(buffer, end, source, batch, names, log.path.stem, offset, bad)
                 offset += end
                 buffer = buffer[end:]
+        tail = 0
+        if buffer and position == size and _whole_object(buffer):
+            # Rule 4: a last line without its newline that parses whole counts now; if more is
+            # written onto it later, it is read again, and max-wins makes that harmless.
+            outcome.bad_lines += _ingest(
+                buffer + b"\n", len(buffer) + 1, source, batch, names, log.path.stem, offset, bad
+            )
+            tail = len(buffer)
+            offset += tail
+        if bad:
+            outcome.bad = _numbered(fd, bad)
     except OSError as exc:  # a failing disk or a vanished network share: next run retries
         return ReadOutcome(str(log.path), warning=f"skipped {log.path}: {exc.strerror or exc}")
     finally:
@@ -265,10 +324,34 @@ def read_log(job: ReadJob) -> ReadOutcome:
         size=info.st_size,
         mtime_ns=info.st_mtime_ns,
         offset=offset,
+        tail=tail,
         fingerprint=_fingerprint(head),
         fingerprint_len=len(head),
     )
     return outcome
+
+
+def _whole_object(line: bytes) -> bool:
+    try:
+        return type(orjson.loads(line)) is dict
+    except orjson.JSONDecodeError:
+        return False
+
+
+def _numbered(fd: int, bad: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Line numbers for bad lines found by byte offset: the newlines before each, counted by
+    reading the file again up to the last of them (only ever done for a file with bad lines)."""
+    numbered: list[tuple[int, str]] = []
+    line, position = 1, 0
+    for at, why in bad:
+        while position < at:
+            chunk = os.pread(fd, min(at - position, READ_CHUNK), position)
+            if not chunk:
+                break
+            line += chunk.count(b"\n")
+            position += len(chunk)
+        numbered.append((line, why))
+    return numbered
 
 
 class _Names:
@@ -282,15 +365,19 @@ class _Names:
         named = self.known.get((cwd, branch))
         if named is None:
             named = self.known[(cwd, branch)] = (
-                project_name(cwd or self.fallback, privacy=self.privacy, key=self.key),
-                branch_name(branch, privacy=self.privacy),
+                fit(project_name(cwd or self.fallback, privacy=self.privacy, key=self.key)),
+                fit(branch_name(branch, privacy=self.privacy)),
             )
         return named
 
 
-def _ingest(buffer: bytes, end: int, source: ModuleType, batch: Batch, names: _Names, fallback_session: str) -> int:
+def _ingest(
+    buffer: bytes, end: int, source: ModuleType, batch: Batch, names: _Names, fallback_session: str,
+    base: int, found: list[tuple[int, str]],
+) -> int:
     """Parse only the lines of `buffer[:end]` that mention usage: most bytes are tool results,
-    never parsed. Returns the number of bad lines."""
+    never parsed. Returns the number of bad lines; the first few go into `bad` as (offset in
+    the file, why), `buffer` starting at file offset `base`."""
     # The line is known to mention usage: a source may skip checking that again.
     parse_line = getattr(source, "parse_marked_line", source.parse_line)
     name = source.NAME
@@ -309,15 +396,23 @@ def _ingest(buffer: bytes, end: int, source: ModuleType, batch: Batch, names: _N
         position = stop + 1
         try:
             event = parse_line(buffer[start:stop])
-        except BadLine:
+        except BadLine as exc:
             bad += 1
+            if len(found) < BAD_LINES_NAMED:
+                found.append((base + start, str(exc)))
             continue
         if event is None:
             continue
+        if len(event.model) > MAX_TEXT or len(event.session) > MAX_TEXT:
+            event.model, event.session = fit(event.model), fit(event.session)
         named = known.get((event.cwd, event.branch)) or names(event.cwd, event.branch)
         if not event.session:
             event.session = fallback_session
         add(event, source=name, project=named[0], branch=named[1])
+        if event.extra:  # compaction and advisor steps billed apart
+            for step in event.extra:
+                step.model, step.session = fit(step.model), event.session
+                add(step, source=name, project=named[0], branch=named[1])
 
 
 def read_all(jobs: list[ReadJob], *, workers: int) -> Iterator[ReadOutcome]:
@@ -341,7 +436,9 @@ def read_all(jobs: list[ReadJob], *, workers: int) -> Iterator[ReadOutcome]:
     depth = 4 * (workers - 1)  # files handed out ahead, so a worker never waits for this one
     gc.freeze()  # forked workers then share this process's objects without copying pages
     try:
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context, initializer=gc.disable) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers - 1, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
+        ) as pool:
             running: deque[Future[ReadOutcome]] = deque()
             while queue:
                 while queue and len(running) < depth:
@@ -354,3 +451,30 @@ def read_all(jobs: list[ReadJob], *, workers: int) -> Iterator[ReadOutcome]:
                 yield running.popleft().result()
     finally:
         gc.unfreeze()
+
+
+def _start_worker(parent: int) -> None:
+    """In each worker process: no cyclic collector (see `_collector_paused`), and death with
+    the parent. A scan killed with SIGKILL cannot shut its pool down, and its workers would
+    otherwise wait on their pipe forever."""
+    gc.disable()
+    if sys.platform.startswith("linux"):
+        import ctypes  # noqa: PLC0415 - only worker processes need it
+
+        pr_set_pdeathsig = 1
+        try:
+            armed = ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+        if armed:
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                os._exit(1)
+            return
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    """Where there is no parent-death signal: end when this process is handed to another parent."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)

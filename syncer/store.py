@@ -27,18 +27,13 @@ import orjson
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from syncer import keystore
 from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew
-from syncer.ledger import (
-    DEVICE_ID_PATTERN,
-    INDEX_ENTRY_LENGTH,
-    Ledger,
-    Tally,
-    checked_bytes,
-    dump_ledger,
-    parse_ledger,
-)
+from syncer.keystore import KeyStore
+from syncer.ledger import DEVICE_ID_PATTERN, Ledger, checked_bytes, dump_ledger, parse_ledger
 from syncer.paths import StatePaths
+from syncer.tally import INDEX_ENTRY_LENGTH, V1_ENTRY_LENGTH, Tally, upgrade_entry
 
 BACKUPS_KEPT = 5
 Privacy = Literal["names", "full", "hashed"]
@@ -67,6 +62,10 @@ class Checkpoint(BaseModel):
     size: int
     mtime_ns: int
     offset: Annotated[int, Field(ge=0)]
+    # The last `tail` bytes before `offset` are a final line with no newline, counted because
+    # it parsed as a whole JSON object (DESIGN §2 rule 4); the next read starts at that line
+    # again, in case more was written onto it.
+    tail: Annotated[int, Field(ge=0)] = 0
     fingerprint: str
     fingerprint_len: Annotated[int, Field(ge=0)]
 
@@ -84,11 +83,12 @@ class LocalState(BaseModel):
 
 
 @dataclass(frozen=True)
-class DedupIndex:
-    """Keys seen with their per-field maxima. Large: read only when there is something new."""
+class KeyIndex:
+    """Every key ever seen, with its per-field maxima (never pruned). Large: read only when
+    there is something new. `covered_before`: see `Tally.covered_before`."""
 
     generation: int
-    pruned_before: int | None
+    covered_before: int | None
     entries: dict[str, list[Any]]
 
 
@@ -196,8 +196,9 @@ def read_state(paths: StatePaths, generation: int) -> LocalState | None:
     return state if state.generation == generation else None
 
 
-def read_index(paths: StatePaths, generation: int) -> DedupIndex | None:
-    """The dedup index of `generation`, or None if it is missing or not in the shape we write
+def read_index(paths: StatePaths, generation: int) -> KeyIndex | None:
+    """The key index of `generation` as versions before 0.2 wrote it (JSON, rewritten whole
+    on every save), or None if it is missing or not in the shape they wrote
     (the ledger guards against re-counting without it). Checked by shape, not by pydantic:
     every scan with something new reads it, and validating each entry would cost more than
     the rest of a small scan."""
@@ -210,12 +211,15 @@ def read_index(paths: StatePaths, generation: int) -> DedupIndex | None:
         return None
     if type(raw) is not dict or raw.get("generation") != generation:
         return None
-    pruned_before, entries = raw.get("pruned_before"), raw.get("entries")
-    if (pruned_before is not None and type(pruned_before) is not int) or type(entries) is not dict:
+    # Versions before 0.2 pruned keys older than "pruned_before" and kept shorter entries.
+    covered, entries = raw.get("covered_before", raw.get("pruned_before")), raw.get("entries")
+    if (covered is not None and type(covered) is not int) or type(entries) is not dict:
         return None
     if not all(type(e) is list and len(e) == INDEX_ENTRY_LENGTH for e in entries.values()):
-        return None
-    return DedupIndex(generation, pruned_before, entries)
+        if not all(type(e) is list and len(e) == V1_ENTRY_LENGTH for e in entries.values()):
+            return None
+        entries = {key: upgrade_entry(e) for key, e in entries.items()}
+    return KeyIndex(generation, covered, entries)
 
 
 def _read_optional(path: Path) -> bytes | None:
@@ -243,29 +247,40 @@ def read_ledger(paths: StatePaths) -> Ledger | None:
         raise LedgerCorrupt(f"{exc.message}; it was not modified. {hint}") from None
 
 
+def open_keys(paths: StatePaths, generation: int) -> KeyStore | None:
+    """The permanent key index of the ledger of `generation`, if it has one."""
+    return keystore.open_index(paths.keys, generation)
+
+
+def new_keys(paths: StatePaths, generation: int) -> KeyStore:
+    return keystore.create_index(paths.keys, generation)
+
+
 def save(
-    paths: StatePaths, tally: Tally, state: LocalState, *, config: Config, old: Ledger | None
+    paths: StatePaths, tally: Tally, state: LocalState, keys: KeyStore, *, config: Config, old: Ledger | None
 ) -> Ledger | None:
-    """Commit the tally, its dedup index and the checkpoints; returns the new ledger if its
+    """Commit the tally, its key index and the checkpoints; returns the new ledger if its
     counts changed, else None (and the ledger file is left as it is)."""
     old_generation = old.generation if old else 0
     ledger = tally.ledger(device=config.device, install_id=config.install_id, generation=old_generation)
     if (old is None and not ledger.sessions) or (old is not None and _same_counts(old, ledger)):
-        _write_state(paths, state, tally, old_generation)
+        keys.stage(tally.index, tally.covered_before, old_generation)
+        _write_state(paths, state, old_generation)
+        _remove_other_states(paths, old_generation)  # an index of version 0.1, now moved
         return None
     generation = old_generation + 1
     ledger = ledger.model_copy(update={"generation": generation})
-    _write_state(paths, state, tally, generation)
+    keys.stage(tally.index, tally.covered_before, generation)
+    _write_state(paths, state, generation)
     if old is not None:
         _backup(paths)
     write_atomic(paths.ledger, checked_bytes(ledger))  # the commit point
+    keys.settle(generation)
     _remove_other_states(paths, generation)
     return ledger
 
 
-def _write_state(paths: StatePaths, state: LocalState, tally: Tally, generation: int) -> None:
-    index = {"generation": generation, "pruned_before": tally.pruned_before, "entries": tally.index}
-    write_atomic(paths.index(generation), orjson.dumps(index))
+def _write_state(paths: StatePaths, state: LocalState, generation: int) -> None:
     payload = state.model_dump()
     payload["generation"] = generation
     write_atomic(paths.state(generation), orjson.dumps(payload))
@@ -276,10 +291,13 @@ def _same_counts(old: Ledger, new: Ledger) -> bool:
 
 
 def _remove_other_states(paths: StatePaths, keep: int) -> None:
-    keep_names = {paths.state(keep).name, paths.index(keep).name}
+    """Drop local state of other generations (and the key index too, for keep = -1: the
+    ledger was replaced by one it does not belong to)."""
+    if keep < 0:
+        keystore.remove(paths.keys)
     for pattern in ("state-*.json", "index-*.json"):
         for stale in paths.home.glob(pattern):
-            if stale.name not in keep_names:
+            if stale.name != paths.state(keep).name:
                 stale.unlink(missing_ok=True)
 
 

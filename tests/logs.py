@@ -73,3 +73,9 @@ def write(path: Path, *records: dict[str, Any], append: bool = False) -> Path:
 
 def session_file(claude_dir: Path, name: str = SESSION, project: str = "-home-ana-src-shop") -> Path:
     return claude_dir / "projects" / project / f"{name}.jsonl"
+
+
+def lose_local_state(state: Path) -> None:
+    """What a lost cache looks like: the checkpoints and the key index gone, the ledger kept."""
+    for local in [*state.glob("state-*.json"), *state.glob("index-*.json"), *state.glob("keys.sqlite3*")]:
+        local.unlink()

@@ -153,3 +153,55 @@ def test_two_scans_at_once_one_waits_or_exits_75(claude_dir: Path, state_dir: Pa
     waiter = start("scan")
     assert holder.wait(60) == 0 and waiter.wait(60) == 0
     assert totals(state_dir)["messages"] == 15
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds worker processes through /proc")
+@pytest.mark.parametrize("delay", [0.0, 0.15, 0.4])
+def test_worker_processes_end_with_a_killed_scan(claude_dir: Path, state_dir: Path, delay: float) -> None:
+    """Issue 15 (9): a scan large enough to read in worker processes, SIGKILLed while they
+    work: none of them may live on (they used to wait on their pipe forever)."""
+    for s in range(6):  # 48 MB: above the size at which a scan starts workers
+        records = [logs.user("x" * (1 << 20)) for _ in range(8)]
+        records.append(logs.assistant(f"m{s}", f"q{s}", session=f"s{s}"))
+        logs.write(logs.session_file(claude_dir, f"s{s}"), *records)
+    proc = start("scan")
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 20
+        while not workers and proc.poll() is None and time.monotonic() < deadline:
+            workers = _children(proc.pid)
+            time.sleep(0.005)
+        assert workers, "the scan started no worker process"
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()  # not communicate(): live workers would hold its pipes open
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        deadline = time.monotonic() + 10
+        while any(map(_alive, workers)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not [w for w in workers if _alive(w)], "worker processes outlived the killed scan"
+    finally:
+        for w in workers:
+            if _alive(w):
+                os.kill(w, signal.SIGKILL)

@@ -12,6 +12,7 @@ import pytest
 
 from bench.corpus import DAY_FIELDS, Truth, append_session, generate
 from syncer import scan
+from tests import logs
 from tests.cli_runner import Cli
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
@@ -79,8 +80,7 @@ def test_losing_the_local_state_then_rescanning_adds_nothing(
 ) -> None:
     root, truth = corpus
     assert cli("scan")[0] == 0
-    for path in [*state_dir.glob("state-*.json"), *state_dir.glob("index-*.json")]:
-        path.unlink()
+    logs.lose_local_state(state_dir)
     truth = truth + append_session(root, target_bytes=200_000, seed=9, start=datetime(2026, 10, 14, tzinfo=UTC),
                                    continue_share=0.0)
     code, out, _ = cli("scan", "--json")

@@ -16,9 +16,10 @@ ONLY_IN = {
     "filelock": {"store.py"},
     "typer": {"cli.py"},
     "subprocess": {"schedule.py"},
+    "sqlite3": {"keystore.py"},
 }
 PURE = {
-    "ledger.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
+    "ledger.py", "tally.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
     "sources/claude.py",
 }
 IO_NAMES = {"open", "print", "input"}

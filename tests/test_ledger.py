@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from syncer.errors import LedgerCorrupt, SchemaTooNew
 from syncer.events import Event
-from syncer.ledger import Batch, Ledger, Tally, dump_ledger, holds_all, parse_ledger
+from syncer.ledger import Ledger, dump_ledger, holds_all, parse_ledger
+from syncer.tally import Batch, Tally
 
 T0 = 1_795_166_045_000  # 2026-11-20T09:14:05Z
 INSTALL = "0" * 32
@@ -25,8 +26,11 @@ def event(key: str, tokens: tuple[int, int, int, int, int], *, t: int = T0, mid:
 
 
 def apply_all(tally: Tally, events: list[Event]) -> Tally:
+    """Each line applied on its own (a batch of one), the finest split a scan could make."""
     for e in events:
-        tally.apply(e, source="claude", project="p", branch="main")
+        batch = Batch()
+        batch.add(e, source="claude", project="p", branch="main")
+        tally.apply_batch(batch)
     return tally
 
 
@@ -38,7 +42,7 @@ def reload(tally: Tally) -> Tally:
     """What the next run sees: the saved ledger and index, read back."""
     ledger = parse_ledger(dump_ledger(ledger_of(tally)), what="test")
     again = Tally.from_ledger(ledger)
-    again.load_index(orjson.loads(orjson.dumps(tally.index)), tally.pruned_before)
+    again.load_index(orjson.loads(orjson.dumps(tally.index)), tally.covered_before)
     return again
 
 
@@ -101,35 +105,68 @@ def test_rebuild_after_lost_index_adds_nothing_already_counted() -> None:
     assert (totals.input_tokens, totals.output_tokens, totals.messages) == (7, 70, 3)
 
 
-def test_pruned_keys_are_not_counted_again() -> None:
-    tally = apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0))])
-    tally.prune(T0 + 1)
-    assert tally.index == {}
-    again = reload(tally)
-    apply_all(again, [event("a:1", (1, 10, 0, 0, 0))])
-    assert ledger_of(again).totals.messages == 1
+DAY = 86_400_000
 
 
-def test_a_new_session_older_than_the_pruned_index_still_counts() -> None:
-    """Logs copied back from a backup, or a log root added late: old, but never counted."""
-    tally = apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0))])
-    tally.prune(T0 + 1)
-    again = reload(tally)
-    old = T0 - 200 * 86_400_000
-    apply_all(again, [event("o:1", (2, 20, 0, 0, 0), t=old, session="s9"),
-                      event("o:2", (3, 30, 0, 0, 0), t=old + 1000, session="s9")])
-    totals = ledger_of(again).totals
-    assert (totals.input_tokens, totals.output_tokens, totals.messages) == (6, 60, 3)
-    assert again.stats.tokens[:2] == [5, 50]
+def test_keys_are_never_forgotten_however_old() -> None:
+    """Lines dated months before the clock: a late copy adds nothing, growth adds its growth."""
+    old = T0 - 200 * DAY
+    tally = reload(apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0), t=old)]))
+    apply_all(tally, [event("a:1", (1, 10, 0, 0, 0), t=old), event("a:1", (1, 12, 0, 0, 0), t=old + 500)])
+    totals = ledger_of(tally).totals
+    assert (totals.output_tokens, totals.messages) == (12, 1)
 
 
-def test_pruned_keys_of_a_known_session_are_not_counted_again_when_it_grows() -> None:
-    tally = apply_all(Tally(), [event("a:1", (1, 10, 0, 0, 0))])
-    tally.prune(T0 + 1)
-    again = reload(tally)
-    apply_all(again, [event("a:1", (1, 10, 0, 0, 0)), event("a:2", (2, 20, 0, 0, 0), t=T0 + 5000)])
-    totals = ledger_of(again).totals
-    assert (totals.input_tokens, totals.messages) == (3, 2)
+def test_a_late_line_of_a_known_old_session_counts() -> None:
+    """A response dated inside a session's span already counted, found later (a late file)."""
+    old = T0 - 200 * DAY
+    counted = [event("a:1", (1, 5, 0, 0, 0), t=old), event("c:1", (1, 5, 0, 0, 0), t=old + 9000)]
+    tally = reload(apply_all(Tally(), counted))
+    apply_all(tally, [event("b:1", (2, 268, 0, 0, 0), t=old + 4000)])
+    totals = ledger_of(tally).totals
+    assert (totals.output_tokens, totals.messages) == (278, 3)
+    assert tally.stats.new_events == 1
+
+
+def test_a_rebuild_remembers_what_the_ledger_covers_in_later_runs() -> None:
+    """After the index was lost, a copy of an old counted response that turns up in a later
+    run (not in the rebuild's) is still not counted again."""
+    first = [event("a:1", (1, 10, 0, 0, 0)), event("b:1", (2, 20, 0, 0, 0), t=T0 + 60_000)]
+    ledger = ledger_of(apply_all(Tally(), first))
+    rebuilt = Tally.from_ledger(ledger)
+    rebuilt.start_rebuild()
+    apply_all(rebuilt, first[:1])
+    later = reload(rebuilt)
+    apply_all(later, [event("b:1", (2, 20, 0, 0, 0), t=T0 + 60_000), event("c:1", (4, 40, 0, 0, 0), t=T0 + 120_000)])
+    totals = ledger_of(later).totals
+    assert (totals.output_tokens, totals.messages) == (70, 3)
+
+
+def test_long_context_threshold_is_the_models_own() -> None:
+    thresholds = {"claude-haiku-5-5": 100_000}
+    tally = Tally(lambda model: thresholds.get(model, 200_000))
+    apply_all(tally, [event("a:1", (1, 1, 0, 0, 150_000), model="claude-haiku-5-5"),
+                      event("b:1", (1, 1, 0, 0, 150_000), model="claude-sonnet-4-5")])
+    assert sorted((h.model, h.long_context) for h in ledger_of(tally).hours) == [
+        ("claude-haiku-5-5", True), ("claude-sonnet-4-5", False)]
+
+
+def test_growth_is_taken_out_of_the_row_it_went_into_when_the_threshold_changed() -> None:
+    """A price table update may move a model's threshold between runs: a key's earlier
+    contribution must leave the row it was added to, or a row would go negative."""
+    tally = reload(apply_all(Tally(), [event("a:1", (1, 1, 0, 0, 150_000))]))
+    moved = Tally.from_ledger(parse_ledger(dump_ledger(ledger_of(tally)), what="t"), lambda _: 100_000)
+    moved.load_index(tally.index, None)
+    apply_all(moved, [event("a:1", (1, 9, 0, 0, 150_000))])
+    ledger = parse_ledger(dump_ledger(ledger_of(moved)), what="t")
+    assert [(h.long_context, h.output_tokens) for h in ledger.hours] == [(True, 9)]
+
+
+def test_fast_mode_lines_have_their_own_rows() -> None:
+    fast = dataclasses.replace(event("a:1", (1, 2, 0, 0, 0)), fast=True)
+    tally = apply_all(Tally(), [event("a:1", (1, 1, 0, 0, 0)), fast, event("b:1", (1, 1, 0, 0, 0))])
+    rows = sorted((h.fast, h.output_tokens, h.messages) for h in ledger_of(tally).hours)
+    assert rows == [(False, 1, 1), (True, 2, 1)]
 
 
 # -- property: any order and any split across runs gives the one-batch result ----------------
@@ -217,10 +254,10 @@ def test_ledger_bytes_are_deterministic_and_validate() -> None:
         (lambda d: d["totals"].update(input_tokens=-1), "greater than or equal"),
         (lambda d: d["totals"].update(input_tokens=999), "totals do not equal"),
         (lambda d: d.update(device="Bad Id"), "device"),
-        (lambda d: d["hours"][0].__setitem__(9, 10**6), "cache_creation_1h_tokens"),
-        (lambda d: d["hours"][0].__setitem__(6, -1), "greater than or equal"),
+        (lambda d: d["hours"][0].__setitem__(10, 10**6), "cache_creation_1h_tokens"),
+        (lambda d: d["hours"][0].__setitem__(7, -1), "greater than or equal"),
         (lambda d: d["hours"][0].append(1), "hours.0"),
-        (lambda d: d["sessions"][0][6][0].__setitem__(5, 10**6), "cache_creation_1h_tokens"),
+        (lambda d: d["sessions"][0][6][0].__setitem__(6, 10**6), "cache_creation_1h_tokens"),
     ],
 )
 def test_invalid_ledgers_are_refused(mutate: Callable[[dict[str, Any]], object], message: str) -> None:
@@ -232,7 +269,7 @@ def test_invalid_ledgers_are_refused(mutate: Callable[[dict[str, Any]], object],
 
 def test_newer_schema_is_refused_not_misread() -> None:
     with pytest.raises(SchemaTooNew):
-        parse_ledger(b'{"schema_version": 2}', what="t")
+        parse_ledger(b'{"schema_version": 3}', what="t")
     with pytest.raises(LedgerCorrupt):
         parse_ledger(b"{not json", what="t")
 
@@ -263,24 +300,6 @@ def test_a_session_ending_on_a_whole_second_is_not_taken_for_an_old_ledger() -> 
     apply_all(rebuilt, [event("b:1", (1, 10, 0, 0, 0), t=T0, session="s1"),
                         event("c:1", (2, 20, 0, 0, 0), t=T0 + 400, session="s1")])
     assert ledger_of(rebuilt).totals.messages == 3
-
-
-@pytest.mark.parametrize("order", [("s1", "s2"), ("s2", "s1")])
-def test_an_old_session_and_its_resume_found_together_count_once(order: tuple[str, str]) -> None:
-    """A log root added late holds an old session, wholly before the prune line, and the
-    session that resumed it months later (replaying its response): one run, either order."""
-    tally = apply_all(Tally(), [event("z:1", (1, 1, 0, 0, 0), t=T0, session="s0")])
-    tally.prune(T0 + 1)
-    again = reload(tally)
-    old, later = T0 - 200 * 86_400_000, T0 + 86_400_000
-    files = {
-        "s1": [event("k:1", (5, 50, 0, 0, 0), t=old, session="s1")],
-        "s2": [event("k:1", (5, 50, 0, 0, 0), t=old, session="s2"),
-               event("n:1", (7, 70, 0, 0, 0), t=later, session="s2")],
-    }
-    apply_files(again, [files[name] for name in order])
-    totals = ledger_of(again).totals
-    assert (totals.messages, totals.output_tokens) == (3, 1 + 50 + 70)
 
 
 def test_holds_all_tells_a_renamed_record_from_a_copy_that_went_on() -> None:

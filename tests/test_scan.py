@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -148,8 +149,7 @@ def test_lost_local_state_adds_nothing_on_rescan(
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)),
                    logs.assistant("m2", tokens=logs.usage(1, 5), ts="2026-11-20T09:20:00Z"))
     run(paths, cfg, claude_dir, isolated_home)
-    for stale in list(paths.home.glob("state-*.json")) + list(paths.home.glob("index-*.json")):
-        stale.unlink()
+    logs.lose_local_state(paths.home)
     logs.write(f, logs.assistant("m3", tokens=logs.usage(1, 5), ts="2026-11-20T10:00:00Z"), append=True)
     result = run(paths, cfg, claude_dir, isolated_home)
     assert result.rebuilt
@@ -158,25 +158,86 @@ def test_lost_local_state_adds_nothing_on_rescan(
     assert out_tokens(paths) == (15, 3)
 
 
+def _sql(paths: StatePaths, statement: str) -> list[tuple[object, ...]]:
+    db = sqlite3.connect(paths.keys)
+    try:
+        with db:
+            return db.execute(statement).fetchall()
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("damage", [
+    lambda paths: paths.keys.write_bytes(b"not a database at all" * 100),
+    lambda paths: _sql(paths, "UPDATE meta SET generation = 99"),
+    lambda paths: _sql(paths, "UPDATE meta SET format = 99"),
+    lambda paths: _sql(paths, "DELETE FROM meta"),
+    lambda paths: _sql(paths, "DROP TABLE keys"),
+])
+def test_a_damaged_index_is_rebuilt_and_counts_nothing_twice(paths, cfg, claude_dir, isolated_home, damage) -> None:  # type: ignore[no-untyped-def]
+    f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
+    run(paths, cfg, claude_dir, isolated_home)
+    damage(paths)
+    logs.write(f, logs.assistant("m2", tokens=logs.usage(1, 5), ts="2026-11-20T10:00:00Z"), append=True)
+    assert run(paths, cfg, claude_dir, isolated_home).rebuilt
+    assert out_tokens(paths) == (10, 2)
+    assert run(paths, cfg, claude_dir, isolated_home).files_read == 0
+
+
 @pytest.mark.parametrize("damage", [
     lambda doc: doc["entries"].update({"k": [1, 2, 3]}),
     lambda doc: doc.update({"entries": []}),
     lambda doc: doc.update({"pruned_before": "yesterday"}),
+    lambda doc: doc["entries"].update({"k": [0] * 15}),
     lambda doc: doc.update({"generation": 99}),
 ])
-def test_a_damaged_index_is_rebuilt_and_counts_nothing_twice(
+def test_a_damaged_index_of_version_0_1_is_rebuilt(
     paths: StatePaths, cfg: store.Config, claude_dir: Path, isolated_home: Path,
     damage: Callable[[dict[str, Any]], object],
 ) -> None:
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
     run(paths, cfg, claude_dir, isolated_home)
-    [index] = paths.home.glob("index-*.json")
-    doc = orjson.loads(index.read_bytes())
+    doc = _legacy_index(paths)
     damage(doc)
-    index.write_bytes(orjson.dumps(doc))
+    for stale in paths.home.glob("keys.sqlite3*"):
+        stale.unlink()
+    paths.index(ledger(paths).generation).write_bytes(orjson.dumps(doc))
     logs.write(f, logs.assistant("m2", tokens=logs.usage(1, 5), ts="2026-11-20T10:00:00Z"), append=True)
     assert run(paths, cfg, claude_dir, isolated_home).rebuilt
     assert out_tokens(paths) == (10, 2)
+
+
+def _legacy_index(paths: StatePaths) -> dict[str, object]:
+    """The key index as version 0.1 wrote it: JSON, entries without the fast and tier fields."""
+    rows = _sql(paths, "SELECT key, entry FROM keys")
+    entries = {str(k): [*orjson.loads(e)[:9], *orjson.loads(e)[11:]] for k, e in rows}  # type: ignore[arg-type]
+    return {"generation": ledger(paths).generation, "pruned_before": None, "entries": entries}
+
+
+def test_an_index_written_by_version_0_1_is_read_and_its_prune_line_kept(paths, cfg, claude_dir, isolated_home) -> None:  # type: ignore[no-untyped-def]
+    """Before 0.2 the index forgot keys older than "pruned_before" and had shorter entries.
+    Its entries are upgraded (not fast, tier by the fixed 200k), and what it forgot is judged
+    by the ledger's sessions, in that run and every later one."""
+    f = logs.write(logs.session_file(claude_dir),
+                   logs.assistant("m1", tokens=logs.usage(1, 5), ts="2026-11-20T09:00:00Z"),
+                   logs.assistant("m2", tokens=logs.usage(1, 5, read=250_000), ts="2026-11-20T10:00:00Z"))
+    run(paths, cfg, claude_dir, isolated_home)
+    doc = _legacy_index(paths)
+    old_entries = {k: e for k, e in doc["entries"].items() if k.startswith("m2")}  # type: ignore[attr-defined]
+    prune_line = 1_795_167_000_000  # 2026-11-20T09:30:00Z: m1 was forgotten
+    for stale in paths.home.glob("keys.sqlite3*"):
+        stale.unlink()
+    paths.index(ledger(paths).generation).write_bytes(
+        orjson.dumps({"generation": doc["generation"], "pruned_before": prune_line, "entries": old_entries}))
+    logs.write(f, logs.assistant("m2", tokens=logs.usage(1, 9, read=250_000), ts="2026-11-20T10:00:01Z"),
+               logs.assistant("m3", tokens=logs.usage(1, 5), ts="2026-11-20T11:00:00Z"), append=True)
+    result = run(paths, cfg, claude_dir, isolated_home)
+    assert not result.rebuilt and result.tokens[1] == 4 + 5
+    assert out_tokens(paths) == (19, 3)
+    assert {h.long_context for h in ledger(paths).hours} == {False, True}
+    shutil.copy(f, f.with_name("copy.jsonl"))  # m1 again, in a later run: still counted once
+    run(paths, cfg, claude_dir, isolated_home)
+    assert out_tokens(paths) == (19, 3)
 
 
 def test_old_logs_that_appear_later_are_counted(
@@ -186,7 +247,7 @@ def test_old_logs_that_appear_later_are_counted(
     f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", tokens=logs.usage(1, 5)))
     run(paths, cfg, claude_dir, isolated_home)
     logs.write(f, logs.assistant("m2", tokens=logs.usage(1, 5), ts="2027-02-27T09:00:00Z"), append=True)
-    run(paths, cfg, claude_dir, isolated_home, now=NOW.replace(year=2027, month=3))  # the index is pruned
+    run(paths, cfg, claude_dir, isolated_home, now=NOW.replace(year=2027, month=3))
     logs.write(logs.session_file(claude_dir, "old-session", "-home-ana-src-old"),
                logs.assistant("o1", "r1", tokens=logs.usage(2, 7), ts="2026-05-02T10:00:00Z", session="old-session"),
                logs.assistant("o2", "r2", tokens=logs.usage(2, 7), ts="2026-05-02T10:05:00Z", session="old-session"))
@@ -202,7 +263,7 @@ def test_a_session_resumed_months_later_replays_nothing_twice(
            logs.assistant("o2", "r2", tokens=logs.usage(2, 7), ts="2026-05-02T10:05:00Z", session="s-old")]
     logs.write(logs.session_file(claude_dir, "s-old"), *old)
     later = NOW.replace(year=2027, month=3)
-    run(paths, cfg, claude_dir, isolated_home, now=later)  # read once, then pruned from the index
+    run(paths, cfg, claude_dir, isolated_home, now=later)
     resumed = [{**r, "sessionId": "s-new"} for r in old]
     logs.write(logs.session_file(claude_dir, "s-new"), *resumed,
                logs.assistant("n1", "r3", tokens=logs.usage(1, 3), ts="2027-03-01T09:00:00Z", session="s-new"))

@@ -29,3 +29,12 @@ def test_every_frozen_ledger_version_still_loads() -> None:
     for path in examples:
         loaded = ledger.parse_ledger(path.read_bytes(), what=path.name)
         assert loaded.totals.messages > 0 and loaded.sessions
+
+
+def test_a_version_1_ledger_reads_as_version_2_without_fast_rows() -> None:
+    v1 = ledger.parse_ledger((FROZEN / "ledger-v1.json").read_bytes(), what="v1")
+    assert v1.schema_version == 2
+    assert [h.fast for h in v1.hours] == [False] * 3 and v1.totals.messages == 3
+    assert not any(u.fast for s in v1.sessions for u in s.usage)
+    # Written back as version 2, byte for byte what a version 2 ccsync writes.
+    assert ledger.parse_ledger(ledger.dump_ledger(v1), what="v2") == v1

@@ -13,11 +13,12 @@ from syncer.commands.remote import access, remote_of
 from syncer.git import local, transport, urls
 from syncer.git.snapshot import snapshot
 from syncer.git.sync import PushResult, sync_files
-from syncer.ledger import Ledger, Tally, dump_ledger
+from syncer.ledger import Ledger, dump_ledger
 from syncer.peers import former_names, published_record
 from syncer.published import already_published, encode_sync, read_last_sync
 from syncer.scan import Progress, ScanResult, scan
 from syncer.store import Config
+from syncer.tally import Tally
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +15,9 @@ from syncer.events import BadLine, Event
 NAME = "claude"
 _MAX_TOKENS = 2**40  # far above any real response; larger values are a corrupt line
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Times a ledger can label by UTC hour: years 1 to 9999 once converted to UTC.
+_FIRST_MS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
+_LAST_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
 
 
 def log_roots(env: Mapping[str, str], home: Path) -> list[Path]:
@@ -56,7 +59,10 @@ def parse_time_ms(value: object) -> int:
         raise BadLine("timestamp without a time zone")
     # Integer arithmetic (no float rounding of milliseconds); the same as `// 1 ms`, faster.
     since = moment - _EPOCH
-    return since.days * 86_400_000 + since.seconds * 1000 + since.microseconds // 1000
+    ms = since.days * 86_400_000 + since.seconds * 1000 + since.microseconds // 1000
+    if not _FIRST_MS <= ms <= _LAST_MS:
+        raise BadLine(f"timestamp {value[:40]!r} is outside years 1-9999 in UTC")
+    return ms
 
 
 def _count(value: object, name: str) -> int:
@@ -155,7 +161,7 @@ def parse_marked_line(line: bytes) -> Event | None:
         session = record.get("sessionId") or inner.get("sessionId") or ""
         cwd = record.get("cwd") or inner.get("cwd") or ""
         branch = record.get("gitBranch") or inner.get("gitBranch") or ""
-    return Event(
+    event = Event(
         key,
         message_id,
         time_ms,
@@ -165,4 +171,49 @@ def parse_marked_line(line: bytes) -> Event | None:
         cwd if type(cwd) is str else "",
         branch if type(branch) is str else "",
         inner.get("isSidechain") is True,
+        get("speed") == "fast",
     )
+    iterations = get("iterations")
+    if type(iterations) is list:
+        event.extra = _billed_apart(event, iterations)
+    return event
+
+
+def _billed_apart(event: Event, iterations: list[Any]) -> list[Event]:
+    """Sampling steps of one request that the top-level usage leaves out, as events of their
+    own. Anthropic: the top-level counts are the sum of the `message` (executor) iterations;
+    `compaction` steps (same model) and `advisor_message` steps (the advisor's model, at its
+    rates) are billed on top, and the request's bill is the sum over all iterations. Each is
+    keyed by its place in the array, which stays put as later lines of the response repeat it."""
+    extra: list[Event] = []
+    for n, step in enumerate(iterations):
+        if type(step) is not dict or step.get("type", "message") == "message":
+            continue
+        nested = step.get("usage")
+        counts: dict[str, Any] = nested if type(nested) is dict else step
+        named = step.get("model")
+        model = named if type(named) is str and named else event.model
+        create = _count(counts.get("cache_creation_input_tokens"), "iterations.cache_creation_input_tokens")
+        split = counts.get("cache_creation")
+        one_hour = 0
+        if type(split) is dict:
+            one_hour = _count(split.get("ephemeral_1h_input_tokens"), "iterations.ephemeral_1h")
+        extra.append(Event(
+            f"{event.key}/{n}",
+            None,
+            event.time_ms,
+            model,
+            (
+                _count(counts.get("input_tokens"), "iterations.input_tokens"),
+                _count(counts.get("output_tokens"), "iterations.output_tokens"),
+                create,
+                min(one_hour, create),
+                _count(counts.get("cache_read_input_tokens"), "iterations.cache_read_input_tokens"),
+            ),
+            event.session,
+            event.cwd,
+            event.branch,
+            event.sidechain,
+            event.fast and model == event.model,
+        ))
+    return extra

@@ -6,6 +6,9 @@ CCSYNC_TEST_FAULT picks the fault; only operations on files inside $CCSYNC_HOME 
 - `enospc`   every write fails with ENOSPC;  `eio` every fsync fails with EIO;
   `enospc:N`, `eio:N`: the same from the N-th file operation on (to hit one step of a save)
 - `sleep:S`  sleep S seconds at the first write (to hold the writer lock)
+SQLite does its own I/O, out of reach of these patches: each statement that writes to a
+database inside $CCSYNC_HOME counts as one operation too (killed before it runs, or failing as
+SQLite fails on a full disk, "database or disk is full", or a failed fsync, "disk I/O error").
 Writes the number of operations seen to $CCSYNC_TEST_FAULT_LOG at exit (to find the last N).
 """
 
@@ -94,6 +97,42 @@ if _spec:
         return real_unlink(path, **kw)
 
     os.open, os.write, os.fsync, os.replace, os.unlink = fake_open, fake_write, fake_fsync, fake_replace, fake_unlink
+
+    import sqlite3
+
+    _WRITES = ("INSERT", "UPDATE", "DELETE", "CREATE", "DROP")
+
+    class _FaultyConnection(sqlite3.Connection):
+        def _fault(self, statement: str) -> None:
+            if not statement.lstrip().upper().startswith(_WRITES):
+                return
+            _step()
+            if kind == "enospc" and _failing():
+                raise sqlite3.OperationalError("database or disk is full")
+            if kind == "eio" and _failing():
+                raise sqlite3.OperationalError("disk I/O error")
+
+        def execute(self, statement, *args):  # type: ignore[no-untyped-def]
+            self._fault(statement)
+            return super().execute(statement, *args)
+
+        def executemany(self, statement, *args):  # type: ignore[no-untyped-def]
+            self._fault(statement)
+            return super().executemany(statement, *args)
+
+        def executescript(self, script):  # type: ignore[no-untyped-def]
+            self._fault(script)
+            return super().executescript(script)
+
+    real_connect = sqlite3.connect
+
+    def fake_connect(database, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if _inside(database):
+            kwargs.setdefault("factory", _FaultyConnection)
+        return real_connect(database, *args, **kwargs)
+
+    sqlite3.connect = fake_connect
+
 
     def write_count(log: str) -> None:
         with open(log, "w") as f:
