@@ -14,6 +14,7 @@ from syncer.logfiles import find_logs
 from syncer.paths import StatePaths
 from syncer.scan import scan
 from tests import logs
+from tests.cli_runner import Cli
 from tests.test_late_lines import CLOCK
 
 
@@ -140,3 +141,13 @@ def test_compaction_and_advisor_steps_billed_apart_are_counted(tmp_path: Path, c
     for h in ledger.hours:
         by_model[h.model] = by_model.get(h.model, 0) + h.input_tokens
     assert by_model == {"claude-sonnet-4-6": 203_000, "claude-opus-4-6": 823}
+
+
+def test_scan_json_names_the_bad_lines(cli: Cli, claude_dir: Path) -> None:
+    f = logs.session_file(claude_dir)
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_bytes(logs.line(logs.assistant("m0", "r0")) + b'{"type":"assistant","usage" oops\n')
+    code, out, _ = cli("scan", "--json")
+    doc = orjson.loads(out)
+    assert code == 0 and doc["bad_lines"] == 1
+    assert doc["warnings"] == [f"{f}:2: skipped a bad line (not JSON)"]
