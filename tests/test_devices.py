@@ -19,7 +19,7 @@ import pytest
 from tests import logs
 from tests.gitserver import SECRET_TOKEN, SECRET_USER, GitDaemon, GitHttpServer, fsck, git, make_bare, requires_git
 
-pytestmark = requires_git
+pytestmark = [requires_git, pytest.mark.slow]  # every device is real ccsync processes
 
 
 class Device:
@@ -81,7 +81,6 @@ def picked(total: dict[str, int]) -> dict[str, int]:
     return {f: total[f] for f in fields}
 
 
-@pytest.mark.slow
 def test_three_devices_syncing_at_once_over_http_with_auth(tmp_path: Path, http_server: GitHttpServer) -> None:
     make_bare(http_server.root / "shared.git")
     env = {"CCSYNC_GIT_USERNAME": SECRET_USER, "CCSYNC_GIT_TOKEN": SECRET_TOKEN}
@@ -125,7 +124,6 @@ def test_three_devices_syncing_at_once_over_http_with_auth(tmp_path: Path, http_
     assert SECRET_TOKEN not in everything
 
 
-@pytest.mark.slow
 def test_remote_down_exits_75_keeps_data_and_catches_up(tmp_path: Path) -> None:
     daemon = GitDaemon(tmp_path / "srv")
     (tmp_path / "srv").mkdir()
@@ -155,7 +153,6 @@ def test_remote_down_exits_75_keeps_data_and_catches_up(tmp_path: Path) -> None:
         daemon.stop()
 
 
-@pytest.mark.slow
 def test_sigkill_during_sync_then_next_run_completes(tmp_path: Path) -> None:
     remote = make_bare(tmp_path / "shared.git")
     d = Device(tmp_path, "desk", str(remote))
