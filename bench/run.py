@@ -429,7 +429,7 @@ def devices_phase(args: argparse.Namespace, work: Path, argv: list[str], extra: 
                          days=days, projects=3 + i % 5, session_bytes=(6_000, 80_000))
         messages += truth.total()["messages"]
         dev = Ccsync(argv, device_env(home, extra))
-        dev("init", "--device", f"dev-{i:02d}", "--remote", str(shared))
+        dev("init", "--device", f"dev-{i:02d}", "--remote", str(shared), "--owner", OWNERS[i % len(OWNERS)])
         dev("scan")
         dev("sync", "--no-scan")
         if i == 0:
@@ -456,12 +456,33 @@ def devices_phase(args: argparse.Namespace, work: Path, argv: list[str], extra: 
                "≤ 500 ms", ok, note=note + "; fetches from the remote")
     offline = [last("total", "--json", "--offline") for _ in range(5)]
     report.add("total --offline", f"{_median_ms(offline):.0f} ms (median of 5)")
+    _exports(last, base, now, report, args)
     quiet_big = report.facts.get("nothing_new_ms")
     if isinstance(quiet_big, float):
         flat = quiet_big <= first_quiet * 1.5 + 20
         report.add("nothing-new flat in corpus size",
                    f"{quiet_big:.0f} ms on {report.facts['corpus_bytes'] / MB:,.0f} MB vs {first_quiet:.0f} ms on "
                    f"{size / MB:,.0f} MB", "≤ 1.5× + 20 ms", flat)
+
+
+OWNERS = ("ana", "bo", "chen", "dara", "eli", "femi")
+
+
+def _exports(last: Ccsync, base: Path, now: datetime, report: Report, args: argparse.Namespace) -> None:
+    """`export sqlite` (a new file, then again into it: the upsert) and `dashboard` over every
+    device, with a goal set; the page must stay under 1 MB."""
+    last("goal", "set", "2B", "--by", (now + timedelta(days=90)).date().isoformat())
+    fresh = [last("export", "sqlite", str(base / f"usage-{k}.db"), "--all-devices") for k in range(3)]
+    again = [last("export", "sqlite", str(base / "usage-0.db"), "--all-devices") for _ in range(3)]
+    page = base / "dashboard.html"
+    pages = [last("dashboard", "--all-devices", "--out", str(page)) for _ in range(3)]
+    export_ms, again_ms, page_ms = _median_ms(fresh), _median_ms(again), _median_ms(pages)
+    size = page.stat().st_size
+    span = f"{args.devices} devices × {args.years:g} years"
+    report.add(f"export sqlite + dashboard, {span}", f"{export_ms + page_ms:.0f} ms ({export_ms:.0f} + {page_ms:.0f}, "
+               "medians of 3)", "≤ 2000 ms", export_ms + page_ms <= 2000, note="new file; fetches from the remote")
+    report.add("export sqlite again (upsert)", f"{again_ms:.0f} ms (median of 3)")
+    report.add("dashboard size", f"{size / 1000:,.0f} kB", "< 1 MB", size < 1_000_000)
 
 
 def _drop_caches() -> None:

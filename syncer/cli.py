@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 import typer
 
-from syncer import __version__, render, render_json, report
+from syncer import __version__, output, render, render_json, report
 from syncer.commands.context import DEFAULT_WAIT, Context
 from syncer.errors import CcsyncError, LockBusy, UsageError
 from syncer.paths import state_paths
@@ -44,6 +44,8 @@ app = typer.Typer(
 )
 goal_app = typer.Typer(help="Show or set the shared goal.", invoke_without_command=True)
 app.add_typer(goal_app, name="goal")
+export_app = typer.Typer(help="Write every figure to files other tools open: SQLite, CSV.", no_args_is_help=True)
+app.add_typer(export_app, name="export")
 schedule_app = typer.Typer(help="Run ccsync every night with the system's scheduler.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
 
@@ -203,11 +205,15 @@ def init(
         Privacy | None, typer.Option(help="Project names: names (folder), full (path) or hashed.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Rename a device that already has a ledger.")] = False,
+    owner: Annotated[
+        str | None, typer.Option(help="Who this device belongs to (shared; reports group by it). \"\" clears it.")
+    ] = None,
 ) -> None:
     """Set up this device: its id, the shared remote, and how project names are recorded."""
     from syncer.commands.init import init as run_init
 
-    result = run_init(_context(), device=device, remote=remote, privacy=privacy.value if privacy else None, force=force)
+    result = run_init(_context(), device=device, remote=remote, privacy=privacy.value if privacy else None, force=force,
+                      owner=owner)
     cfg = result.config
     verb = "Set up" if result.created else "Updated"
     _say(f"{verb} device {cfg.device} (privacy: {cfg.privacy}).")
@@ -258,25 +264,52 @@ def sync_command(
 
 class By(StrEnum):
     device = "device"
+    owner = "owner"
     model = "model"
     month = "month"
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+
+
+FormatOption = Annotated[
+    Format, typer.Option("--format", help="table, json, csv or markdown (for $GITHUB_STEP_SUMMARY).")
+]
+
+
+def _format(as_json: bool, chosen: Format) -> Format:
+    return Format.json if as_json else chosen
 
 
 @app.command()
 def total(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
-    by: Annotated[By, typer.Option(help="Group the devices' usage by device, model or month.")] = By.device,
+    by: Annotated[By, typer.Option(help="Group the devices' usage by device, owner, model or month.")] = By.device,
     timezone: Annotated[
         str | None, typer.Option(help="IANA zone for months and goal days (default: the system's).")
     ] = None,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Every device's usage merged, with progress toward the goal."""
-    kind = {"device": "device", "model": "model", "month": "monthly"}[by.value]
+    kind = {"device": "device", "owner": "owner", "model": "model", "month": "monthly"}[by.value]
     from syncer.commands.total import total as run_total
 
     result = run_total(_context(), offline=offline, by=kind, zone=_zone(timezone))
-    if as_json:
+    fmt = _format(as_json, fmt)
+    if fmt is Format.markdown:
+        goal_text = "\n" + output.goal_markdown(result.goal) if result.goal else ""
+        _say(output.report_markdown(result.grouped, title=f"All devices, by {by.value}", warnings=result.warnings)
+             + goal_text)
+        return
+    if fmt is Format.csv:
+        sys.stdout.write(output.csv_text(output.report_rows(result.grouped)))
+        return
+    if fmt is Format.json:
         _json(render_json.total_json(result, grouped=by is not By.device))
         return
     _show(render.report_table(result.grouped, title=f"All devices, by {by.value}", breakdown=False))
@@ -298,6 +331,7 @@ def goal_show(
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
     offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
     timezone: Annotated[str | None, typer.Option(help="IANA zone for days (default: the system's).")] = None,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """Progress toward the shared goal: percent, pace, projection, each device's share."""
     if ctx.invoked_subcommand is not None:
@@ -306,7 +340,13 @@ def goal_show(
 
     result = goal_progress(_context(), offline=offline, zone=_zone(timezone))
     assert result.goal is not None
-    if as_json:
+    fmt = _format(as_json, fmt)
+    if fmt is Format.markdown:
+        _say(output.goal_markdown(result.goal))
+        return
+    if fmt is Format.csv:
+        raise UsageError("goal has no CSV form; use --format json or markdown")
+    if fmt is Format.json:
         _json(result.goal.as_json())
         return
     _say("\n".join(render.goal_lines(result.goal)))
@@ -348,6 +388,7 @@ def report_command(
     all_devices: Annotated[
         bool, typer.Option("--all-devices", help="Every device in the sync repo, not just this one.")
     ] = False,
+    fmt: FormatOption = Format.table,
 ) -> None:
     """This device's usage (or every device's) by day, week, month, session, model, project or branch."""
     window = report.Window(_day(since, "--since"), _day(until, "--until"))
@@ -358,10 +399,18 @@ def report_command(
     result, warnings = usage_report(
         _context(), kind=kind.value, zone=_zone(timezone), window=window, all_devices=all_devices
     )
-    if as_json:
+    fmt = _format(as_json, fmt)
+    title = f"Usage by {report.KEY_FIELD[kind.value]}"
+    if fmt is Format.json:
         _json(report.as_json(result))
         return
-    _show(render.report_table(result, title=f"Usage by {report.KEY_FIELD[kind.value]}"))
+    if fmt is Format.markdown:
+        _say(output.report_markdown(result, title=title, warnings=warnings))
+        return
+    if fmt is Format.csv:
+        sys.stdout.write(output.csv_text(output.report_rows(result)))
+    else:
+        _show(render.report_table(result, title=title))
     _warn(warnings)
 
 
@@ -453,6 +502,63 @@ def schedule_status() -> None:
     for scheduler, st in result.statuses:
         when = f" at {st.at}" if st.at else ""
         _say(f"{'Installed' if st.installed else 'Not installed'} ({scheduler}){when}: {st.detail}")
+
+
+AllDevices = Annotated[bool, typer.Option("--all-devices", help="Every device in the sync repo (and the goal).")]
+TimezoneOption = Annotated[str | None, typer.Option("--timezone", help="IANA zone for days (default: the system's).")]
+
+
+@export_app.command("sqlite")
+def export_sqlite(
+    file: Annotated[Path, typer.Argument(help="The database; updated in place if it exists (rows upserted).")],
+    all_devices: AllDevices = False,
+    timezone: TimezoneOption = None,
+) -> None:
+    """One SQLite file (daily_usage, model_breakdown, session_usage, hourly_usage, devices, goal)
+    and FILE's .metadata.json for Datasette."""
+    from syncer.commands import export
+    written = export.export_sqlite(_context(), file, all_devices=all_devices, zone=_zone(timezone))
+    if _interactive():
+        _say(f"Wrote {written.paths[0]} ({sum(written.rows.values()):,} rows) and {written.paths[1]}.")
+    _warn(written.warnings)
+
+
+@export_app.command("csv")
+def export_csv(
+    target: Annotated[str, typer.Argument(help="A folder for one CSV file per table, or - for one table on stdout.")],
+    table: Annotated[str, typer.Option(help="With -, the table to print.")] = "daily_usage",
+    all_devices: AllDevices = False,
+    timezone: TimezoneOption = None,
+) -> None:
+    """CSV for spreadsheets: one file per table in a folder, or one table on stdout."""
+    from syncer.commands import export
+    if target == "-":
+        text, warnings = export.table_csv(_context(), table, all_devices=all_devices, zone=_zone(timezone))
+        sys.stdout.write(text)
+    else:
+        written = export.export_csv(_context(), Path(target), all_devices=all_devices, zone=_zone(timezone))
+        if _interactive():
+            _say(f"Wrote {len(written.paths)} CSV files to {target}.")
+        warnings = written.warnings
+    _warn(warnings)
+
+
+@app.command()
+def dashboard(
+    out: Annotated[Path, typer.Option("--out", help="The HTML file to write.")] = Path("ccsync-dashboard.html"),
+    open_it: Annotated[bool, typer.Option("--open", help="Open it in the default browser.")] = False,
+    all_devices: AllDevices = False,
+    timezone: TimezoneOption = None,
+) -> None:
+    """One self-contained HTML page of charts (works offline, loads nothing)."""
+    from syncer.commands import export
+    page = export.write_dashboard(_context(), out, all_devices=all_devices, zone=_zone(timezone))
+    if _interactive():
+        _say(f"Wrote {page.path} ({render.byte_size(page.size)}).")
+    _warn(page.warnings)
+    if open_it:
+        import webbrowser  # only with --open
+        webbrowser.open(page.path.resolve().as_uri())
 
 
 def main() -> NoReturn:

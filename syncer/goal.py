@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from syncer.documents import canonical, refuse_newer
 from syncer.documents import json_schema as json_schema_of
 from syncer.errors import GoalCorrupt, UsageError
-from syncer.report import Totals
+from syncer.report import Report, Totals
 
 Metric = Literal["processed", "all", "output", "cost"]
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
@@ -169,3 +169,10 @@ def _pace(daily: Mapping[date, float], today: date, days: int) -> float:
 def json_schema() -> bytes:
     """The JSON Schema of the sync repo's `goal.json`."""
     return json_schema_of(Goal, title="ccsync goal (goal.json)")
+
+
+def progress_from(goal: Goal, *, daily: Report, devices: Report, today: date) -> GoalProgress:
+    """`progress` from a daily report and a by-device report over every device."""
+    series = {date.fromisoformat(row.key): metric_value(row.totals, goal.metric) for row in daily.rows}
+    shares = {row.key: metric_value(row.totals, goal.metric) for row in devices.rows}
+    return progress(goal, daily=series, devices=shares, today=today)

@@ -58,6 +58,8 @@ class Tokens(_Strict):
         return self
 
 
+OWNER_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"
+Owner = Annotated[str, Field(pattern=OWNER_PATTERN)]
 Source = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
 
 
@@ -112,6 +114,8 @@ class Ledger(_Strict):
     schema_version: Literal[2]
     device: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
     install_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    # Who the device belongs to (`ccsync init --owner`), so a team's reports group by person.
+    owner: Owner | None = None
     generation: Count
     totals: Tokens
     hours: list[HourRow]
@@ -232,6 +236,8 @@ def dump_ledger(ledger: Ledger) -> bytes:
     parts = []
     for key in sorted(doc):
         value = doc[key]
+        if key == "owner" and value is None:
+            continue  # a device without an owner writes the same bytes as before owners existed
         if key in ("hours", "sessions") and value:
             rows = ",\n".join("    " + orjson.dumps(row).decode() for row in value)
             parts.append(f'  "{key}": [\n{rows}\n  ]')

@@ -16,7 +16,7 @@ Kind = Literal["daily", "weekly", "monthly", "session", "model", "project", "bra
 PricedRow = HourRow | SessionUsage
 KEY_FIELD: dict[str, str] = {
     "daily": "date", "weekly": "week", "monthly": "month", "session": "session",
-    "model": "model", "project": "project", "branch": "branch", "device": "device",
+    "model": "model", "project": "project", "branch": "branch", "device": "device", "owner": "owner",
 }
 
 
@@ -171,7 +171,7 @@ def build(
         for ledger in ledgers:
             for hour_row in ledger.hours:
                 if everything or window.holds(day(hour_row.hour)):
-                    add(key_of(hour_row, ledger.device), hour_row)
+                    add(key_of(hour_row, ledger), hour_row)
 
     rows: dict[str, Row] = {}
     for (key, model, long_context, fast), counts in groups.items():
@@ -198,7 +198,7 @@ def _add(row: Row, usage: SessionUsage, cost: float | None) -> None:
     model.add_row(usage, cost, usage.model)
 
 
-def _key_function(kind: str, day: Callable[[str], date]) -> Callable[[HourRow, str], str]:
+def _key_function(kind: str, day: Callable[[str], date]) -> Callable[[HourRow, Ledger], str]:
     if kind == "daily":
         return lambda r, _: day(r.hour).isoformat()
     if kind == "weekly":
@@ -212,7 +212,9 @@ def _key_function(kind: str, day: Callable[[str], date]) -> Callable[[HourRow, s
     if kind == "branch":
         return lambda r, _: r.branch
     if kind == "device":
-        return lambda _, device: device
+        return lambda _, ledger: ledger.device
+    if kind == "owner":
+        return lambda _, ledger: ledger.owner or ""  # a device that names no owner
     raise ValueError(f"unknown report kind {kind!r}")
 
 

@@ -31,7 +31,7 @@ from syncer import keystore
 from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew
 from syncer.keystore import KeyStore
-from syncer.ledger import DEVICE_ID_PATTERN, Ledger, checked_bytes, dump_ledger, parse_ledger
+from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Owner, checked_bytes, dump_ledger, parse_ledger
 from syncer.paths import StatePaths
 from syncer.tally import INDEX_ENTRY_LENGTH, V1_ENTRY_LENGTH, Tally, upgrade_entry
 
@@ -49,6 +49,7 @@ class Config(BaseModel):
     # Keyed hashes of project names (privacy = hashed) use this device-local secret.
     hash_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     remote: str | None = None
+    owner: Owner | None = None  # written into the ledger, which the sync repo shares
 
 
 class Checkpoint(BaseModel):
@@ -262,7 +263,8 @@ def save(
     """Commit the tally, its key index and the checkpoints; returns the new ledger if its
     counts changed, else None (and the ledger file is left as it is)."""
     old_generation = old.generation if old else 0
-    ledger = tally.ledger(device=config.device, install_id=config.install_id, generation=old_generation)
+    ledger = tally.ledger(device=config.device, install_id=config.install_id, generation=old_generation,
+                         owner=config.owner)
     if (old is None and not ledger.sessions) or (old is not None and _same_counts(old, ledger)):
         keys.stage(tally.index, tally.covered_before, old_generation)
         _write_state(paths, state, old_generation)
@@ -299,6 +301,14 @@ def _remove_other_states(paths: StatePaths, keep: int) -> None:
         for stale in paths.home.glob(pattern):
             if stale.name != paths.state(keep).name:
                 stale.unlink(missing_ok=True)
+
+
+def set_owner(paths: StatePaths, owner: str | None) -> None:
+    """Name the ledger's owner now, not at the next scan that finds something new. Only the
+    owner changes: the generation (and so the local state paired with it) stays."""
+    ledger = read_ledger(paths)
+    if ledger is not None and ledger.owner != owner:
+        write_atomic(paths.ledger, checked_bytes(ledger.model_copy(update={"owner": owner})))
 
 
 def write_ledger(paths: StatePaths, ledger: Ledger) -> None:

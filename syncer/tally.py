@@ -213,7 +213,7 @@ class Tally:
         if self.ledger_last:
             self.covered_before = max(self.ledger_last.values()) + 1000
 
-    def ledger(self, *, device: str, install_id: str, generation: int) -> Ledger:
+    def ledger(self, *, device: str, install_id: str, generation: int, owner: str | None = None) -> Ledger:
         hours = [HourRow(hour_label(k[0]), *k[1:], *v) for k, v in sorted(self.rows.items())]
         sessions = [
             Session(
@@ -228,7 +228,7 @@ class Tally:
         # Built unvalidated (validating 20k rows costs more than building them); what is
         # written is validated as bytes, by `checked_bytes`, before it reaches the disk.
         return Ledger.model_construct(
-            schema_version=SCHEMA_VERSION, device=device, install_id=install_id, generation=generation,
+            schema_version=SCHEMA_VERSION, device=device, install_id=install_id, owner=owner, generation=generation,
             totals=sum_tokens(hours), hours=hours, sessions=sessions,
         )
 

@@ -16,11 +16,11 @@ ONLY_IN = {
     "filelock": {"store.py"},
     "typer": {"cli.py"},
     "subprocess": {"schedule.py"},
-    "sqlite3": {"keystore.py"},
+    "sqlite3": {"keystore.py", "commands/export.py"},
 }
 PURE = {
     "ledger.py", "tally.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
-    "sources/claude.py",
+    "sources/claude.py", "output.py", "dashboard.py", "export.py",
 }
 IO_NAMES = {"open", "print", "input"}
 

@@ -11,7 +11,7 @@ from syncer.commands.sync import sync
 from syncer.errors import ConfigError, UsageError
 from syncer.git import local, urls
 from syncer.git.sync import PushResult
-from syncer.ledger import DEVICE_ID_PATTERN
+from syncer.ledger import DEVICE_ID_PATTERN, OWNER_PATTERN
 from syncer.store import Config, Privacy
 
 
@@ -33,12 +33,15 @@ def check_device(device: str) -> str:
 
 
 def init(
-    ctx: Context, *, device: str | None, remote: str | None, privacy: Privacy | None, force: bool = False
+    ctx: Context, *, device: str | None, remote: str | None, privacy: Privacy | None, force: bool = False,
+    owner: str | None = None,
 ) -> InitResult:
     """Create or change this device's config. Changing the device id of a device that already
     has a ledger would orphan its file in the sync repo, so that needs --force."""
     if device is not None:
         check_device(device)
+    if owner and not re.fullmatch(OWNER_PATTERN, owner):
+        raise UsageError(f"owner {owner!r} is not valid: use 1-64 characters, no control characters")
     if remote is not None:
         remote = urls.validate_remote(remote)
         local.prepare_local_remote(remote)
@@ -65,8 +68,11 @@ def init(
                 cfg = cfg.model_copy(update={"privacy": privacy})
         if remote is not None:
             cfg = cfg.model_copy(update={"remote": remote})
+        if owner is not None:
+            cfg = cfg.model_copy(update={"owner": owner or None})
         store.save_config(ctx.paths, cfg)
         store.rename_ledger(ctx.paths, cfg.device)
+        store.set_owner(ctx.paths, cfg.owner)
     result = InitResult(cfg, created, urls.redact(cfg.remote or ""))
     if remote is not None:
         # Push what this device has (and the embedded repo's history, if the remote is empty).

@@ -44,7 +44,7 @@ def sync(
         cfg = config(ctx)
         scanned = scan(ctx.paths, cfg, env=ctx.env, home=ctx.home, now=ctx.now, progress=progress) if run_scan else None
         ledger = store.read_ledger(ctx.paths) or Tally().ledger(
-            device=cfg.device, install_id=cfg.install_id, generation=0
+            device=cfg.device, install_id=cfg.install_id, generation=0, owner=cfg.owner
         )
         data = dump_ledger(ledger)
         digest = hashlib.sha256(data).hexdigest()

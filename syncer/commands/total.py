@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 
 from syncer import goal, report, store
 from syncer.commands.context import Context, config
@@ -80,9 +80,5 @@ def _progress(
 ) -> goal.GoalProgress | None:
     if gathered.goal is None:
         return None
-    metric = gathered.goal.metric
-    today = now.astimezone(zone).date()
     daily = report.build("daily", gathered.ledgers, zone=zone, window=report.Window(), pricer=pricer)
-    series = {date.fromisoformat(row.key): goal.metric_value(row.totals, metric) for row in daily.rows}
-    devices = {row.key: goal.metric_value(row.totals, metric) for row in by_device.rows}
-    return goal.progress(gathered.goal, daily=series, devices=devices, today=today)
+    return goal.progress_from(gathered.goal, daily=daily, devices=by_device, today=now.astimezone(zone).date())
