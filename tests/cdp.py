@@ -11,6 +11,7 @@ import os
 import re
 import select
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -137,8 +138,12 @@ def browser(profile: Path) -> Iterator[Page]:
     """A fresh headless Chromium with its own profile folder, killed afterwards."""
     binary = chromium()
     assert binary is not None
+    # Its own process group: the renderer and utility processes are killed with it.
     proc = subprocess.Popen(
-        [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [binary, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         assert proc.stderr is not None
@@ -162,5 +167,5 @@ def browser(profile: Path) -> Iterator[Page]:
             page.call(f"{domain}.enable")
         yield page
     finally:
-        proc.kill()
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
