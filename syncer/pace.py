@@ -1,0 +1,105 @@
+"""Progress toward a goal: pace, projection, on track or not. Pure, standard library only, so
+the status line can show it without loading pydantic (`goal.py` holds the goal's schema)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Protocol
+
+
+class Target(Protocol):
+    """What progress needs of a goal (`goal.Goal` is one)."""
+
+    @property
+    def target(self) -> int | float: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def deadline(self) -> date: ...
+
+
+@dataclass(frozen=True)
+class GoalProgress:
+    target: int | float
+    metric: str
+    deadline: date
+    current: float
+    percent: float
+    remaining: float
+    days_left: int
+    required_per_day: float
+    pace_7d: float
+    pace_30d: float
+    projected_date: date | None
+    on_track: bool
+    devices: list[tuple[str, float, float]]  # device, its current, its share of current (0..1)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "target": self.target,
+            "metric": self.metric,
+            "deadline": self.deadline.isoformat(),
+            "current": _number(self.current),
+            "percent": round(self.percent, 2),
+            "remaining": _number(self.remaining),
+            "days_left": self.days_left,
+            "required_per_day": _number(self.required_per_day),
+            "pace_7d": _number(self.pace_7d),
+            "pace_30d": _number(self.pace_30d),
+            "projected_date": self.projected_date.isoformat() if self.projected_date else None,
+            "on_track": self.on_track,
+            "devices": [
+                {"device": d, "current": _number(v), "share": round(share * 100, 2)} for d, v, share in self.devices
+            ],
+        }
+
+
+def _number(value: float) -> float | int:
+    return round(value, 2) if isinstance(value, float) and not value.is_integer() else int(value)
+
+
+def progress(goal: Target, *, daily: Mapping[date, float], devices: Mapping[str, float], today: date) -> GoalProgress:
+    """Where the goal stands on `today` (the user's local date), from every device's usage.
+
+    `daily` is the metric per local day over all devices; paces are averages over the last 7
+    and 30 days including today; `days_left` counts today and the deadline.
+    """
+    current = sum(devices.values())
+    remaining = max(0.0, goal.target - current)
+    days_left = max(0, (goal.deadline - today).days + 1)
+    pace_7d = _pace(daily, today, 7)
+    pace_30d = _pace(daily, today, 30)
+    pace = pace_7d or pace_30d
+    if remaining == 0:
+        projected: date | None = today
+    elif pace > 0:
+        # Today counts toward the pace already, so finishing takes whole days after it.
+        projected = today + timedelta(days=math.ceil(remaining / pace))
+    else:
+        projected = None
+    shares = [
+        (device, value, value / current if current else 0.0)
+        for device, value in sorted(devices.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return GoalProgress(
+        target=goal.target,
+        metric=goal.metric,
+        deadline=goal.deadline,
+        current=current,
+        percent=100.0 * current / goal.target,
+        remaining=remaining,
+        days_left=days_left,
+        required_per_day=remaining / days_left if days_left else remaining,
+        pace_7d=pace_7d,
+        pace_30d=pace_30d,
+        projected_date=projected,
+        on_track=remaining == 0 or (projected is not None and projected <= goal.deadline),
+        devices=shares,
+    )
+
+
+def _pace(daily: Mapping[date, float], today: date, days: int) -> float:
+    return sum(daily.get(today - timedelta(days=i), 0) for i in range(days)) / days
