@@ -108,10 +108,13 @@ class TreeSampler:
         return self.peak / MB
 
 
-def run(cmd: Sequence[str], env: Mapping[str, str], *, sample: bool = False, cwd: Path | None = None) -> Run:
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+def run(cmd: Sequence[str], env: Mapping[str, str], *, sample: bool = False, cwd: Path | None = None,
+        stdin: bytes = b"") -> Run:
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as given:
+        given.write(stdin)
+        given.seek(0)
         started = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), env=dict(env), stdout=out, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd)
+        proc = subprocess.Popen(list(cmd), env=dict(env), stdout=out, stderr=err, stdin=given, cwd=cwd)
         sampler = TreeSampler(proc.pid) if sample and sys.platform.startswith("linux") else None
         if hasattr(os, "wait4"):
             _pid, status, usage = os.wait4(proc.pid, 0)
@@ -140,8 +143,8 @@ class Ccsync:
     argv: list[str]
     env: dict[str, str]
 
-    def __call__(self, *args: str, sample: bool = False, check: bool = True) -> Run:
-        result = run([*self.argv, *args], self.env, sample=sample)
+    def __call__(self, *args: str, sample: bool = False, check: bool = True, stdin: bytes = b"") -> Run:
+        result = run([*self.argv, *args], self.env, sample=sample, stdin=stdin)
         if check and result.code != 0:
             raise CommandFailed(f"ccsync {' '.join(args)} exited {result.code}: {result.stderr.strip()[-2000:]}")
         return result
@@ -277,6 +280,7 @@ def main_phase(args: argparse.Namespace, work: Path, argv: list[str], extra: dic
     else:
         report.add("generate corpus", f"reused {nbytes / MB:,.0f} MB, {files:,} files")
 
+    _age_files(root)
     _fresh(work, "state", "home", "remote.git")
     env = device_env(work, extra)
     ccsync = Ccsync(argv, env)
@@ -344,6 +348,8 @@ def main_phase(args: argparse.Namespace, work: Path, argv: list[str], extra: dic
                note="after a scan that added usage")
     idle = [ccsync("sync", "--no-scan") for _ in range(3)]
     report.add("sync, nothing new", f"{_median_ms(idle):.0f} ms (median of 3)")
+
+    _live_figures(ccsync, report)
 
     peak = max(peaks)
     report.add("peak memory", f"{peak:,.0f} MB", "≤ 300 MB", peak <= 300,
@@ -489,6 +495,40 @@ def _drop_caches() -> None:
     os.sync()
     with open("/proc/sys/vm/drop_caches", "w") as f:
         f.write("3\n")
+
+
+def _age_files(root: Path) -> None:
+    """Give each generated log the modification time of its last line, as a real tree has
+    (the generator writes them all now); the status line opens only files written lately."""
+    for path in (root / "projects").rglob("*.jsonl"):
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - 65536))
+            tail = f.read()
+        stamps = [line for line in tail.splitlines() if b'"timestamp":"' in line]
+        if stamps:
+            text = stamps[-1].split(b'"timestamp":"', 1)[1].split(b'"', 1)[0].decode()
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+            os.utime(path, (moment, moment))
+
+
+STATUS_JSON = orjson.dumps({
+    "hook_event_name": "Status", "session_id": "bench", "transcript_path": "/dev/null", "cwd": "/tmp",
+    "model": {"id": "claude-opus-4-6", "display_name": "Opus 4.6"}, "version": "2.1.80",
+    "workspace": {"current_dir": "/tmp", "project_dir": "/tmp"}, "cost": {"total_cost_usd": 1.25},
+    "context_window": {"total_input_tokens": 15234, "total_output_tokens": 4521, "context_window_size": 200000},
+})
+
+
+def _live_figures(ccsync: Ccsync, report: Report) -> None:
+    """`ccsync statusline` and `report blocks --active` on the main corpus (its logs, a 30-day
+    ledger, and the last appends in the live window)."""
+    lines = [ccsync("statusline", stdin=STATUS_JSON) for _ in range(9)]
+    line_ms = _median_ms(lines)
+    report.add("`ccsync statusline`", f"{line_ms:.0f} ms (median of 9)", "≤ 100 ms", line_ms <= 100,
+               note=lines[-1].stdout.strip()[:90])
+    active = [ccsync("report", "blocks", "--active") for _ in range(5)]
+    active_ms = _median_ms(active)
+    report.add("`report blocks --active`", f"{active_ms:.0f} ms (median of 5)", "≤ 250 ms", active_ms <= 250)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

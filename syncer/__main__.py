@@ -1,4 +1,5 @@
-"""`ccsync` and `python -m syncer`: the nightly job's shortcut first, then the full CLI."""
+"""`ccsync` and `python -m syncer`: the two fast paths (the status line, and the nightly job with
+nothing to do) before the full CLI, whose imports alone would take longer than either."""
 
 from __future__ import annotations
 
@@ -10,6 +11,11 @@ from typing import NoReturn
 
 
 def main() -> NoReturn:
+    if sys.argv[1:2] == ["statusline"] and not (set(sys.argv[2:3]) & {"install", "remove", "status", "--help"}):
+        from syncer import statusline
+
+        sys.stdout.write(statusline.line(sys.argv[2:], sys.stdin.buffer, os.environ, Path.home()) + "\n")
+        raise SystemExit(0)  # always: Claude Code blanks the line on any other exit code
     if len(sys.argv) == 1 and not sys.stdout.isatty():
         # Imported here: the idle check must run before the CLI (typer, pydantic) is imported.
         from syncer import idle

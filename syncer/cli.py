@@ -24,10 +24,12 @@ from syncer import __version__, output, render, render_json, report
 from syncer.commands.context import DEFAULT_WAIT, Context
 from syncer.errors import CcsyncError, LockBusy, UsageError
 from syncer.paths import state_paths
+from syncer.zones import system_zone
 
 if TYPE_CHECKING:
     from rich.table import Table
 
+    from syncer.commands.statusline import SetupResult
     from syncer.commands.sync import SyncResult
 
 # Each command imports its use case's module when it runs (`from syncer.commands import ...`
@@ -48,6 +50,8 @@ export_app = typer.Typer(help="Write every figure to files other tools open: SQL
 app.add_typer(export_app, name="export")
 schedule_app = typer.Typer(help="Run ccsync every night with the system's scheduler.", no_args_is_help=True)
 app.add_typer(schedule_app, name="schedule")
+statusline_app = typer.Typer(help="Claude Code's status line: print it, or install it in Claude Code's settings.")
+app.add_typer(statusline_app, name="statusline")
 
 
 def _say(text: str) -> None:
@@ -123,24 +127,6 @@ def _zone(name: str | None) -> tzinfo:
         except (ZoneInfoNotFoundError, ValueError):
             raise UsageError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
     return system_zone()
-
-
-def system_zone() -> tzinfo:
-    """The system's zone, as an IANA zone where the system names one (DST-correct reports)."""
-    name = os.environ.get("TZ", "").lstrip(":")
-    if not name:
-        try:
-            link = os.readlink("/etc/localtime")
-            name = link.split("zoneinfo/", 1)[1] if "zoneinfo/" in link else ""
-        except OSError:
-            name = ""
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    local = datetime.now().astimezone().tzinfo
-    return local if local is not None else UTC
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -376,6 +362,7 @@ class ReportKind(StrEnum):
     model = "model"
     project = "project"
     branch = "branch"
+    blocks = "blocks"
 
 
 @app.command("report")
@@ -389,11 +376,27 @@ def report_command(
         bool, typer.Option("--all-devices", help="Every device in the sync repo, not just this one.")
     ] = False,
     fmt: FormatOption = Format.table,
+    active: Annotated[
+        bool, typer.Option("--active", help="blocks: only the block in progress, with burn rate and projection.")
+    ] = False,
+    token_limit: Annotated[
+        str | None, typer.Option(help="blocks: mark blocks over N tokens (or max: the largest past block).")
+    ] = None,
+    breakdown: Annotated[bool, typer.Option("--breakdown", help="blocks: a line per model.")] = False,
 ) -> None:
-    """This device's usage (or every device's) by day, week, month, session, model, project or branch."""
+    """This device's usage (or every device's) by day, week, month, session, model, project,
+    branch, or 5-hour block."""
     window = report.Window(_day(since, "--since"), _day(until, "--until"))
     if window.since and window.until and window.since > window.until:
         raise UsageError("--since is after --until")
+    if kind is ReportKind.blocks:
+        if _format(as_json, fmt) in (Format.csv, Format.markdown):
+            raise UsageError("report blocks prints a table or JSON: use --format table or --json")
+        _report_blocks(window, as_json=_format(as_json, fmt) is Format.json, zone=_zone(timezone), all_devices=all_devices, active=active,
+                       token_limit=token_limit, breakdown=breakdown)
+        return
+    if active or token_limit is not None or breakdown:
+        raise UsageError("--active, --token-limit and --breakdown apply to: ccsync report blocks")
     from syncer.commands.report import usage_report
 
     result, warnings = usage_report(
@@ -412,6 +415,22 @@ def report_command(
     else:
         _show(render.report_table(result, title=title))
     _warn(warnings)
+
+
+def _report_blocks(window: report.Window, *, as_json: bool, zone: tzinfo, all_devices: bool, active: bool,
+                   token_limit: str | None, breakdown: bool) -> None:
+    from syncer.commands import blocks
+
+    result = blocks.report_blocks(_context(), zone=zone, window=window, all_devices=all_devices,
+                                  active_only=active, token_limit=token_limit)
+    if as_json:
+        _json(blocks.as_json(result))
+        return
+    if not active:
+        _show(render.blocks_table(result, zone=zone, breakdown=breakdown))
+        _say("\n".join(render.week_lines(result)))
+    _say("\n".join(render.active_lines(result, zone=zone)))
+    _warn(result.warnings)
 
 
 @app.command()
@@ -559,6 +578,76 @@ def dashboard(
     if open_it:
         import webbrowser  # only with --open
         webbrowser.open(page.path.resolve().as_uri())
+
+
+@statusline_app.callback(invoke_without_command=True)
+def statusline_show(
+    ctx: typer.Context,
+    segments: Annotated[str | None, typer.Option(help="Which segments, in order: model,session,today,block,goal.")] = None,
+) -> None:
+    """Print the status line for the JSON Claude Code sends on stdin (always exits 0)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from syncer import statusline
+
+    _say(statusline.line(["--segments", segments] if segments else [], sys.stdin.buffer, os.environ, Path.home()))
+
+
+@statusline_app.command("install")
+def statusline_install(
+    segments: Annotated[str | None, typer.Option(help="Which segments, in order: model,session,today,block,goal.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace another tool's status line.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
+) -> None:
+    """Point Claude Code's status line at ccsync (settings.json is backed up first)."""
+    from syncer.commands import statusline
+
+    result = statusline.install(_context(), argv0=sys.argv[0], segments=segments, force=force, dry_run=dry_run)
+    _settings_outcome(result, dry_run=dry_run, undo="ccsync statusline remove")
+
+
+@statusline_app.command("remove")
+def statusline_remove(
+    force: Annotated[bool, typer.Option("--force", help="Remove the status line even if it is not ccsync's.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
+) -> None:
+    """Take ccsync's status line out of Claude Code's settings."""
+    from syncer.commands import statusline
+
+    result = statusline.remove(_context(), force=force, dry_run=dry_run)
+    _settings_outcome(result, dry_run=dry_run, undo="ccsync statusline install")
+
+
+@statusline_app.command("status")
+def statusline_status() -> None:
+    """Which status line Claude Code's settings name."""
+    from syncer import claude_settings
+    from syncer.commands import statusline
+
+    path, current = statusline.status(_context())
+    if current is None:
+        _say(f"No status line in {path}. Turn ccsync's on with: ccsync statusline install")
+    elif claude_settings.is_ours(current):
+        _say(f"ccsync's status line is on in {path}: {current.get('command')}")
+    else:
+        shown = current.get("command") if isinstance(current, dict) else current
+        _say(f"Another status line is set in {path}: {shown}. Replace it with: ccsync statusline install --force")
+
+
+def _settings_outcome(result: SetupResult, *, dry_run: bool, undo: str) -> None:
+    plan = result.plan
+    if plan.after is None:
+        _say(f"Nothing to change in {plan.path}.")
+        return
+    if dry_run:
+        _say(render.settings_diff(plan.before, plan.after, path=str(plan.path)))
+        _say("(dry run: nothing was written)")
+        return
+    verb = "Installed the status line in" if plan.action == "install" else "Removed the status line from"
+    _say(f"{verb} {plan.path}.")
+    if result.backup is not None:
+        _say(f"The earlier file is saved as {result.backup}.")
+    _say(f"Undo with: {undo}" + (f" (or put the backup back: cp {result.backup} {plan.path})" if result.backup else ""))
 
 
 def main() -> NoReturn:

@@ -50,6 +50,11 @@ class StatePaths:
         return self.home / "runs.log"
 
     @property
+    def goal_cache(self) -> Path:
+        """The goal across devices as of the last `ccsync total` (syncer/goalcache.py)."""
+        return self.home / "goal-cache.json"
+
+    @property
     def last_sync(self) -> Path:
         """What the last sync left on which remote (syncer/published.py)."""
         return self.home / "sync.json"

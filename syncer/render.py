@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from syncer import goal as goal_mod
@@ -11,6 +12,8 @@ from syncer.scan import ScanResult
 
 if TYPE_CHECKING:
     from rich.table import Table
+
+    from syncer.commands.blocks import BlocksResult
 
 
 def tokens(n: float) -> str:
@@ -116,3 +119,88 @@ def status_value(name: str, value: object) -> str:
     if name == "pending_bytes" and isinstance(value, int):
         return f"{byte_size(value)} not yet read"
     return str(value)
+
+
+def blocks_table(result: BlocksResult, *, zone: tzinfo, breakdown: bool) -> Table:
+    """5-hour blocks, local times; gaps dimmed, blocks over the token limit marked."""
+    from rich.table import Table
+
+    from syncer.blocks import duration
+
+    def at(ms: int) -> str:
+        return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    table = Table(title="5-hour blocks", title_justify="left")
+    for name in ("Block start", "Status", "Models", "Processed", "Cache read", "Cost"):
+        table.add_column(name, justify="left" if name in ("Block start", "Status", "Models") else "right")
+    for row in result.rows:
+        b = row.block
+        if b.is_gap:
+            table.add_row(at(b.start_ms), f"gap {duration(b.end_ms - b.start_ms)}", "", "", "", "", style="dim")
+            continue
+        state = "ACTIVE" if b.is_active else f"ended {at(b.end_ms)[-5:]}"
+        if row.over_limit:
+            state += " over limit"
+        _block_row(table, at(b.start_ms), state, ", ".join(_short(m) for m in sorted(row.models)), row.totals,
+                   style="bold" if b.is_active else None)
+        if breakdown and len(row.models) > 1:
+            for model, totals in sorted(row.models.items()):
+                _block_row(table, "", "", f"  {model}", totals, style="dim")
+    table.add_section()
+    _block_row(table, "Total", "", "", result.total, style="bold")
+    return table
+
+
+def _short(model: str) -> str:
+    return model.removeprefix("claude-")
+
+
+def _block_row(table: Table, start: str, state: str, models: str, totals: report.Totals, *, style: str | None) -> None:
+    cost = money(totals.cost_usd) + ("*" if totals.unpriced else "") if totals.cost_known else "unknown"
+    table.add_row(start, state, models, tokens(totals.usage.processed_tokens), tokens(totals.usage.cache_read_tokens),
+                  cost, style=style)
+
+
+def active_lines(result: BlocksResult, *, zone: tzinfo) -> list[str]:
+    """The active block in words: so far, time left, burn rate, projection."""
+    from syncer.blocks import duration
+
+    if result.active is None:
+        return ["No active block: nothing in the last 5 hours."]
+    a, row = result.active.burn, result.active.row
+    end = datetime.fromtimestamp(row.block.end_ms / 1000, UTC).astimezone(zone).strftime("%H:%M")
+    cost = money(row.totals.cost_usd) if row.totals.cost_known else "unknown cost"
+    lines = [
+        f"Active block: {tokens(row.totals.usage.processed_tokens)} tokens processed, {cost}; "
+        f"{duration(a.left_ms)} left (ends {end})",
+    ]
+    if a.tokens_per_minute is None:
+        lines.append("Burn rate: not yet known (one moment of activity so far)")
+    else:
+        per_hour = f", {money(a.cost_per_hour)}/h" if a.cost_per_hour is not None else ""
+        projected = f", {money(a.projected_cost)}" if a.projected_cost is not None else ""
+        lines.append(f"Burn rate: {tokens(a.tokens_per_minute)} tokens/min{per_hour}")
+        lines.append(f"Projected by the block's end: {tokens(a.projected_tokens)} tokens{projected}")
+    if result.token_limit:
+        used = 100 * row.totals.usage.processed_tokens / result.token_limit
+        lines.append(f"Token limit: {tokens(result.token_limit)} ({used:.0f}% used"
+                     + (", projected over it)" if result.active.projected_over else ")"))
+    return lines
+
+
+def week_lines(result: BlocksResult) -> list[str]:
+    def part(totals: report.Totals) -> str:
+        cost = money(totals.cost_usd) if totals.cost_known else "unknown cost"
+        return f"{tokens(totals.usage.processed_tokens)} tokens processed, {cost}"
+
+    return [f"Last 7 days (rolling): {part(result.rolling_week)}",
+            f"This week (since Monday): {part(result.calendar_week)}"]
+
+
+def settings_diff(before: str | None, after: str, *, path: str) -> str:
+    """What a settings change would do, as a unified diff."""
+    import difflib
+
+    lines = difflib.unified_diff((before or "").splitlines(keepends=True), after.splitlines(keepends=True),
+                                 fromfile=f"{path} (now)", tofile=f"{path} (after)")
+    return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip("\n")

@@ -20,7 +20,8 @@ ONLY_IN = {
 }
 PURE = {
     "ledger.py", "tally.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
-    "sources/claude.py", "output.py", "dashboard.py", "export.py",
+    "sources/claude.py", "output.py", "dashboard.py", "export.py", "blocks.py",
+    "pace.py",
 }
 IO_NAMES = {"open", "print", "input"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from syncer import goal, report, store
+from syncer import goal, goalcache, report, store
 from syncer.commands.context import Context, config
 from syncer.commands.remote import FETCH_WAIT, access, remote_of
 from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteUnavailable, SchemaTooNew
@@ -71,6 +71,9 @@ def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
         else report.build(by, gathered.ledgers, zone=zone, window=everything, pricer=pricer)
     )
     progress = _progress(gathered, by_device, zone, pricer, ctx.now)
+    # What the status line shows as the goal across devices, until the next total.
+    goalcache.remember(ctx.paths, device=config(ctx).device, ledgers=gathered.ledgers, by_device=by_device,
+                       current=gathered.goal, zone=zone, pricer=pricer, now=ctx.now)
     warnings = gathered.warnings + by_device.warnings
     return TotalResult(grouped, by_device, progress, warnings, gathered.goal_error)
 

@@ -1,0 +1,187 @@
+"""`ccsync report blocks`: usage in 5-hour blocks, the active one's burn rate, and the two weeks
+plan limits count (rolling and calendar). The maths is `syncer.blocks`; this gathers the data:
+the ledger's hours for the past, the logs (to the millisecond) for the live window."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from syncer import blocks, live, store
+from syncer.commands.context import Context, config
+from syncer.errors import UsageError
+from syncer.ledger import COUNT_FIELDS, Ledger, SessionUsage, hour_index
+from syncer.report import Pricer, Totals, Window, unpriced_warnings
+
+
+@dataclass
+class BlockRow:
+    block: blocks.Block
+    totals: Totals
+    models: dict[str, Totals]
+    over_limit: bool = False
+
+
+@dataclass
+class Active:
+    row: BlockRow
+    burn: blocks.Burn
+    projected_over: bool  # the projection crosses the token limit
+
+
+@dataclass
+class BlocksResult:
+    rows: list[BlockRow]
+    total: Totals
+    active: Active | None
+    token_limit: int | None
+    rolling_week: Totals
+    calendar_week: Totals
+    week: blocks.Windows
+    exact_from_ms: int  # activities from here on are known to the millisecond
+    warnings: list[str] = field(default_factory=list)
+
+
+def parse_limit(text: str | None) -> str | int | None:
+    if text is None:
+        return None
+    if text.strip().lower() == "max":
+        return "max"
+    from syncer.goal import parse_target
+
+    try:
+        return int(parse_target(text))
+    except UsageError:
+        raise UsageError(f"--token-limit {text!r} is not a number like 500k or 20M, or max") from None
+
+
+def _hour_activities(ledger: Ledger, before_ms: int | None) -> list[blocks.Activity]:
+    limit = None if before_ms is None else before_ms // blocks.HOUR_MS
+    out = []
+    for row in ledger.hours:
+        hour = hour_index(row.hour)
+        if limit is None or hour < limit:
+            out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, [getattr(row, f) for f in COUNT_FIELDS]))
+    return out
+
+
+def gather(ctx: Context, *, all_devices: bool) -> tuple[list[blocks.Activity], int, list[str]]:
+    """This device's activities (ledger hours, then log events from the cut), and with
+    `all_devices` every other device's hours from the sync repo."""
+    now_ms = int(ctx.now.timestamp() * 1000)
+    warnings: list[str] = []
+    if all_devices:
+        from syncer.commands.total import gather  # only here: git is slow to import
+
+        gathered = gather(ctx, offline=False)
+        warnings = gathered.warnings
+        device = config(ctx).device
+        own = next((lg for lg in gathered.ledgers if lg.device == device), None)
+        peers = [lg for lg in gathered.ledgers if lg is not own]
+    else:
+        own, peers = store.read_ledger(ctx.paths), []
+    cut = live.cut_ms(now_ms, live.last_scan_ms(ctx.paths, own.generation) if own else None)
+    activities = _hour_activities(own, cut) if own else []
+    activities.extend(live.to_activity(e) for e in live.recent_events(ctx.env, ctx.home, cut))
+    for peer in peers:
+        activities.extend(_hour_activities(peer, None))
+    return activities, cut, warnings
+
+
+def price(models: dict[tuple[str, bool], list[int]], pricer: Pricer) -> tuple[Totals, dict[str, Totals]]:
+    total = Totals()
+    by_model: dict[str, Totals] = {}
+    for (model, long_context), counts in sorted(models.items()):
+        usage = SessionUsage(model=model, long_context=long_context, **dict(zip(COUNT_FIELDS, counts, strict=True)))
+        cost = pricer(usage)
+        total.add_row(usage, cost, model)
+        by_model.setdefault(model, Totals()).add_row(usage, cost, model)
+    return total, by_model
+
+
+def report_blocks(
+    ctx: Context, *, zone: tzinfo, window: Window, all_devices: bool, active_only: bool, token_limit: str | None,
+) -> BlocksResult:
+    from syncer.pricing import load_table
+
+    limit_option = parse_limit(token_limit)
+    pricer = Pricer(load_table())
+    now_ms = int(ctx.now.timestamp() * 1000)
+    activities, cut, warnings = gather(ctx, all_devices=all_devices)
+    found = blocks.identify_blocks(activities, now_ms=now_ms)
+    limit = blocks.largest_block(found) if limit_option == "max" else limit_option
+    assert limit is None or isinstance(limit, int)
+    rows: list[BlockRow] = []
+    active: Active | None = None
+    total = Totals()
+    for block in found:
+        start_day = datetime.fromtimestamp(block.start_ms / 1000, UTC).astimezone(zone).date()
+        if not (block.is_active or window.holds(start_day)) or (active_only and not block.is_active):
+            continue
+        totals, by_model = price(block.models, pricer)
+        row = BlockRow(block, totals, by_model, over_limit=bool(limit) and block.processed_tokens > (limit or 0))
+        rows.append(row)
+        total.add_row(totals, None, None)
+        if block.is_active:
+            pace = blocks.burn(block, now_ms=now_ms, cost=totals.cost_usd if totals.cost_known else None)
+            active = Active(row, pace, projected_over=bool(limit) and pace.projected_tokens > (limit or 0))
+    week = blocks.week_windows(now_ms, zone)
+    rolling, _ = price(blocks.window_usage(activities, week.rolling_start_ms, now_ms), pricer)
+    calendar, _ = price(blocks.window_usage(activities, week.calendar_start_ms, now_ms), pricer)
+    if active is not None and active.projected_over:
+        warnings.append(
+            f"the active block is projected to reach {active.burn.projected_tokens:,} tokens, "
+            f"over the limit of {limit:,}"
+        )
+    return BlocksResult(rows, total, active, limit, rolling, calendar, week, cut,
+                        warnings + unpriced_warnings(total.unpriced | rolling.unpriced))
+
+
+def as_json(result: BlocksResult) -> dict[str, object]:
+    def row_json(row: BlockRow) -> dict[str, object]:
+        b = row.block
+        doc: dict[str, object] = {
+            "start": blocks.iso(b.start_ms),
+            "end": blocks.iso(b.end_ms),
+            "last_activity": blocks.iso(b.last_ms) if b.last_ms is not None else None,
+            "is_gap": b.is_gap,
+            "is_active": b.is_active,
+            "exact": b.exact,
+            **_totals_json(row.totals),
+            "over_limit": row.over_limit,
+            "models": [{"model": m, **_totals_json(t, model=True)} for m, t in sorted(row.models.items())],
+        }
+        return doc
+
+    active = None
+    if result.active is not None:
+        a = result.active.burn
+        active = {
+            "start": blocks.iso(result.active.row.block.start_ms),
+            "end": blocks.iso(result.active.row.block.end_ms),
+            "elapsed_minutes": a.elapsed_ms // 60_000,
+            "remaining_minutes": a.left_ms // 60_000,
+            "tokens_per_minute": round(a.tokens_per_minute, 2) if a.tokens_per_minute is not None else None,
+            "cost_per_hour": round(a.cost_per_hour, 4) if a.cost_per_hour is not None else None,
+            "projected_processed_tokens": a.projected_tokens,
+            "projected_cost_usd": round(a.projected_cost, 6) if a.projected_cost is not None else None,
+            "projected_over_limit": result.active.projected_over,
+        }
+    return {
+        "schema_version": 1,
+        "rows": [row_json(r) for r in result.rows],
+        "total": _totals_json(result.total),
+        "active": active,
+        "token_limit": result.token_limit,
+        "week": {
+            "rolling_7d": {"start": blocks.iso(result.week.rolling_start_ms), **_totals_json(result.rolling_week)},
+            "calendar_week": {"start": blocks.iso(result.week.calendar_start_ms), **_totals_json(result.calendar_week)},
+        },
+        "exact_from": blocks.iso(result.exact_from_ms),
+        "warnings": result.warnings,
+    }
+
+
+def _totals_json(totals: Totals, *, model: bool = False) -> dict[str, object]:
+    doc = totals.as_json(model=model)
+    doc["processed_tokens"] = totals.usage.processed_tokens
+    return doc

@@ -1,0 +1,80 @@
+"""The goal across all devices as of the last fetch, kept where the status line can read it.
+
+The status line may not open the sync repo (dulwich, and a lock it must never wait on), so
+every `ccsync total` and `ccsync goal` leaves behind, in the state folder, the goal and each
+device's metric per day (last 30 days) and in all. The status line takes the other devices'
+figures from here and this device's own from its fresh numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
+
+from syncer.paths import StatePaths
+
+if TYPE_CHECKING:
+    from syncer import goal, report
+    from syncer.ledger import Ledger
+
+SCHEMA_VERSION = 1
+PACE_DAYS = 30
+
+
+class CachedGoal(NamedTuple):
+    target: int | float
+    metric: str
+    deadline: date
+    device: str  # this device's id when the cache was written
+    written: str
+    devices: dict[str, tuple[float, dict[date, float]]]  # device -> (current, metric per local day)
+
+
+def remember(
+    paths: StatePaths, *, device: str, ledgers: Sequence[Ledger], by_device: report.Report, current: goal.Goal | None,
+    zone: tzinfo, pricer: report.Pricer, now: datetime,
+) -> None:
+    """Write the cache (best effort: a failed write only leaves the status line older figures).
+    `by_device` is the report `total` made already: each device's all-time figure."""
+    from syncer import goal as goal_mod
+    from syncer import report
+    from syncer.errors import DiskError
+    from syncer.store import write_atomic
+
+    doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "written": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                           "device": device, "goal": None, "devices": {}}
+    if current is not None:
+        doc["goal"] = {"target": current.target, "metric": current.metric, "deadline": current.deadline.isoformat()}
+        today = now.astimezone(zone).date()
+        recent = report.Window(today - timedelta(days=PACE_DAYS), today)
+        whole = {row.key: row.totals for row in by_device.rows}
+        for ledger in ledgers:
+            daily = report.build("daily", [ledger], zone=zone, window=recent, pricer=pricer)
+            doc["devices"][ledger.device] = {
+                "current": goal_mod.metric_value(whole.get(ledger.device, report.Totals()), current.metric),
+                "daily": {row.key: goal_mod.metric_value(row.totals, current.metric) for row in daily.rows},
+            }
+    try:
+        write_atomic(paths.goal_cache, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
+    except DiskError:
+        pass
+
+
+def read(paths: StatePaths) -> CachedGoal | None:
+    """The cached goal, or None when there is none (or the cache is not in a known shape)."""
+    try:
+        doc = orjson.loads(paths.goal_cache.read_bytes())
+        if doc.get("schema_version") != SCHEMA_VERSION or not doc.get("goal"):
+            return None
+        g = doc["goal"]
+        devices = {
+            name: (float(d["current"]), {date.fromisoformat(k): float(v) for k, v in d["daily"].items()})
+            for name, d in doc["devices"].items()
+        }
+        return CachedGoal(g["target"], str(g["metric"]), date.fromisoformat(g["deadline"]), str(doc["device"]),
+                          str(doc["written"]), devices)
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None

@@ -1,0 +1,75 @@
+"""The status line's cheap view of recent usage: log tails read backwards, merged by the ledger's rules."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from syncer import live
+from syncer.sources import claude
+from tests import logs
+
+T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+
+
+def ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def test_tail_reads_back_to_the_first_older_response_across_pieces(tmp_path: Path) -> None:
+    f = tmp_path / "s.jsonl"
+    old = [logs.assistant(f"old{i}", ts=stamp(T0 - timedelta(hours=20, minutes=i))) for i in range(50)]
+    new = [logs.assistant(f"new{i}", ts=stamp(T0 + timedelta(minutes=i))) for i in range(300)]
+    huge = logs.user("x" * 1_100_000, ts=stamp(T0 + timedelta(minutes=150)))  # a 1 MB line amid the new ones
+    logs.write(f, *old, *new[:150], huge, *new[150:])
+    data = f.read_bytes()
+    f.write_bytes(data[:-1])  # no final newline: the last line is still complete JSON
+    found = live.tail_events(f, ms(T0), claude.parse_line)
+    assert sorted(e.key for e in found) == sorted(f"new{i}:req_1" for i in range(300))
+    # a half-written last line is skipped, never an error
+    with open(f, "ab") as out:
+        out.write(b'\n{"type":"assistant","message":{"usage":{"input_tokens":')
+    assert len(live.tail_events(f, ms(T0), claude.parse_line)) == 300
+
+
+def test_merge_keeps_the_largest_fields_the_earliest_time_and_drops_btw_replays() -> None:
+    def event(mid: str, rid: str, minute: int, out: int, *, sidechain: bool = False, model: str = "m") -> claude.Event:
+        parsed = claude.parse_line(logs.line(logs.assistant(
+            mid, rid, ts=stamp(T0 + timedelta(minutes=minute)), tokens=logs.usage(3, out, 100, 1000),
+            sidechain=sidechain, model=model)))
+        assert parsed is not None
+        return parsed
+
+    merged = live.merge_events([
+        event("a", "r1", 5, 40), event("a", "r1", 3, 12, model="first"), event("a", "r1", 6, 25),  # one streamed response
+        event("b", "r2", 7, 9), event("b", "r-btw", 8, 9, sidechain=True),  # a /btw replay of b
+        event("c", "r3", 9, 1, sidechain=True),  # a sidechain response of its own
+    ])
+    got = {e.key: (e.time_ms, e.tokens[1], e.model) for e in merged}
+    assert got == {
+        "a:r1": (ms(T0 + timedelta(minutes=3)), 40, "first"),
+        "b:r2": (ms(T0 + timedelta(minutes=7)), 9, "m"),
+        "c:r3": (ms(T0 + timedelta(minutes=9)), 1, "m"),
+    }
+
+
+def test_only_files_written_since_the_cut_are_opened(claude_dir: Path, isolated_home: Path) -> None:
+    recent = logs.write(logs.session_file(claude_dir, "s-new"), logs.assistant("n", ts=stamp(T0)))
+    stale = logs.write(logs.session_file(claude_dir, "s-old"), logs.assistant("o", ts=stamp(T0)))
+    os.utime(stale, (ms(T0) / 1000 - 7200, ms(T0) / 1000 - 7200))  # last written before the cut
+    os.utime(recent, (ms(T0) / 1000 + 60, ms(T0) / 1000 + 60))
+    found = live.recent_events(dict(os.environ), isolated_home, ms(T0) - 3_600_000)
+    assert [e.key for e in found] == ["n:req_1"]
+
+
+def test_the_cut_reaches_back_to_the_last_scan() -> None:
+    now = ms(T0) + 25 * 60_000
+    assert live.cut_ms(now, now - 60_000) == ms(T0) - 12 * 3_600_000  # a fresh scan: 12 hours of logs
+    assert live.cut_ms(now, now - 20 * 3_600_000) == ms(T0) - 20 * 3_600_000  # a day-old scan: back to it
+    assert live.cut_ms(now, None) == ms(T0) - 36 * 3_600_000
+    assert live.cut_ms(now, now - 90 * 24 * 3_600_000) == ms(T0) - 30 * 24 * 3_600_000  # never past what logs keep
