@@ -147,18 +147,27 @@ def session_counts(ledger: Mapping[str, Any] | None, session_id: str) -> list[in
 def merge_events(events: Iterable[Event]) -> list[Event]:
     """One event per key by the ledger's rules (DESIGN.md §2): the largest value of each field,
     dated by the earliest line; a sidechain copy of a main-session response does not count."""
+    merged = reduce_keys(events)
+    mains = {e.message_id for e in merged if e.message_id and not e.sidechain}
+    return [e for e in merged if not (e.sidechain and e.message_id in mains)]
+
+
+def reduce_keys(events: Iterable[Event]) -> list[Event]:
+    """One event per key: the largest value of each field, the earliest line's time and names.
+    Associative, so a file's events may be reduced alone first."""
     by_key: dict[str, Event] = {}
     for e in events:
         seen = by_key.get(e.key)
         if seen is None:
             by_key[e.key] = e
             continue
-        tokens = tuple(max(a, b) for a, b in zip(seen.tokens, e.tokens, strict=True))
         first = e if e.time_ms < seen.time_ms else seen
+        if seen.tokens == e.tokens and first is seen:
+            continue
+        tokens = seen.tokens if seen.tokens == e.tokens else tuple(map(max, seen.tokens, e.tokens))
         by_key[e.key] = Event(first.key, first.message_id, first.time_ms, first.model, tokens,  # type: ignore[arg-type]
                               first.session, first.cwd, first.branch, first.sidechain)
-    mains = {e.message_id for e in by_key.values() if e.message_id and not e.sidechain}
-    return [e for e in by_key.values() if not (e.sidechain and e.message_id in mains)]
+    return list(by_key.values())
 
 
 def to_activity(event: Event) -> Activity:
@@ -166,20 +175,97 @@ def to_activity(event: Event) -> Activity:
     return Activity(event.time_ms, event.model, i + c + r > LONG_CONTEXT_THRESHOLD, (i, o, c, h, r, 1))
 
 
-def recent_events(env: Mapping[str, str], home: Path, since_ms: int) -> list[Event]:
+def recent_events(
+    env: Mapping[str, str], home: Path, since_ms: int, *, cache: dict[str, Any] | None = None,
+) -> list[Event]:
     """Every usage event at or after `since_ms` in the logs, deduplicated. Only files written to
-    since then are opened, and each is read from its end back to the first older response."""
+    since then are opened, and each is read from its end back to the first older response.
+
+    With `cache` (what an earlier call left in it; see `load_cache`), a file read before is read
+    only from where that call stopped, and the cache is updated for the next call: the status
+    line runs after every message, when a few kilobytes are new."""
+    files: dict[str, Any] = {}
+    if cache is not None:
+        if cache.get("version") == CACHE_VERSION and isinstance(cache.get("since"), int) and cache["since"] <= since_ms:
+            files = cache.get("files") or {}
+        cache.clear()
+        cache.update(version=CACHE_VERSION, since=since_ms, files={})
     found: list[Event] = []
-    for source, path in recent_logs(env, home, since_ms * 1_000_000):
+    for source, path, st in recent_logs(env, home, since_ms * 1_000_000):
+        parse = SOURCES[source].parse_line
+        seen = files.get(path)
         try:
-            found.extend(tail_events(Path(path), since_ms, SOURCES[source].parse_line))
+            if seen is not None and seen[:4] == [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size]:
+                head, done = seen[4], seen[5]
+                complete, partial = [_decode(r) for r in seen[6]], [_decode(r) for r in seen[7]]
+            else:
+                head = _head(path)
+                if seen is not None and seen[:2] == [st.st_dev, st.st_ino] and seen[4] == head and seen[5] <= st.st_size:
+                    more = read_from(Path(path), seen[5], parse)  # the same file, grown
+                    done, complete, partial = more.done, [_decode(r) for r in seen[6]] + more.complete, more.partial
+                else:  # new to the cache, replaced, truncated or rewritten in place
+                    tail = tail_events(Path(path), since_ms, parse)
+                    done, complete, partial = tail.done, tail.complete, tail.partial
         except OSError:
             continue  # deleted or unreadable since the walk: the scan will say so
+        complete = reduce_keys(e for e in complete if e.time_ms >= since_ms)  # streamed lines: one each
+        partial = [e for e in partial if e.time_ms >= since_ms]
+        found.extend(complete)
+        found.extend(partial)
+        if cache is not None:
+            cache["files"][path] = [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, head, done,
+                                    [_encode(e) for e in complete], [_encode(e) for e in partial]]
     return merge_events(found)
 
 
-def recent_logs(env: Mapping[str, str], home: Path, since_ns: int) -> Iterator[tuple[str, str]]:
-    """(source, path) of the log files modified since `since_ns`. The walk `logfiles.find_logs`
+CACHE_VERSION = 1
+HEAD_BYTES = 256  # a file whose first bytes changed was rewritten, not appended to
+
+
+def _head(path: str) -> str:
+    with open(path, "rb") as f:
+        return f.read(HEAD_BYTES).hex()
+
+
+def _encode(e: Event) -> list[Any]:
+    return [e.key, e.message_id, e.time_ms, e.model, *e.tokens, e.session, e.sidechain]
+
+
+def _decode(r: list[Any]) -> Event:
+    return Event(r[0], r[1], r[2], r[3], (r[4], r[5], r[6], r[7], r[8]), r[9], "", "", r[10])
+
+
+def load_cache(path: Path) -> tuple[dict[str, Any], bytes]:
+    """The status line's read positions and recent events, and the file's bytes; {} when
+    missing or unreadable (a cache only: the logs are read afresh)."""
+    try:
+        raw = path.read_bytes()
+        data = orjson.loads(raw)
+    except (OSError, orjson.JSONDecodeError):
+        return {}, b""
+    return (data, raw) if isinstance(data, dict) else ({}, b"")
+
+
+def save_cache(path: Path, cache: Mapping[str, Any], *, was: bytes = b"") -> None:
+    """Replace the cache file whole (a rename, so a reader sees the old or the new) unless it
+    holds this already; only into a state folder that exists, and silently not at all when
+    that fails."""
+    data = orjson.dumps(cache)
+    if data == was or not path.parent.is_dir():
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def recent_logs(env: Mapping[str, str], home: Path, since_ns: int) -> Iterator[tuple[str, str, os.stat_result]]:
+    """(source, path, stat) of the log files modified since `since_ns`. The walk `logfiles.find_logs`
     makes, cut to what this needs: no symlinks followed, folders told by their directory entry
     (no stat), only log files stat'ed, and no warnings (the scan gives those)."""
     for name, source in SOURCES.items():
@@ -196,55 +282,93 @@ def recent_logs(env: Mapping[str, str], home: Path, since_ns: int) -> Iterator[t
                             if entry.is_dir(follow_symlinks=False):
                                 if not source.is_log_file(entry.name):
                                     folders.append(entry.path)
-                            elif (source.is_log_file(entry.name) and entry.is_file(follow_symlinks=False)
-                                  and entry.stat(follow_symlinks=False).st_mtime_ns >= since_ns):
-                                yield name, entry.path
+                            elif source.is_log_file(entry.name) and entry.is_file(follow_symlinks=False):
+                                st = entry.stat(follow_symlinks=False)
+                                if st.st_mtime_ns >= since_ns:
+                                    yield name, entry.path, st
                         except OSError:
                             continue
 
 
-def tail_events(path: Path, since_ms: int, parse: Callable[[bytes], Event | None]) -> list[Event]:
-    """The events at or after `since_ms` at the end of one log. Lines are appended in time
-    order, so reading stops after the piece where an older response shows up (a resumed
-    session's replayed history sits at its file's start). Pieces start small and double: most
-    files touched lately hold only a few recent lines at their end."""
-    out: list[Event] = []
+class Tail(NamedTuple):
+    complete: list[Event]  # from lines ending in a newline
+    partial: list[Event]  # from a last line without one (read again next time: it may grow)
+    done: int  # where the complete lines end
+
+
+def _events(lines: Iterable[bytes], parse: Callable[[bytes], Event | None], out: list[Event]) -> int | None:
+    """Parse usage lines into `out`; the earliest time seen, or None."""
+    earliest = None
+    for line in lines:
+        if b'"usage"' not in line:
+            continue
+        try:
+            event = parse(line)
+        except BadLine:
+            continue  # counted by the scan; a half-written last line waits for it
+        if event is not None:
+            out.append(event)
+            earliest = event.time_ms if earliest is None else min(earliest, event.time_ms)
+    return earliest
+
+
+def tail_events(path: Path, since_ms: int, parse: Callable[[bytes], Event | None]) -> Tail:
+    """The events at the end of one log, back to the first piece that shows a response older
+    than `since_ms` (lines are appended in time order; a resumed session's replayed history
+    sits at its file's start). Pieces start small and double: most files touched lately hold
+    only a few recent lines at their end. Older events may be among those returned."""
+    complete: list[Event] = []
+    partial: list[Event] = []
     with open(path, "rb") as f:
-        pos = f.seek(0, os.SEEK_END)
+        pos = done = f.seek(0, os.SEEK_END)
         carry = b""
         size = FIRST_CHUNK
+        trailing_known = False
         while pos > 0:
             size = min(size, pos)
             pos -= size
             f.seek(pos)
             lines = (f.read(size) + carry).split(b"\n")
             carry = lines.pop(0) if pos > 0 else b""
-            older = False
-            for line in lines:
-                if b'"usage"' not in line:
-                    continue
-                try:
-                    event = parse(line)
-                except BadLine:
-                    continue  # counted by the scan; a half-written last line waits for it
-                if event is None:
-                    continue
-                if event.time_ms >= since_ms:
-                    out.append(event)
-                else:
-                    older = True
-            if older:
+            earliest = None
+            if not trailing_known:
+                if not lines:
+                    continue  # no newline yet in what was read: it all belongs to one line
+                trailing = lines.pop()
+                done -= len(trailing)
+                trailing_known = True
+                earliest = _events([trailing], parse, partial)
+            found = _events(lines, parse, complete)
+            if found is not None and found < since_ms or earliest is not None and earliest < since_ms:
                 break
             size = min(2 * size, LAST_CHUNK)
-    return out
+    return Tail(complete, partial, done)
 
 
-def gather(paths: StatePaths, env: Mapping[str, str], home: Path, *, now_ms: int) -> Live:
-    """This device's usage up to now: the ledger's hours before the cut, the logs from it on."""
+def read_from(path: Path, start: int, parse: Callable[[bytes], Event | None]) -> Tail:
+    """The events in one log from `start` (where complete lines ended last time) to its end."""
+    with open(path, "rb") as f:
+        f.seek(start)
+        data = f.read()
+    lines = data.split(b"\n")
+    trailing = lines.pop()
+    complete: list[Event] = []
+    partial: list[Event] = []
+    _events(lines, parse, complete)
+    _events([trailing], parse, partial)
+    return Tail(complete, partial, start + len(data) - len(trailing))
+
+
+def gather(paths: StatePaths, env: Mapping[str, str], home: Path, *, now_ms: int, cached: bool = False) -> Live:
+    """This device's usage up to now: the ledger's hours before the cut, the logs from it on.
+    With `cached`, log reading resumes where the last cached call stopped (the status line)."""
     ledger = read_ledger(paths)
     scanned = last_scan_ms(paths, ledger.get("generation")) if ledger else None
     cut = cut_ms(now_ms, scanned)
-    events = recent_events(env, home, cut)
+    cache, was = load_cache(paths.live_cache) if cached else (None, b"")
+    events = recent_events(env, home, cut, cache=cache)
+    if cache is not None:
+        save_cache(paths.live_cache, cache, was=was)
     activities = hour_activities(ledger, before_ms=cut) if ledger else []
     activities.extend(to_activity(e) for e in events)
     return Live(ledger, cut, scanned, events, activities)

@@ -55,6 +55,11 @@ class StatePaths:
         return self.home / "goal-cache.json"
 
     @property
+    def live_cache(self) -> Path:
+        """Where the status line stopped reading each recent log (syncer/live.py); disposable."""
+        return self.home / "live-cache.json"
+
+    @property
     def last_sync(self) -> Path:
         """What the last sync left on which remote (syncer/published.py)."""
         return self.home / "sync.json"

@@ -2,8 +2,10 @@
 
 Claude Code pipes a JSON description of the session on stdin and shows the first line printed.
 This path must never slow Claude Code down or break its display: standard library and orjson
-only (no typer, pydantic or dulwich to import), no network, no lock, nothing written, and any
-failure still prints a line and exits 0.
+only (no typer, pydantic or dulwich to import), no network, no lock, and any failure still
+prints a line and exits 0. The one file it writes is a disposable cache of where it stopped
+reading each recent log (`live-cache.json` in the state folder), so that the next run, a
+message later, reads only the new lines.
 
 Segments (in the order asked for; default: model, session, today, block, goal):
 - model:   the model's display name, as Claude Code sends it
@@ -208,7 +210,7 @@ def render(
     parts: list[str] = []
     needs_usage = any(s in segments for s in ("session", "today", "block", "goal"))
     try:
-        now = live.gather(paths, env, home, now_ms=now_ms) if needs_usage else None
+        now = live.gather(paths, env, home, now_ms=now_ms, cached=True) if needs_usage else None
     except live.Unreadable:
         now = None
         note = "ccsync: ledger unreadable, run ccsync status"

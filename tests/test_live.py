@@ -29,12 +29,44 @@ def test_tail_reads_back_to_the_first_older_response_across_pieces(tmp_path: Pat
     logs.write(f, *old, *new[:150], huge, *new[150:])
     data = f.read_bytes()
     f.write_bytes(data[:-1])  # no final newline: the last line is still complete JSON
-    found = live.tail_events(f, ms(T0), claude.parse_line)
-    assert sorted(e.key for e in found) == sorted(f"new{i}:req_1" for i in range(300))
+    tail = live.tail_events(f, ms(T0), claude.parse_line)
+    recent = [e.key for e in tail.complete + tail.partial if e.time_ms >= ms(T0)]
+    assert sorted(recent) == sorted(f"new{i}:req_1" for i in range(300))
+    assert [e.key for e in tail.partial] == ["new299:req_1"]  # read again next time: it may grow
+    assert tail.done == len(data) - len(logs.line(new[-1]))
     # a half-written last line is skipped, never an error
     with open(f, "ab") as out:
         out.write(b'\n{"type":"assistant","message":{"usage":{"input_tokens":')
-    assert len(live.tail_events(f, ms(T0), claude.parse_line)) == 300
+    tail = live.tail_events(f, ms(T0), claude.parse_line)
+    assert len([e for e in tail.complete if e.time_ms >= ms(T0)]) == 300 and tail.partial == []
+    assert tail.done == len(data)
+
+
+def test_the_cache_resumes_where_it_stopped_and_notices_rewrites(claude_dir: Path, isolated_home: Path) -> None:
+    env = dict(os.environ)
+    since = ms(T0) - 3_600_000
+    f = logs.write(logs.session_file(claude_dir, "s"), *(logs.assistant(f"a{i}", ts=stamp(T0)) for i in range(3)))
+    cache: dict[str, object] = {}
+
+    def keys() -> list[str]:
+        return sorted(e.key for e in live.recent_events(env, isolated_home, since, cache=cache))
+
+    assert keys() == ["a0:req_1", "a1:req_1", "a2:req_1"]
+    with open(f, "ab") as out:  # a response streams in: its first line, then a larger one, unterminated
+        out.write(logs.line(logs.assistant("b", ts=stamp(T0), tokens=logs.usage(3, 1))))
+        out.write(logs.line(logs.assistant("b", ts=stamp(T0), tokens=logs.usage(3, 50)))[:-1])
+    found = {e.key: e.tokens[1] for e in live.recent_events(env, isolated_home, since, cache=cache)}
+    assert found == {"a0:req_1": 10, "a1:req_1": 10, "a2:req_1": 10, "b:req_1": 50}
+    with open(f, "ab") as out:
+        out.write(b"\n" + logs.line(logs.assistant("c", ts=stamp(T0))))
+    assert keys() == ["a0:req_1", "a1:req_1", "a2:req_1", "b:req_1", "c:req_1"]
+    with open(f, "r+b") as out:  # rewritten in place (compaction): same inode, other first bytes
+        out.write(logs.line(logs.assistant("z", ts=stamp(T0))))
+        out.truncate()
+    assert keys() == ["z:req_1"]
+    assert live.load_cache(tmp := f.parent / "nothing.json") == ({}, b"") and not tmp.exists()
+    cache["since"] = since + 1  # a cache made for a later window is not trusted for an earlier one
+    assert keys() == ["z:req_1"]
 
 
 def test_merge_keeps_the_largest_fields_the_earliest_time_and_drops_btw_replays() -> None:

@@ -201,3 +201,16 @@ def test_never_waits_on_the_lock_a_running_scan_holds(usage: dict[str, object], 
     with store.writer_lock(StatePaths(state_dir), wait=0):
         code, out, _ = run(orjson.dumps(CLAUDE_JSON), "--segments", "model,session")
     assert (code, out) == (0, "Opus 4.6 · session 113 $0.42\n")
+
+
+def test_a_second_run_reads_on_from_its_cache(usage: dict[str, object], state_dir: Path) -> None:
+    ccsync("scan")
+    first = run(orjson.dumps(CLAUDE_JSON), "--segments", "session")[1]
+    assert first == "session 113 $0.42\n" and (state_dir / "live-cache.json").exists()
+    f = usage["file"]
+    assert isinstance(f, Path)
+    with open(f, "ab") as out:
+        out.write(b"\n" + logs.line(logs.assistant("b3", "r-b3", ts=stamp(datetime.now(UTC)), session="s2")))
+    assert run(orjson.dumps(CLAUDE_JSON), "--segments", "session")[1] == f"session {2 * PER_EVENT} $0.42\n"
+    (state_dir / "live-cache.json").write_bytes(b"garbage")  # a broken cache is only a slower run
+    assert run(orjson.dumps(CLAUDE_JSON), "--segments", "session")[1] == f"session {2 * PER_EVENT} $0.42\n"
