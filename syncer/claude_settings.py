@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from syncer.errors import ConfigError, DiskError
+from syncer.store import write_atomic
 
 KEY = "statusLine"
 MARKER = "statusline"  # with "ccsync", how a command is known to be ours
@@ -215,15 +216,15 @@ def status(path: Path) -> dict[str, Any] | None:
 def apply(plan: Plan, *, now: datetime) -> Path | None:
     """Write the plan: back the file up, then replace it atomically (keeping its mode, and
     writing through a symlink to the file it points at). Returns the backup's path."""
-    from syncer.store import write_atomic
-
     if plan.after is None:
         return None
     target = plan.path.resolve() if plan.path.is_symlink() else plan.path
     backup = None
     if plan.before is not None:
         if not os.access(target, os.W_OK) or not target.stat().st_mode & stat.S_IWUSR:
-            raise ConfigError(f"{plan.path} is read-only; it was not modified. Make it writable (chmod u+w) and run this again")
+            raise ConfigError(
+                f"{plan.path} is read-only; it was not modified. Make it writable (chmod u+w) and run this again"
+            )
         backup = target.with_name(f"{target.name}.ccsync-backup-{now.strftime('%Y%m%dT%H%M%S')}")
         try:
             shutil.copy2(target, backup)

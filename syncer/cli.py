@@ -580,10 +580,15 @@ def dashboard(
         webbrowser.open(page.path.resolve().as_uri())
 
 
+SegmentsOption = Annotated[
+    str | None, typer.Option(help="Which segments, in order: model,session,today,block,goal.")
+]
+
+
 @statusline_app.callback(invoke_without_command=True)
 def statusline_show(
     ctx: typer.Context,
-    segments: Annotated[str | None, typer.Option(help="Which segments, in order: model,session,today,block,goal.")] = None,
+    segments: SegmentsOption = None,
 ) -> None:
     """Print the status line for the JSON Claude Code sends on stdin (always exits 0)."""
     if ctx.invoked_subcommand is not None:
@@ -595,7 +600,7 @@ def statusline_show(
 
 @statusline_app.command("install")
 def statusline_install(
-    segments: Annotated[str | None, typer.Option(help="Which segments, in order: model,session,today,block,goal.")] = None,
+    segments: SegmentsOption = None,
     force: Annotated[bool, typer.Option("--force", help="Replace another tool's status line.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the change; write nothing.")] = False,
 ) -> None:

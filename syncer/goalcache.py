@@ -39,13 +39,15 @@ def remember(
 ) -> None:
     """Write the cache (best effort: a failed write only leaves the status line older figures).
     `by_device` is the report `total` made already: each device's all-time figure."""
-    from syncer import goal as goal_mod
-    from syncer import report
-    from syncer.errors import DiskError
-    from syncer.store import write_atomic
+    # Here, not at the top: the status line imports this module to read, and must not load pydantic.
+    from syncer import goal as goal_mod  # noqa: PLC0415
+    from syncer import report  # noqa: PLC0415
+    from syncer.errors import DiskError  # noqa: PLC0415
+    from syncer.store import write_atomic  # noqa: PLC0415
 
-    doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "written": now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                           "device": device, "goal": None, "devices": {}}
+    written = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "written": written, "device": device, "goal": None,
+                           "devices": {}}
     if current is not None:
         doc["goal"] = {"target": current.target, "metric": current.metric, "deadline": current.deadline.isoformat()}
         today = now.astimezone(zone).date()

@@ -200,7 +200,8 @@ def recent_events(
                 complete, partial = [_decode(r) for r in seen[6]], [_decode(r) for r in seen[7]]
             else:
                 head = _head(path)
-                if seen is not None and seen[:2] == [st.st_dev, st.st_ino] and seen[4] == head and seen[5] <= st.st_size:
+                same = seen is not None and seen[:2] == [st.st_dev, st.st_ino] and seen[4] == head
+                if seen is not None and same and seen[5] <= st.st_size:
                     more = read_from(Path(path), seen[5], parse)  # the same file, grown
                     done, complete, partial = more.done, [_decode(r) for r in seen[6]] + more.complete, more.partial
                 else:  # new to the cache, replaced, truncated or rewritten in place

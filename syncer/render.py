@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
 from syncer import goal as goal_mod
 from syncer import report
+from syncer.blocks import duration
 from syncer.scan import ScanResult
 
 if TYPE_CHECKING:
@@ -123,9 +125,7 @@ def status_value(name: str, value: object) -> str:
 
 def blocks_table(result: BlocksResult, *, zone: tzinfo, breakdown: bool) -> Table:
     """5-hour blocks, local times; gaps dimmed, blocks over the token limit marked."""
-    from rich.table import Table
-
-    from syncer.blocks import duration
+    from rich.table import Table  # noqa: PLC0415 - only commands that print a table pay for rich
 
     def at(ms: int) -> str:
         return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -163,8 +163,6 @@ def _block_row(table: Table, start: str, state: str, models: str, totals: report
 
 def active_lines(result: BlocksResult, *, zone: tzinfo) -> list[str]:
     """The active block in words: so far, time left, burn rate, projection."""
-    from syncer.blocks import duration
-
     if result.active is None:
         return ["No active block: nothing in the last 5 hours."]
     a, row = result.active.burn, result.active.row
@@ -199,8 +197,6 @@ def week_lines(result: BlocksResult) -> list[str]:
 
 def settings_diff(before: str | None, after: str, *, path: str) -> str:
     """What a settings change would do, as a unified diff."""
-    import difflib
-
     lines = difflib.unified_diff((before or "").splitlines(keepends=True), after.splitlines(keepends=True),
                                  fromfile=f"{path} (now)", tofile=f"{path} (after)")
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip("\n")

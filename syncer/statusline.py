@@ -28,8 +28,9 @@ from typing import Any, BinaryIO, NamedTuple
 
 import orjson
 
-from syncer import blocks, goalcache, live
-from syncer.paths import StatePaths
+from syncer import blocks, goalcache, live, pace
+from syncer.paths import StatePaths, state_paths
+from syncer.zones import system_zone
 
 SEGMENTS = ("model", "session", "today", "block", "goal")
 SEPARATOR = " · "
@@ -159,8 +160,6 @@ def block_segment(data: Mapping[str, Any], now: live.Live, now_ms: int) -> str:
 
 
 def goal_segment(paths: StatePaths, now: live.Live, now_ms: int, zone: tzinfo) -> str | None:
-    from syncer import pace
-
     cached = goalcache.read(paths)
     if cached is None:
         return None
@@ -242,9 +241,6 @@ def line(argv: Sequence[str], stdin: BinaryIO, env: Mapping[str, str], home: Pat
     the caller always exits 0)."""
     data: dict[str, Any] = {}
     try:
-        from syncer.paths import state_paths
-        from syncer.zones import system_zone
-
         data = read_stdin(stdin)
         return render(
             data, parse_segments(argv), paths=state_paths(env, home), env=env, home=home,

@@ -120,7 +120,8 @@ def test_a_block_stamped_in_the_future_is_not_active() -> None:
 
 def test_boundary_cases_by_hand() -> None:
     s = ms("2026-11-20T09:00:00+00:00")
-    found = blocks.identify_blocks([act(s + 59 * MIN_MS), act(s + BLOCK_MS), act(s + BLOCK_MS + 1)], now_ms=s + 99 * HOUR_MS)
+    later = s + 99 * HOUR_MS
+    found = blocks.identify_blocks([act(s + 59 * MIN_MS), act(s + BLOCK_MS), act(s + BLOCK_MS + 1)], now_ms=later)
     # 09:59 opens 09:00-14:00; 14:00:00.000 is exactly 5 h after the start (stays); 14:00:00.001 is not.
     assert [(b.start_ms, b.last_ms) for b in found] == [(s, s + BLOCK_MS), (s + BLOCK_MS, s + BLOCK_MS + 1)]
     gap = blocks.identify_blocks([act(s), act(s + BLOCK_MS + 1)], now_ms=s + 99 * HOUR_MS)

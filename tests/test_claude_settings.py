@@ -48,7 +48,8 @@ def entry_text(command: str, indent: str, step: str) -> str:
 def test_install_into_a_missing_folder_then_remove(cli: Cli, tmp_path: Path, ccsync_on_path: str) -> None:
     path = settings(tmp_path)
     assert not path.parent.exists()
-    assert cli("statusline", "install") == (0, f"Installed the status line in {path}.\nUndo with: ccsync statusline remove\n", "")
+    installed = f"Installed the status line in {path}.\nUndo with: ccsync statusline remove\n"
+    assert cli("statusline", "install") == (0, installed, "")
     assert path.read_text() == '{\n  "statusLine": ' + entry_text(ccsync_on_path, "  ", "  ") + "\n}\n"
     assert json.loads(path.read_text())["statusLine"] == {"type": "command", "command": ccsync_on_path, "padding": 0}
     assert cli("statusline", "status") == (0, f"ccsync's status line is on in {path}: {ccsync_on_path}\n", "")
@@ -56,7 +57,8 @@ def test_install_into_a_missing_folder_then_remove(cli: Cli, tmp_path: Path, ccs
     code, out, _ = cli("statusline", "remove")
     assert code == 0 and out.startswith(f"Removed the status line from {path}.\nThe earlier file is saved as ")
     assert json.loads(path.read_text()) == {}
-    assert cli("statusline", "status")[1] == f"No status line in {path}. Turn ccsync's on with: ccsync statusline install\n"
+    assert cli("statusline", "status")[1] == (
+        f"No status line in {path}. Turn ccsync's on with: ccsync statusline install\n")
 
 
 def test_other_keys_keep_their_bytes_and_a_backup_is_made(cli: Cli, tmp_path: Path, ccsync_on_path: str) -> None:
@@ -69,7 +71,8 @@ def test_other_keys_keep_their_bytes_and_a_backup_is_made(cli: Cli, tmp_path: Pa
     assert len(backups) == 1 and backups[0].read_text() == OTHER_KEYS
     assert out == (f"Installed the status line in {path}.\nThe earlier file is saved as {backups[0]}.\n"
                    f"Undo with: ccsync statusline remove (or put the backup back: cp {backups[0]} {path})\n")
-    want = OTHER_KEYS.replace('    "hooks": {}\n}', '    "hooks": {},\n    "statusLine": ' + entry_text(ccsync_on_path, "    ", "    ") + "\n}")
+    ours = entry_text(ccsync_on_path, "    ", "    ")
+    want = OTHER_KEYS.replace('    "hooks": {}\n}', '    "hooks": {},\n    "statusLine": ' + ours + "\n}")
     assert path.read_text() == want
     assert cli("statusline", "remove")[0] == 0
     assert path.read_text() == OTHER_KEYS  # byte for byte
@@ -87,7 +90,8 @@ def test_another_tools_status_line_needs_force(cli: Cli, tmp_path: Path, ccsync_
     )
     assert cli("statusline", "remove")[0] == 78
     assert cli("statusline", "status")[1] == (
-        f"Another status line is set in {path}: npx -y ccusage statusline. Replace it with: ccsync statusline install --force\n")
+        f"Another status line is set in {path}: npx -y ccusage statusline. "
+        "Replace it with: ccsync statusline install --force\n")
     assert path.read_text() == theirs and not list(path.parent.glob("*backup*"))
     assert cli("statusline", "install", "--force")[0] == 0
     assert path.read_text() == theirs.replace('{"type": "command", "command": "npx -y ccusage statusline"}',

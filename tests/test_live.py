@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from syncer import live
+from syncer.events import Event
 from syncer.sources import claude
 from tests import logs
 
@@ -60,9 +61,9 @@ def test_the_cache_resumes_where_it_stopped_and_notices_rewrites(claude_dir: Pat
     with open(f, "ab") as out:
         out.write(b"\n" + logs.line(logs.assistant("c", ts=stamp(T0))))
     assert keys() == ["a0:req_1", "a1:req_1", "a2:req_1", "b:req_1", "c:req_1"]
-    with open(f, "r+b") as out:  # rewritten in place (compaction): same inode, other first bytes
-        out.write(logs.line(logs.assistant("z", ts=stamp(T0))))
-        out.truncate()
+    with open(f, "r+b") as again:  # rewritten in place (compaction): same inode, other first bytes
+        again.write(logs.line(logs.assistant("z", ts=stamp(T0))))
+        again.truncate()
     assert keys() == ["z:req_1"]
     assert live.load_cache(tmp := f.parent / "nothing.json") == ({}, b"") and not tmp.exists()
     cache["since"] = since + 1  # a cache made for a later window is not trusted for an earlier one
@@ -70,7 +71,7 @@ def test_the_cache_resumes_where_it_stopped_and_notices_rewrites(claude_dir: Pat
 
 
 def test_merge_keeps_the_largest_fields_the_earliest_time_and_drops_btw_replays() -> None:
-    def event(mid: str, rid: str, minute: int, out: int, *, sidechain: bool = False, model: str = "m") -> claude.Event:
+    def event(mid: str, rid: str, minute: int, out: int, *, sidechain: bool = False, model: str = "m") -> Event:
         parsed = claude.parse_line(logs.line(logs.assistant(
             mid, rid, ts=stamp(T0 + timedelta(minutes=minute)), tokens=logs.usage(3, out, 100, 1000),
             sidechain=sidechain, model=model)))
@@ -78,7 +79,8 @@ def test_merge_keeps_the_largest_fields_the_earliest_time_and_drops_btw_replays(
         return parsed
 
     merged = live.merge_events([
-        event("a", "r1", 5, 40), event("a", "r1", 3, 12, model="first"), event("a", "r1", 6, 25),  # one streamed response
+        # one streamed response
+        event("a", "r1", 5, 40), event("a", "r1", 3, 12, model="first"), event("a", "r1", 6, 25),
         event("b", "r2", 7, 9), event("b", "r-btw", 8, 9, sidechain=True),  # a /btw replay of b
         event("c", "r3", 9, 1, sidechain=True),  # a sidechain response of its own
     ])

@@ -6,11 +6,15 @@ import random
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
 
+from syncer import blocks, render
 from syncer.blocks import BLOCK_MS, HOUR_MS, iso
+from syncer.commands.blocks import Active, BlockRow, BlocksResult, price
+from syncer.report import Totals
 from tests import logs
 from tests.test_blocks import build_corpus
 
@@ -20,6 +24,11 @@ PER_EVENT = 3 + 10 + 100
 
 def stamp(ms: int) -> str:
     return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def write_times(claude_dir: Path, times: list[int]) -> None:
+    records = (logs.assistant(f"m{i}", f"r{i}", ts=stamp(t)) for i, t in enumerate(times))
+    logs.write(logs.session_file(claude_dir), *records)
 
 
 def write_corpus(claude_dir: Path, times: list[int]) -> None:
@@ -41,7 +50,8 @@ def test_blocks_json_from_the_logs_equals_the_constructed_blocks(cli: Cli, claud
     doc = orjson.loads(out)
     got = [(r["start"], r["end"], r["is_gap"], r["last_activity"] if not r["is_gap"] else None, r["messages"])
            for r in doc["rows"]]
-    want = [(iso(e.start), iso(e.end), e.is_gap, iso(e.last) if e.last is not None else None, e.count) for e in expected]
+    want = [(iso(e.start), iso(e.end), e.is_gap, iso(e.last) if e.last is not None else None, e.count)
+            for e in expected]
     assert got == want
     actives = [r for r in doc["rows"] if r["is_active"]]
     assert len(actives) == (1 if now < expected[-1].end else 0)
@@ -53,8 +63,9 @@ def test_active_view_token_limit_and_breakdown(cli: Cli, claude_dir: Path) -> No
     now = int(datetime.now(UTC).timestamp() * 1000)
     old = now - 48 * HOUR_MS  # a finished block of 2 responses, then an active one of 3
     times = [old, old + 60_000, now - 50 * 60_000, now - 30 * 60_000, now - 10 * 60_000]
-    records = [logs.assistant(f"m{i}", f"r{i}", ts=stamp(t), model="claude-opus-4-6" if i == 4 else "claude-sonnet-4-5-20250929")
-               for i, t in enumerate(times)]
+    models = ["claude-sonnet-4-5-20250929"] * 4 + ["claude-opus-4-6"]
+    records = [logs.assistant(f"m{i}", f"r{i}", ts=stamp(t), model=m)
+               for i, (t, m) in enumerate(zip(times, models, strict=True))]
     logs.write(logs.session_file(claude_dir), *records)
     assert cli("scan")[0] == 0  # the old block from the ledger, the active one from the logs
     code, out, err = cli("report", "blocks", "--active", "--token-limit", "max", "--json")
@@ -80,17 +91,18 @@ def test_active_view_token_limit_and_breakdown(cli: Cli, claude_dir: Path) -> No
     assert "  claude-opus-4-6" in out and "Last 7 days (rolling): 565 tokens processed" in out
 
 
-def test_since_until_pick_blocks_by_their_local_start_day(cli: Cli, claude_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_since_until_pick_blocks_by_their_local_start_day(cli: Cli, claude_dir: Path) -> None:
     day = 24 * HOUR_MS
     now = int(datetime.now(UTC).timestamp() * 1000)
     base = now - now % day - 3 * day  # midnight UTC, three days ago
     times = [base + 23 * HOUR_MS + 30 * 60_000, base + day + 12 * HOUR_MS]  # 23:30 UTC is the next day in Tokyo
-    logs.write(logs.session_file(claude_dir), *(logs.assistant(f"m{i}", f"r{i}", ts=stamp(t)) for i, t in enumerate(times)))
+    write_times(claude_dir, times)
     assert cli("scan")[0] == 0
     first_day = datetime.fromtimestamp(base / 1000, UTC).date().isoformat()
     code, out, _ = cli("report", "blocks", "--json", "--since", first_day, "--until", first_day)
     assert [r["start"] for r in orjson.loads(out)["rows"]] == [iso(base + 23 * HOUR_MS)]
-    code, out, _ = cli("report", "blocks", "--json", "--since", first_day, "--until", first_day, "--timezone", "Asia/Tokyo")
+    code, out, _ = cli("report", "blocks", "--json", "--since", first_day, "--until", first_day,
+                       "--timezone", "Asia/Tokyo")
     assert orjson.loads(out)["rows"] == []
 
 
@@ -98,7 +110,7 @@ def test_ledger_hours_serve_blocks_older_than_the_live_window(cli: Cli, claude_d
     now = int(datetime.now(UTC).timestamp() * 1000)
     start = now - now % HOUR_MS - 40 * HOUR_MS
     times = [start + 10 * 60_000, start + 70 * 60_000, now - 5 * 60_000]
-    logs.write(logs.session_file(claude_dir), *(logs.assistant(f"m{i}", f"r{i}", ts=stamp(t)) for i, t in enumerate(times)))
+    write_times(claude_dir, times)
     assert cli("scan")[0] == 0
     doc = orjson.loads(cli("report", "blocks", "--json")[1])
     old, gap, current = doc["rows"]
@@ -125,18 +137,12 @@ def test_all_devices_reads_the_sync_repo(cli: Cli, claude_dir: Path) -> None:
 
 
 def test_the_active_view_in_words_exactly() -> None:
-    from zoneinfo import ZoneInfo
-
-    from syncer import blocks, render
-    from syncer.commands.blocks import Active, BlockRow, BlocksResult, price
-    from syncer.report import Totals
-
     s = int(datetime(2026, 11, 20, 9, 0, tzinfo=UTC).timestamp() * 1000)
     now = s + 2 * HOUR_MS
     acts = [blocks.Activity(s + 10 * 60_000, "claude-sonnet-4-5", False, (3, 0, 100, 0, 1000, 1)),
             blocks.Activity(s + 70 * 60_000, "claude-sonnet-4-5", False, (3, 497, 100, 0, 1000, 1))]
     block = blocks.identify_blocks(acts, now_ms=now)[0]
-    totals, models = price(block.models, lambda usage: 1.5)  # type: ignore[arg-type, return-value]
+    totals, models = price(block.models, lambda usage: 1.5)  # type: ignore[arg-type]
     row = BlockRow(block, totals, models)
     pace = blocks.burn(block, now_ms=now, cost=1.5)
     result = BlocksResult([row], totals, Active(row, pace, projected_over=True), 1000, Totals(), Totals(),

@@ -12,8 +12,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from syncer import live, statusline
-from syncer.ledger import HourRow, Session, SessionUsage
+from syncer import blocks, live, statusline, store
+from syncer.ledger import LONG_CONTEXT_THRESHOLD, SCHEMA_VERSION, HourRow, Session, SessionUsage
+from syncer.paths import StatePaths
 from tests import logs
 
 HOUR = timedelta(hours=1)
@@ -74,7 +75,7 @@ def expected_today(times: dict[str, datetime]) -> str:
 def block_left(times: dict[str, datetime]) -> str:
     """Either minute the run may have seen, as a pattern."""
     end = times["a1"].replace(minute=0, second=0, microsecond=0) + 5 * HOUR
-    options = {statusline.blocks.duration(int((end - datetime.now(UTC) - d).total_seconds() * 1000))
+    options = {blocks.duration(int((end - datetime.now(UTC) - d).total_seconds() * 1000))
                for d in (timedelta(0), timedelta(minutes=1))}
     return "(" + "|".join(options) + ")"
 
@@ -96,7 +97,8 @@ def test_line_from_claude_codes_json(usage: dict[str, object]) -> None:
 def test_rate_limits_are_preferred_to_the_estimate(usage: dict[str, object]) -> None:
     now = datetime.now(UTC)
     doc = dict(CLAUDE_JSON, rate_limits={
-        "five_hour": {"used_percentage": 23.5, "resets_at": int((now + timedelta(hours=2, minutes=30, seconds=30)).timestamp())},
+        "five_hour": {"used_percentage": 23.5,
+                      "resets_at": int((now + timedelta(hours=2, minutes=30, seconds=30)).timestamp())},
         "seven_day": {"used_percentage": 41.2, "resets_at": int((now + timedelta(days=3)).timestamp())},
     })
     code, out, _ = run(orjson.dumps(doc), "--segments", "block,model")
@@ -111,7 +113,8 @@ def test_missing_fields_garbage_and_empty_stdin_still_give_a_line(usage: dict[st
     assert isinstance(times, dict)
     code, out, err = run(stdin)
     assert code == 0 and err == ""
-    assert re.fullmatch(rf"Claude · today {expected_today(times)} · block {block_left(times)} left · {RATE}\n", out), out
+    want = rf"Claude · today {expected_today(times)} · block {block_left(times)} left · {RATE}\n"
+    assert re.fullmatch(want, out), out
 
 
 def test_session_counts_the_ledger_and_the_lines_since_the_last_scan(usage: dict[str, object]) -> None:
@@ -119,8 +122,8 @@ def test_session_counts_the_ledger_and_the_lines_since_the_last_scan(usage: dict
     f = usage["file"]
     assert isinstance(f, Path)
     later = stamp(datetime.now(UTC))  # written after the scan, as Claude Code stamps its lines
-    with open(f, "ab") as out:  # completes the half-written line's place with a new response
-        out.write(b"\n" + logs.line(logs.assistant("b2", "r-b2", ts=later, session="s2")))
+    with open(f, "ab") as log:  # completes the half-written line's place with a new response
+        log.write(b"\n" + logs.line(logs.assistant("b2", "r-b2", ts=later, session="s2")))
     code, out, _ = run(orjson.dumps(CLAUDE_JSON), "--segments", "session")
     assert (code, out) == (0, f"session {2 * PER_EVENT} $0.42\n")
 
@@ -159,7 +162,8 @@ def test_the_fast_path_imports_no_pydantic_typer_dulwich_or_rich(usage: dict[str
     code = (
         "import io, os, sys, pathlib; from syncer import statusline; "
         f"line = statusline.line([], io.BytesIO({orjson.dumps(CLAUDE_JSON)!r}), os.environ, pathlib.Path.home()); "
-        "print(line.startswith('Opus 4.6 · session'), sorted({'pydantic', 'typer', 'dulwich', 'rich'} & set(sys.modules)))"
+        "heavy = {'pydantic', 'typer', 'dulwich', 'rich'} & set(sys.modules); "
+        "print(line.startswith('Opus 4.6 · session'), sorted(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=dict(os.environ)).stdout
@@ -171,8 +175,6 @@ def test_the_fast_reader_knows_the_ledgers_row_layout() -> None:
     assert live.HOUR_COLUMNS == HourRow._fields
     assert live.SESSION_COLUMNS == Session._fields
     assert live.SESSION_USAGE_COLUMNS == SessionUsage._fields
-    from syncer.ledger import LONG_CONTEXT_THRESHOLD, SCHEMA_VERSION
-
     assert SCHEMA_VERSION in live.LEDGER_SCHEMAS
     assert live.LONG_CONTEXT_THRESHOLD == LONG_CONTEXT_THRESHOLD
 
@@ -185,18 +187,17 @@ def test_goal_counts_the_other_devices_as_of_the_last_total(usage: dict[str, obj
                *(logs.assistant(f"b{i}", ts=recent, session="sb") for i in range(6)))
     for env, device in ((other, "laptop-b"), (dict(os.environ), "laptop-a")):
         for args in (["init", "--device", device, "--remote", str(remote)], ["sync"]):
-            subprocess.run([sys.executable, "-m", "syncer", *args], check=True, capture_output=True, timeout=120, env=env)
+            subprocess.run([sys.executable, "-m", "syncer", *args], check=True, capture_output=True, timeout=120,
+                           env=env)
     deadline = (datetime.now(UTC) + timedelta(days=400)).date().isoformat()
     ccsync("goal", "set", "5000", "--by", deadline)
     ccsync("total", "--offline")
     # this device's 4 responses and the other's 6, of 113 tokens each, toward 5000
-    assert run(orjson.dumps(CLAUDE_JSON), "--segments", "goal")[1] == f"goal {100 * 10 * PER_EVENT / 5000:.0f}% on track\n"
+    want = f"goal {100 * 10 * PER_EVENT / 5000:.0f}% on track\n"
+    assert run(orjson.dumps(CLAUDE_JSON), "--segments", "goal")[1] == want
 
 
 def test_never_waits_on_the_lock_a_running_scan_holds(usage: dict[str, object], state_dir: Path) -> None:
-    from syncer import store
-    from syncer.paths import StatePaths
-
     ccsync("scan")
     with store.writer_lock(StatePaths(state_dir), wait=0):
         code, out, _ = run(orjson.dumps(CLAUDE_JSON), "--segments", "model,session")

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
+
 from syncer import blocks, live, store
 from syncer.commands.context import Context, config
 from syncer.errors import UsageError
+from syncer.goal import parse_target
 from syncer.ledger import COUNT_FIELDS, Ledger, SessionUsage, hour_index
+from syncer.pricing import load_table
 from syncer.report import Pricer, Totals, Window, unpriced_warnings
 
 
@@ -46,8 +49,6 @@ def parse_limit(text: str | None) -> str | int | None:
         return None
     if text.strip().lower() == "max":
         return "max"
-    from syncer.goal import parse_target
-
     try:
         return int(parse_target(text))
     except UsageError:
@@ -60,7 +61,8 @@ def _hour_activities(ledger: Ledger, before_ms: int | None) -> list[blocks.Activ
     for row in ledger.hours:
         hour = hour_index(row.hour)
         if limit is None or hour < limit:
-            out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, [getattr(row, f) for f in COUNT_FIELDS]))
+            counts = [getattr(row, f) for f in COUNT_FIELDS]
+            out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, counts))
     return out
 
 
@@ -70,7 +72,7 @@ def gather(ctx: Context, *, all_devices: bool) -> tuple[list[blocks.Activity], i
     now_ms = int(ctx.now.timestamp() * 1000)
     warnings: list[str] = []
     if all_devices:
-        from syncer.commands.total import gather  # only here: git is slow to import
+        from syncer.commands.total import gather  # noqa: PLC0415 - only here: git is slow to import
 
         gathered = gather(ctx, offline=False)
         warnings = gathered.warnings
@@ -101,8 +103,6 @@ def price(models: dict[tuple[str, bool], list[int]], pricer: Pricer) -> tuple[To
 def report_blocks(
     ctx: Context, *, zone: tzinfo, window: Window, all_devices: bool, active_only: bool, token_limit: str | None,
 ) -> BlocksResult:
-    from syncer.pricing import load_table
-
     limit_option = parse_limit(token_limit)
     pricer = Pricer(load_table())
     now_ms = int(ctx.now.timestamp() * 1000)

@@ -12,6 +12,7 @@ from typing import Any
 from syncer import claude_settings
 from syncer.commands.context import Context
 from syncer.errors import UsageError
+from syncer.schedule import own_ccsync
 from syncer.statusline import SEGMENTS
 
 
@@ -24,8 +25,6 @@ class SetupResult:
 
 def command_line(ctx: Context, *, argv0: str, segments: str | None) -> str:
     """The command Claude Code will run: this very ccsync, by absolute path."""
-    from syncer.schedule import own_ccsync
-
     ccsync = own_ccsync(
         argv0, cwd=str(Path.cwd()), which=lambda name: shutil.which(name, path=ctx.env.get("PATH")),
         is_file=lambda path: Path(path).is_file(), windows=sys.platform == "win32",
