@@ -32,6 +32,7 @@ HOUR_MS = 3_600_000
 BLOCK_MS = 5 * HOUR_MS
 WEEK_MS = 7 * 24 * HOUR_MS
 COUNTS = 6  # the five token fields of `usage.FIELDS`, then messages
+Tier = tuple[str, bool, bool]  # model, long context, fast: what a price depends on
 
 
 class Activity(NamedTuple):
@@ -42,12 +43,17 @@ class Activity(NamedTuple):
     long_context: bool
     counts: tuple[int, int, int, int, int, int]  # usage.FIELDS, then messages
     exact: bool = True  # False: an hourly row, placed at the middle of its hour
+    fast: bool = False  # fast mode, priced at a multiple of the rates
+
+    @property
+    def tier(self) -> Tier:
+        return self.model, self.long_context, self.fast
 
     @classmethod
-    def from_hour(cls, hour: int, model: str, long_context: bool, counts: Sequence[int]) -> Activity:
+    def from_hour(cls, hour: int, model: str, long_context: bool, counts: Sequence[int], *, fast: bool) -> Activity:
         c = tuple(counts)
         assert len(c) == COUNTS
-        return cls(hour * HOUR_MS + HOUR_MS // 2, model, long_context, c, exact=False)  # type: ignore[arg-type]
+        return cls(hour * HOUR_MS + HOUR_MS // 2, model, long_context, c, exact=False, fast=fast)  # type: ignore[arg-type]
 
 
 def processed(counts: Sequence[int]) -> int:
@@ -64,10 +70,10 @@ class Block:
     first_ms: int | None = None  # first and last activity (None in a gap)
     last_ms: int | None = None
     exact: bool = True  # every activity in it is known to the millisecond
-    models: dict[tuple[str, bool], list[int]] = field(default_factory=dict)  # (model, long context) -> counts
+    models: dict[Tier, list[int]] = field(default_factory=dict)  # counts per (model, long context, fast)
 
     def add(self, activity: Activity) -> None:
-        counts = self.models.setdefault((activity.model, activity.long_context), [0] * COUNTS)
+        counts = self.models.setdefault(activity.tier, [0] * COUNTS)
         for i, value in enumerate(activity.counts):
             counts[i] += value
         if self.first_ms is None:
@@ -171,12 +177,12 @@ def week_windows(now_ms: int, zone: tzinfo) -> Windows:
     return Windows(now_ms - WEEK_MS, int(start.timestamp() * 1000), now_ms)
 
 
-def window_usage(activities: Iterable[Activity], start_ms: int, end_ms: int) -> dict[tuple[str, bool], list[int]]:
-    """Counts per (model, long context) of the activities in [start, end]."""
-    models: dict[tuple[str, bool], list[int]] = {}
+def window_usage(activities: Iterable[Activity], start_ms: int, end_ms: int) -> dict[Tier, list[int]]:
+    """Counts per (model, long context, fast) of the activities in [start, end]."""
+    models: dict[Tier, list[int]] = {}
     for a in activities:
         if start_ms <= a.time_ms <= end_ms:
-            counts = models.setdefault((a.model, a.long_context), [0] * COUNTS)
+            counts = models.setdefault(a.tier, [0] * COUNTS)
             for i, value in enumerate(a.counts):
                 counts[i] += value
     return models

@@ -25,21 +25,25 @@ from syncer.sources import SOURCES
 
 # The ledger's row layouts (ledger.HourRow, ledger.Session, ledger.SessionUsage), by name.
 HOUR_COLUMNS = (
-    "hour", "source", "model", "project", "branch", "long_context", "input_tokens", "output_tokens",
+    "hour", "source", "model", "project", "branch", "long_context", "fast", "input_tokens", "output_tokens",
     "cache_creation_tokens", "cache_creation_1h_tokens", "cache_read_tokens", "messages",
 )
 SESSION_COLUMNS = ("id", "source", "project", "branch", "first", "last", "usage")
 SESSION_USAGE_COLUMNS = (
-    "model", "long_context", "input_tokens", "output_tokens", "cache_creation_tokens",
+    "model", "long_context", "fast", "input_tokens", "output_tokens", "cache_creation_tokens",
     "cache_creation_1h_tokens", "cache_read_tokens", "messages",
 )
-LEDGER_SCHEMAS = (1,)
 COUNT_NAMES = HOUR_COLUMNS[-6:]
+# Schema version -> (hour row, session usage) layouts; version 1 had no speed.
+LAYOUTS = {
+    2: (HOUR_COLUMNS, SESSION_USAGE_COLUMNS),
+    1: (tuple(c for c in HOUR_COLUMNS if c != "fast"), tuple(c for c in SESSION_USAGE_COLUMNS if c != "fast")),
+}
 
 LIVE_MS = 12 * HOUR_MS  # always read from the logs: the active block and the gap before it
 OLDEST_MS = 30 * 24 * HOUR_MS  # Claude Code deletes older logs by default
 FIRST_CHUNK, LAST_CHUNK = 1 << 14, 1 << 20  # log files are read backwards in pieces of these sizes
-LONG_CONTEXT_THRESHOLD = 200_000  # as ledger.is_long_context: prompts above it bill higher
+LONG_CONTEXT_THRESHOLD = 200_000  # pricing's default: prompts above it bill higher
 
 
 class Unreadable(Exception):
@@ -69,7 +73,7 @@ def read_json(path: Path) -> dict[str, Any] | None:
 
 def read_ledger(paths: StatePaths) -> dict[str, Any] | None:
     doc = read_json(paths.ledger)
-    if doc is not None and doc.get("schema_version") not in LEDGER_SCHEMAS:
+    if doc is not None and doc.get("schema_version") not in LAYOUTS:
         raise Unreadable("the ledger has a schema this ccsync does not know")
     return doc
 
@@ -103,17 +107,19 @@ def cut_ms(now_ms: int, scanned_ms: int | None) -> int:
 
 def hour_activities(ledger: Mapping[str, Any], *, before_ms: int | None = None) -> list[Activity]:
     """The ledger's hourly rows as activities, those whose hour starts before `before_ms`."""
-    col = {name: i for i, name in enumerate(HOUR_COLUMNS)}
-    hour_at, model_at, lc_at = col["hour"], col["model"], col["long_context"]
+    columns = LAYOUTS[ledger["schema_version"]][0]
+    col = {name: i for i, name in enumerate(columns)}
+    hour_at, model_at, lc_at, fast_at = col["hour"], col["model"], col["long_context"], col.get("fast")
     counts_at = [col[name] for name in COUNT_NAMES]
     limit = None if before_ms is None else before_ms // HOUR_MS
     out: list[Activity] = []
     for row in ledger.get("hours", ()):
-        if len(row) != len(HOUR_COLUMNS):
+        if len(row) != len(columns):
             raise Unreadable("a ledger hour row has an unexpected shape")
         hour = hour_index(row[hour_at])
         if limit is None or hour < limit:
-            out.append(Activity.from_hour(hour, row[model_at], row[lc_at], [row[i] for i in counts_at]))
+            fast = fast_at is not None and row[fast_at] is True
+            out.append(Activity.from_hour(hour, row[model_at], row[lc_at], [row[i] for i in counts_at], fast=fast))
     return out
 
 
@@ -133,7 +139,7 @@ def session_counts(ledger: Mapping[str, Any] | None, session_id: str) -> list[in
     if ledger is None:
         return None
     scol = {name: i for i, name in enumerate(SESSION_COLUMNS)}
-    ucol = {name: i for i, name in enumerate(SESSION_USAGE_COLUMNS)}
+    ucol = {name: i for i, name in enumerate(LAYOUTS[ledger["schema_version"]][1])}
     for session in ledger.get("sessions", ()):
         if session[scol["id"]] == session_id:
             total = [0] * len(COUNT_NAMES)
@@ -166,13 +172,16 @@ def reduce_keys(events: Iterable[Event]) -> list[Event]:
             continue
         tokens = seen.tokens if seen.tokens == e.tokens else tuple(map(max, seen.tokens, e.tokens))
         by_key[e.key] = Event(first.key, first.message_id, first.time_ms, first.model, tokens,  # type: ignore[arg-type]
-                              first.session, first.cwd, first.branch, first.sidechain)
+                              first.session, first.cwd, first.branch, first.sidechain, first.fast)
     return list(by_key.values())
 
 
-def to_activity(event: Event) -> Activity:
+def to_activity(event: Event, threshold: Callable[[str], int] | None = None) -> Activity:
+    """`threshold`: the model's long-context threshold from the price table (`pricing`), for
+    callers that price; the status line does not, and takes the common 200k."""
     i, o, c, h, r = event.tokens
-    return Activity(event.time_ms, event.model, i + c + r > LONG_CONTEXT_THRESHOLD, (i, o, c, h, r, 1))
+    limit = threshold(event.model) if threshold is not None else LONG_CONTEXT_THRESHOLD
+    return Activity(event.time_ms, event.model, i + c + r > limit, (i, o, c, h, r, 1), fast=event.fast)
 
 
 def recent_events(
@@ -219,7 +228,7 @@ def recent_events(
     return merge_events(found)
 
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 HEAD_BYTES = 256  # a file whose first bytes changed was rewritten, not appended to
 
 
@@ -229,11 +238,11 @@ def _head(path: str) -> str:
 
 
 def _encode(e: Event) -> list[Any]:
-    return [e.key, e.message_id, e.time_ms, e.model, *e.tokens, e.session, e.sidechain]
+    return [e.key, e.message_id, e.time_ms, e.model, *e.tokens, e.session, e.sidechain, e.fast]
 
 
 def _decode(r: list[Any]) -> Event:
-    return Event(r[0], r[1], r[2], r[3], (r[4], r[5], r[6], r[7], r[8]), r[9], "", "", r[10])
+    return Event(r[0], r[1], r[2], r[3], (r[4], r[5], r[6], r[7], r[8]), r[9], "", "", r[10], r[11])
 
 
 def load_cache(path: Path) -> tuple[dict[str, Any], bytes]:
@@ -309,6 +318,9 @@ def _events(lines: Iterable[bytes], parse: Callable[[bytes], Event | None], out:
             continue  # counted by the scan; a half-written last line waits for it
         if event is not None:
             out.append(event)
+            for step in event.extra or ():  # compaction and advisor steps billed apart, as the scan counts them
+                step.session = event.session
+                out.append(step)
             earliest = event.time_ms if earliest is None else min(earliest, event.time_ms)
     return earliest
 

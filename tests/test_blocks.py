@@ -135,7 +135,7 @@ def test_hourly_rows_sit_mid_hour() -> None:
     h = ms("2026-11-20T09:00:00+00:00") // HOUR_MS
 
     def rows(*hours: int) -> list[Activity]:
-        return [Activity.from_hour(x, "m", False, (1, 1, 1, 0, 0, 1)) for x in hours]
+        return [Activity.from_hour(x, "m", False, (1, 1, 1, 0, 0, 1), fast=False) for x in hours]
 
     # rows 5 clock hours apart: not a gap, but past the block's end, so a new block
     found = blocks.identify_blocks(rows(h, h + 5), now_ms=(h + 99) * HOUR_MS)
@@ -183,7 +183,7 @@ def test_week_windows_and_days_follow_local_time_across_dst() -> None:
     assert blocks.day_start_ms(sunday, berlin) == ms("2026-03-28T23:00:00+00:00")
     assert blocks.day_start_ms(now, ZoneInfo("America/New_York")) == ms("2026-03-31T04:00:00+00:00")
     inside = blocks.window_usage([act(w.calendar_start_ms), act(w.calendar_start_ms - 1)], w.calendar_start_ms, now)
-    assert inside == {("claude-sonnet-4-5", False): [3, 10, 100, 0, 1000, 1]}
+    assert inside == {("claude-sonnet-4-5", False, False): [3, 10, 100, 0, 1000, 1]}
 
 
 def test_times_read_as_utc_iso_and_durations() -> None:

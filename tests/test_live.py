@@ -6,8 +6,11 @@ import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
+
 from syncer import live
 from syncer.events import Event
+from syncer.ledger import parse_ledger
 from syncer.sources import claude
 from tests import logs
 
@@ -107,3 +110,15 @@ def test_the_cut_reaches_back_to_the_last_scan() -> None:
     assert live.cut_ms(now, now - 20 * 3_600_000) == ms(T0) - 20 * 3_600_000  # a day-old scan: back to it
     assert live.cut_ms(now, None) == ms(T0) - 36 * 3_600_000
     assert live.cut_ms(now, now - 90 * 24 * 3_600_000) == ms(T0) - 30 * 24 * 3_600_000  # never past what logs keep
+
+
+def test_both_ledger_layouts_read_by_name() -> None:
+    """Version 1 rows have no speed; the fast reader takes each by its own column names."""
+    for path in sorted((Path(__file__).parent / "schemas").glob("ledger-v*.json")):
+        raw = path.read_bytes()
+        doc = orjson.loads(raw)
+        acts = live.hour_activities(doc)
+        strict = parse_ledger(raw, what=path.name)
+        assert len(acts) == len(strict.hours)
+        assert [sum(a.counts[i] for a in acts) for i in range(6)] == list(strict.totals.model_dump().values())
+        assert [a.fast for a in acts] == [r.fast for r in strict.hours]

@@ -13,8 +13,9 @@ import orjson
 import pytest
 
 from syncer import blocks, live, statusline, store
-from syncer.ledger import LONG_CONTEXT_THRESHOLD, SCHEMA_VERSION, HourRow, Session, SessionUsage
+from syncer.ledger import SCHEMA_VERSION, HourRow, Session, SessionUsage
 from syncer.paths import StatePaths
+from syncer.pricing import LONG_CONTEXT_THRESHOLD
 from tests import logs
 
 HOUR = timedelta(hours=1)
@@ -175,7 +176,7 @@ def test_the_fast_reader_knows_the_ledgers_row_layout() -> None:
     assert live.HOUR_COLUMNS == HourRow._fields
     assert live.SESSION_COLUMNS == Session._fields
     assert live.SESSION_USAGE_COLUMNS == SessionUsage._fields
-    assert SCHEMA_VERSION in live.LEDGER_SCHEMAS
+    assert live.LAYOUTS[SCHEMA_VERSION] == (HourRow._fields, SessionUsage._fields)
     assert live.LONG_CONTEXT_THRESHOLD == LONG_CONTEXT_THRESHOLD
 
 

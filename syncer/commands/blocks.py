@@ -12,7 +12,7 @@ from syncer.commands.context import Context, config
 from syncer.errors import UsageError
 from syncer.goal import parse_target
 from syncer.ledger import COUNT_FIELDS, Ledger, SessionUsage, hour_index
-from syncer.pricing import load_table
+from syncer.pricing import load_table, long_context_threshold
 from syncer.report import Pricer, Totals, Window, unpriced_warnings
 
 
@@ -62,7 +62,7 @@ def _hour_activities(ledger: Ledger, before_ms: int | None) -> list[blocks.Activ
         hour = hour_index(row.hour)
         if limit is None or hour < limit:
             counts = [getattr(row, f) for f in COUNT_FIELDS]
-            out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, counts))
+            out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, counts, fast=row.fast))
     return out
 
 
@@ -83,17 +83,19 @@ def gather(ctx: Context, *, all_devices: bool) -> tuple[list[blocks.Activity], i
         own, peers = store.read_ledger(ctx.paths), []
     cut = live.cut_ms(now_ms, live.last_scan_ms(ctx.paths, own.generation) if own else None)
     activities = _hour_activities(own, cut) if own else []
-    activities.extend(live.to_activity(e) for e in live.recent_events(ctx.env, ctx.home, cut))
+    threshold = long_context_threshold(load_table())
+    activities.extend(live.to_activity(e, threshold) for e in live.recent_events(ctx.env, ctx.home, cut))
     for peer in peers:
         activities.extend(_hour_activities(peer, None))
     return activities, cut, warnings
 
 
-def price(models: dict[tuple[str, bool], list[int]], pricer: Pricer) -> tuple[Totals, dict[str, Totals]]:
+def price(models: dict[blocks.Tier, list[int]], pricer: Pricer) -> tuple[Totals, dict[str, Totals]]:
     total = Totals()
     by_model: dict[str, Totals] = {}
-    for (model, long_context), counts in sorted(models.items()):
-        usage = SessionUsage(model=model, long_context=long_context, **dict(zip(COUNT_FIELDS, counts, strict=True)))
+    for (model, long_context, fast), counts in sorted(models.items()):
+        usage = SessionUsage(model=model, long_context=long_context, fast=fast,
+                             **dict(zip(COUNT_FIELDS, counts, strict=True)))
         cost = pricer(usage)
         total.add_row(usage, cost, model)
         by_model.setdefault(model, Totals()).add_row(usage, cost, model)
