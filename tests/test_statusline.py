@@ -180,6 +180,7 @@ def test_the_fast_reader_knows_the_ledgers_row_layout() -> None:
     assert live.LONG_CONTEXT_THRESHOLD == LONG_CONTEXT_THRESHOLD
 
 
+@pytest.mark.slow  # two devices, each a real ccsync process
 def test_goal_counts_the_other_devices_as_of_the_last_total(usage: dict[str, object], tmp_path: Path) -> None:
     remote = tmp_path / "shared.git"
     other = dict(os.environ, CCSYNC_HOME=str(tmp_path / "b-state"), CLAUDE_CONFIG_DIR=str(tmp_path / "b-claude"))
