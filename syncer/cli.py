@@ -392,8 +392,8 @@ def report_command(
     if kind is ReportKind.blocks:
         if _format(as_json, fmt) in (Format.csv, Format.markdown):
             raise UsageError("report blocks prints a table or JSON: use --format table or --json")
-        _report_blocks(window, as_json=_format(as_json, fmt) is Format.json, zone=_zone(timezone), all_devices=all_devices, active=active,
-                       token_limit=token_limit, breakdown=breakdown)
+        _report_blocks(window, as_json=_format(as_json, fmt) is Format.json, zone=_zone(timezone),
+                       all_devices=all_devices, active=active, token_limit=token_limit, breakdown=breakdown)
         return
     if active or token_limit is not None or breakdown:
         raise UsageError("--active, --token-limit and --breakdown apply to: ccsync report blocks")

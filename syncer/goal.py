@@ -13,10 +13,10 @@ from syncer.documents import canonical, refuse_newer
 from syncer.documents import json_schema as json_schema_of
 from syncer.errors import GoalCorrupt, UsageError
 from syncer.pace import GoalProgress as GoalProgress  # the maths live apart, free of pydantic
+from syncer.pace import Metric as Metric
 from syncer.pace import progress as progress
 from syncer.report import Report, Totals
 
-Metric = Literal["processed", "all", "output", "cost"]
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
 

@@ -7,7 +7,9 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
+
+Metric = Literal["processed", "all", "output", "cost"]
 
 
 class Target(Protocol):
@@ -16,7 +18,7 @@ class Target(Protocol):
     @property
     def target(self) -> int | float: ...
     @property
-    def metric(self) -> str: ...
+    def metric(self) -> Metric: ...
     @property
     def deadline(self) -> date: ...
 
@@ -24,7 +26,7 @@ class Target(Protocol):
 @dataclass(frozen=True)
 class GoalProgress:
     target: int | float
-    metric: str
+    metric: Metric
     deadline: date
     current: float
     percent: float

@@ -24,7 +24,7 @@ import select
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple, get_args
 
 import orjson
 
@@ -91,7 +91,7 @@ def _number(value: Any) -> float | None:
 
 class _Goal(NamedTuple):
     target: int | float
-    metric: str
+    metric: pace.Metric
     deadline: date
 
 
@@ -161,7 +161,8 @@ def block_segment(data: Mapping[str, Any], now: live.Live, now_ms: int) -> str:
 
 def goal_segment(paths: StatePaths, now: live.Live, now_ms: int, zone: tzinfo) -> str | None:
     cached = goalcache.read(paths)
-    if cached is None:
+    metric = next((m for m in get_args(pace.Metric) if m == getattr(cached, "metric", None)), None)
+    if cached is None or metric is None:
         return None
     devices = dict(cached.devices)
     if cached.metric != "cost":  # this device's own figures are fresher than the cache's
@@ -184,7 +185,7 @@ def goal_segment(paths: StatePaths, now: live.Live, now_ms: int, zone: tzinfo) -
             merged[day] = merged.get(day, 0.0) + amount
     today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone).date()
     progress = pace.progress(
-        _Goal(cached.target, cached.metric, cached.deadline),
+        _Goal(cached.target, metric, cached.deadline),
         daily={d: v for d, v in merged.items() if d > today - timedelta(days=goalcache.PACE_DAYS)},
         devices={name: current for name, (current, _) in devices.items()},
         today=today,
