@@ -58,7 +58,35 @@ def nothing_to_do(paths: StatePaths, env: Mapping[str, str], home: Path) -> bool
         ):
             return False
     remote = config.get("remote") or str(paths.embedded_remote)
-    return already_published(last, digest=hashlib.sha256(ledger).hexdigest(), remote=remote)
+    if not already_published(last, digest=hashlib.sha256(ledger).hexdigest(), remote=remote):
+        return False
+    # Another writer may have deleted or rolled back our file: idle only while the remote has
+    # not moved since our last sync. That is cheap to see for a folder remote; a network
+    # remote gets its one look at the refs from the full run.
+    return isinstance(remote, str) and _folder_tip(remote) == last.get("tip")
+
+
+def _folder_tip(remote: str) -> str | None:
+    """The sha the HEAD branch of a bare repository in a folder points at, read as git keeps it
+    (a loose ref file, else packed-refs); None when it cannot be told cheaply."""
+    repo = Path(remote)
+    if not repo.is_absolute():
+        return None
+    try:
+        head = (repo / "HEAD").read_text("ascii").strip()
+        if not head.startswith("ref: refs/heads/"):
+            return None
+        ref = head[5:]
+        try:
+            return (repo / ref).read_text("ascii").strip()
+        except FileNotFoundError:
+            for line in (repo / "packed-refs").read_text("ascii").splitlines():
+                sha, _, name = line.partition(" ")
+                if name == ref:
+                    return sha
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None
 
 
 def _load(path: Path) -> dict[str, Any]:

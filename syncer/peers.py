@@ -4,7 +4,7 @@ this installation's own. Pure: raw bytes and ledgers in, ledgers and warnings ou
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from syncer.errors import ConfigError, LedgerCorrupt, SchemaTooNew
@@ -59,36 +59,50 @@ def count_once(own: Ledger | None, device: str, files: Mapping[str, bytes]) -> C
     return Counted(ledgers, warnings)
 
 
-def published_record(raw: bytes | None, *, device: str, install_id: str) -> Ledger | None:
-    """This device's file as the sync repo has it; refuses a file another machine wrote."""
+def published_record(raw: bytes | None, *, device: str, ours: Ledger) -> Ledger | None:
+    """This device's file as the sync repo has it. Refuses (exit 78) to replace a file that
+    another machine wrote, or one holding usage our ledger lacks: pushing over it would lose
+    that usage from every total."""
     if raw is None:
         return None
     try:
         theirs = parse_ledger(raw, what=f"data/{device}.json in the sync repo")
     except (LedgerCorrupt, SchemaTooNew):
         return None  # ours to replace: only this device writes it
-    if theirs.install_id != install_id:
+    if theirs.install_id != ours.install_id:
         raise ConfigError(
             f"device id {device!r} is already used by another machine in the sync repo; nothing was pushed. "
             "Give this machine its own id with: ccsync init --device NEW-ID --force "
             "(or, if this machine replaces that one, adopt its record with: ccsync restore)"
         )
+    if not holds_all(ours, theirs):
+        raise ConfigError(
+            f"data/{device}.json in the sync repo holds usage this machine's ledger lacks: its state folder "
+            "came back from an older backup (or snapshot), or another machine records with a copy of it; "
+            "nothing was pushed. If this is the only machine recording as "
+            f"{device!r}, take the newer record back with: ccsync restore. If another machine records as "
+            f"{device!r} too, move this machine's state folder aside and start it under its own id with: "
+            "ccsync init --device NEW-ID --remote URL"
+        )
     return theirs
 
 
-def former_names(files: Mapping[str, bytes], ledger: Ledger, *, device: str, install_id: str) -> dict[str, bytes]:
-    """Files this install published under an earlier device id (`init --device NEW --force`):
-    they go in the same commit as the file under the new id. Only a record that this ledger
-    holds in full: another live machine with a copy of this state folder keeps its file."""
-    mine = install_id.encode()
+def former_names(
+    files: Mapping[str, bytes], ledger: Ledger, *, device: str, install_ids: Collection[str]
+) -> dict[str, bytes]:
+    """Files this machine published under an earlier device id (`init --device NEW --force`) or
+    an earlier install id (before `restore` adopted another machine's record): they go in the
+    same commit as the file under the new id. Only a record that this ledger holds in full:
+    another live machine with a copy of this state folder keeps its file."""
+    marks = [i.encode() for i in install_ids]
     former: dict[str, bytes] = {}
     for name, raw in files.items():
-        if name == device or mine not in raw:  # a cheap test first: most files are others'
+        if name == device or not any(mark in raw for mark in marks):  # a cheap test first
             continue
         try:
             theirs = parse_ledger(raw, what=f"data/{name}.json")
         except (LedgerCorrupt, SchemaTooNew):
             continue
-        if theirs.install_id == install_id and holds_all(ledger, theirs):
+        if theirs.install_id in install_ids and holds_all(ledger, theirs):
             former[f"data/{name}.json"] = raw
     return former

@@ -50,6 +50,9 @@ class Config(BaseModel):
     hash_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     remote: str | None = None
     owner: Owner | None = None  # written into the ledger, which the sync repo shares
+    # Install ids this machine recorded under before it adopted another machine's record
+    # (`ccsync restore`): their files in the sync repo go once this ledger holds them in full.
+    former_install_ids: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] = []
 
 
 class Checkpoint(BaseModel):
@@ -263,7 +266,10 @@ def save(
     """Commit the tally, its key index and the checkpoints; returns the new ledger if its
     counts changed, else None (and the ledger file is left as it is)."""
     old_generation = old.generation if old else 0
-    ledger = tally.ledger(device=config.device, install_id=config.install_id, generation=old_generation,
+    # The ledger's own install id wins over the config's: an adoption cut short after its
+    # commit point (see `adopt`) must not hand the adopted record back to the old identity.
+    install_id = old.install_id if old is not None else config.install_id
+    ledger = tally.ledger(device=config.device, install_id=install_id, generation=old_generation,
                          owner=config.owner)
     if (old is None and not ledger.sessions) or (old is not None and _same_counts(old, ledger)):
         keys.stage(tally.index, tally.covered_before, old_generation)
@@ -314,10 +320,30 @@ def set_owner(paths: StatePaths, owner: str | None) -> None:
 def write_ledger(paths: StatePaths, ledger: Ledger) -> None:
     """Install `ledger` as this device's ledger with no local state (restore): the next scan
     re-derives the state without counting anything twice."""
+    _remove_other_states(paths, -1)  # first: a state must never outlive the ledger it was for
     if paths.ledger.exists():
         _backup(paths)
-    write_atomic(paths.ledger, dump_ledger(ledger))
+    write_atomic(paths.ledger, checked_bytes(ledger))
+
+
+def adopt(paths: StatePaths, config: Config, record: Ledger, *, own: Ledger | None) -> Config:
+    """Make `record` (this device's file in the sync repo, perhaps another machine's) this
+    device's ledger, and its install id this machine's. Idempotent steps in a safe order, so a
+    kill or a full disk at any point leaves a state the next run (or `restore` again) finishes:
+    1. the install id this machine recorded under is remembered (its file is retired later);
+    2. the local scan state goes, so no state of our own generations can pass for the record's;
+    3. the record replaces the ledger: the commit point (from here the ledger's install id wins);
+    4. the config takes the record's install id."""
+    former = [*config.former_install_ids]
+    if own is not None and own.install_id != record.install_id and own.install_id not in former:
+        former.append(own.install_id)
+        config = config.model_copy(update={"former_install_ids": former})
+        save_config(paths, config)
     _remove_other_states(paths, -1)
+    write_ledger(paths, record.model_copy(update={"device": config.device}))
+    config = config.model_copy(update={"install_id": record.install_id})
+    save_config(paths, config)
+    return config
 
 
 def rename_ledger(paths: StatePaths, device: str) -> None:
@@ -366,8 +392,8 @@ def restore_backup(paths: StatePaths) -> Ledger:
             shutil.copyfile(paths.ledger, paths.backups / "ledger.corrupt.json")
         except OSError:
             pass
-    write_atomic(paths.ledger, dump_ledger(ledger))
     _remove_other_states(paths, -1)
+    write_atomic(paths.ledger, dump_ledger(ledger))
     return ledger
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -346,3 +347,74 @@ def test_a_copied_state_folder_renamed_never_removes_the_live_original(tmp_path:
     total = orjson.loads(out)
     assert sorted(d["device"] for d in total["devices"]) == ["a", "b"]
     assert any("share one installation id" in w for w in total["warnings"])
+
+
+def _push_as_another_writer(remote: Path, work: Path, change: Callable[[Path], None]) -> None:
+    git("clone", "-q", str(remote), str(work))
+    change(work)
+    git("add", "-A", cwd=work)
+    git("commit", "-qm", "another writer", cwd=work)
+    git("push", "-q", "origin", "HEAD:main", cwd=work)
+
+
+def test_a_device_file_deleted_or_rolled_back_by_another_writer_is_put_back(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    d = Device(tmp_path, "desk", str(remote))
+    start(d)
+    first = git("show", "main:data/desk.json", cwd=remote).stdout
+    d.work()
+    assert d.run()[0] == 0
+    latest = git("show", "main:data/desk.json", cwd=remote).stdout
+    assert d.run()[0] == 0  # nothing new: the nightly takes its shortcut
+
+    _push_as_another_writer(remote, tmp_path / "w1", lambda w: (w / "data" / "desk.json").unlink())
+    assert d.run()[0] == 0  # the nightly, with nothing new to scan
+    assert git("show", "main:data/desk.json", cwd=remote).stdout == latest
+
+    _push_as_another_writer(remote, tmp_path / "w2", lambda w: (w / "data" / "desk.json").write_text(first))
+    assert d.run()[0] == 0
+    assert git("show", "main:data/desk.json", cwd=remote).stdout == latest
+
+
+def test_a_state_folder_back_from_an_old_backup_never_overwrites_the_newer_record(tmp_path: Path) -> None:
+    import shutil
+    remote = make_bare(tmp_path / "shared.git")
+    d = Device(tmp_path, "desk", str(remote))
+    start(d)
+    backup = tmp_path / "backup"
+    shutil.copytree(d.home, backup)
+    d.work()
+    assert d.run()[0] == 0
+    newer = orjson.loads(git("show", "main:data/desk.json", cwd=remote).stdout)
+    for log in d.claude.rglob("desk-2.jsonl"):  # the week's logs are gone with the old disk
+        log.unlink()
+    shutil.rmtree(d.home)
+    shutil.copytree(backup, d.home)
+    d.work()
+    code, out, err = d.run()
+    assert code == 78 and err.count("\n") == 1
+    assert "older backup" in err and "ccsync restore" in err
+    assert orjson.loads(git("show", "main:data/desk.json", cwd=remote).stdout) == newer  # nothing lost
+    assert d.run("restore")[0] == 0  # what the message says to do
+    assert d.run()[0] == 0
+    code, out, _ = d.run("total", "--json")
+    assert orjson.loads(out)["total"]["messages"] == 9  # three sessions: none lost, none twice
+
+
+def test_two_live_machines_with_one_state_folder_stop_the_one_that_is_not_the_owner(tmp_path: Path) -> None:
+    import shutil
+    remote = make_bare(tmp_path / "shared.git")
+    a = Device(tmp_path, "a", str(remote))
+    start(a)
+    b = Device(tmp_path / "copy", "a", str(remote))
+    shutil.copytree(a.home, b.home, dirs_exist_ok=True)  # the state folder copied to another machine
+    a.work()
+    assert a.run()[0] == 0
+    pushed = git("show", "main:data/a.json", cwd=remote).stdout
+    b.work()
+    code, out, err = b.run()
+    assert code == 78 and "another machine records" in err and "ccsync init --device NEW-ID" in err
+    assert git("show", "main:data/a.json", cwd=remote).stdout == pushed
+    a.work()
+    assert a.run()[0] == 0  # the owner carries on
+    assert b.run()[0] == 78

@@ -7,6 +7,7 @@ from typing import TypedDict
 
 from syncer.commands.context import Context
 from syncer.git import local, urls
+from syncer.git.limits import network_timeout
 from syncer.store import Config
 
 FETCH_WAIT = 30.0
@@ -23,12 +24,13 @@ def remote_of(ctx: Context, cfg: Config) -> str:
 class Access(TypedDict):
     credentials: tuple[str, str] | None
     ssh_command: str | None
+    timeout: float
 
 
 def access(ctx: Context, remote: str) -> Access:
     """How to reach `remote`: a token for https, the user's own ssh command (never a prompt)."""
-    ssh = ctx.env.get("GIT_SSH_COMMAND")
     return {
         "credentials": urls.credentials_for(remote, ctx.env),
-        "ssh_command": f"{ssh} -o BatchMode=yes" if ssh else None,
+        "ssh_command": ctx.env.get("GIT_SSH_COMMAND") or None,  # given BatchMode and timeouts
+        "timeout": network_timeout(ctx.env),
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from syncer import store
 from syncer.commands.context import DEFAULT_WAIT, Context, config
 from syncer.commands.remote import access, remote_of
-from syncer.errors import UsageError
+from syncer.errors import LedgerCorrupt, UsageError
 from syncer.git import local, transport, urls
 from syncer.git.snapshot import snapshot
 from syncer.ledger import Ledger, parse_ledger
@@ -21,8 +21,9 @@ class RestoreResult:
 
 def restore(ctx: Context, *, from_backup: bool) -> RestoreResult:
     """Rebuild this device's local state: from the newest good backup, or from its file in the
-    sync repo (a new machine or a lost disk). Either way the next scan re-reads the logs and
-    adds only what the restored ledger does not already cover."""
+    sync repo (a new machine adopting an old one's record, a lost disk, a state folder that came
+    back from an old backup). Either way the next scan re-reads the logs and adds only what the
+    restored ledger does not already cover."""
     cfg = config(ctx)
     with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
         if from_backup:
@@ -37,8 +38,10 @@ def restore(ctx: Context, *, from_backup: bool) -> RestoreResult:
                 f"the sync repo has no data/{cfg.device}.json; pick the device id to restore with: "
                 "ccsync init --device ID --force"
             )
-        ledger = parse_ledger(raw, what=f"data/{cfg.device}.json in the sync repo")
-        if ledger.install_id != cfg.install_id:
-            store.save_config(ctx.paths, cfg.model_copy(update={"install_id": ledger.install_id}))
-        store.write_ledger(ctx.paths, ledger)
-        return RestoreResult(ledger, urls.redact(remote))
+        record = parse_ledger(raw, what=f"data/{cfg.device}.json in the sync repo")
+        try:
+            own = store.read_ledger(ctx.paths)
+        except LedgerCorrupt:
+            own = None  # what restore is for; the sync repo's record replaces it
+        store.adopt(ctx.paths, cfg, record, own=own)
+        return RestoreResult(record, urls.redact(remote))

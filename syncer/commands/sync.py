@@ -9,8 +9,9 @@ from dataclasses import dataclass
 
 from syncer import store
 from syncer.commands.context import DEFAULT_WAIT, Context, config
-from syncer.commands.remote import access, remote_of
+from syncer.commands.remote import Access, access, remote_of
 from syncer.git import local, transport, urls
+from syncer.git.limits import bounded
 from syncer.git.snapshot import snapshot
 from syncer.git.sync import PushResult, sync_files
 from syncer.ledger import Ledger, dump_ledger
@@ -38,35 +39,53 @@ def sync(
     unless_published: bool = False,
 ) -> SyncResult:
     """Scan (optionally), then publish this device's ledger: only `data/<device>.json` changes.
-    With `unless_published`, skip git altogether when the last sync already pushed this very
-    ledger to this remote (only this device writes its file, so it is still there)."""
+    With `unless_published`, stop after one look at the remote's refs when the last sync
+    pushed this very ledger to this remote and the remote has not moved since."""
     with store.writer_lock(ctx.paths, wait=wait):
         cfg = config(ctx)
         scanned = scan(ctx.paths, cfg, env=ctx.env, home=ctx.home, now=ctx.now, progress=progress) if run_scan else None
         ledger = store.read_ledger(ctx.paths) or Tally().ledger(
             device=cfg.device, install_id=cfg.install_id, generation=0, owner=cfg.owner
         )
+        if ledger.install_id != cfg.install_id:
+            # An adoption cut short after its commit point: the ledger's identity wins.
+            cfg = cfg.model_copy(update={"install_id": ledger.install_id})
+            store.save_config(ctx.paths, cfg)
         data = dump_ledger(ledger)
         digest = hashlib.sha256(data).hexdigest()
         remote = remote_of(ctx, cfg)
-        if unless_published and already_published(read_last_sync(ctx.paths), digest=digest, remote=remote):
-            return SyncResult(scanned, None, urls.redact(remote), 0)
         how = access(ctx, remote)
+        last = read_last_sync(ctx.paths)
+        if unless_published and already_published(last, digest=digest, remote=remote):
+            # Only this device writes its file, but another writer may have deleted or rolled
+            # it back: one look at the remote's branch (no objects) tells whether anything moved.
+            assert last is not None
+            if transport.remote_tip(remote, **how) == last.get("tip"):
+                return SyncResult(scanned, None, urls.redact(remote), 0)
         local.open_repo(ctx.paths.repo)
-        transport.fetch(ctx.paths.repo, remote, **how)
-        snap = snapshot(ctx.paths.repo)
-        published = published_record(snap.files.get(cfg.device), device=cfg.device, install_id=cfg.install_id)
-        added = _processed(ledger) - (_processed(published) if published else 0)
-        result = sync_files(
-            ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
-            retire=former_names(snap.files, ledger, device=cfg.device, install_id=cfg.install_id),
-            guard=_refuse_other_machines(cfg),
-            message=f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})", **how,
-        )
+        with bounded(how["timeout"]):  # one deadline over the fetch and the push
+            result, added = _publish(ctx, cfg, ledger, data, remote, how)
         store.write_atomic(ctx.paths.last_sync, encode_sync(
             now=ctx.now, tip=result.tip, committed=result.committed, pushed=result.pushed, remote=remote, digest=digest,
         ))
     return SyncResult(scanned, result, urls.redact(remote), added if result.committed else 0)
+
+
+def _publish(ctx: Context, cfg: Config, ledger: Ledger, data: bytes, remote: str, how: Access) -> tuple[PushResult, int]:
+    """Fetch, check what the sync repo holds under our name, and push our file."""
+    transport.fetch(ctx.paths.repo, remote, **how)
+    snap = snapshot(ctx.paths.repo)
+    published = published_record(snap.files.get(cfg.device), device=cfg.device, ours=ledger)
+    added = _processed(ledger) - (_processed(published) if published else 0)
+    result = sync_files(
+        ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
+        retire=former_names(
+            snap.files, ledger, device=cfg.device, install_ids={ledger.install_id, *cfg.former_install_ids}
+        ),
+        guard=_refuse_other_machines(cfg.device, ledger),
+        message=f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})", **how,
+    )
+    return result, added
 
 
 def _processed(ledger: Ledger) -> int:
@@ -74,8 +93,8 @@ def _processed(ledger: Ledger) -> int:
     return t.input_tokens + t.output_tokens + t.cache_creation_tokens
 
 
-def _refuse_other_machines(cfg: Config) -> Callable[[str, bytes], None]:
+def _refuse_other_machines(device: str, ledger: Ledger) -> Callable[[str, bytes], None]:
     """The check `published_record` makes, again at push time, against the tip being built on."""
     def guard(_: str, raw: bytes) -> None:
-        published_record(raw, device=cfg.device, install_id=cfg.install_id)
+        published_record(raw, device=device, ours=ledger)
     return guard

@@ -25,6 +25,7 @@ from dulwich.repo import Repo
 
 from syncer.errors import ConfigError, RemoteUnavailable
 from syncer.git import layout, local, objects, transport
+from syncer.git.limits import NETWORK_TIMEOUT, bounded
 from syncer.git.locks import LockRecovery
 from syncer.git.urls import Scrubber, redact, validate_remote
 
@@ -55,6 +56,7 @@ def sync_files(
     max_attempts: int = 8,
     credentials: tuple[str, str] | None = None,
     ssh_command: str | None = None,
+    timeout: float = NETWORK_TIMEOUT,
 ) -> PushResult:
     """Put `changes` (repo path -> bytes) on the remote's branch without touching anything else.
 
@@ -82,10 +84,10 @@ def sync_files(
     shown = redact(remote)
     locks = LockRecovery(repo, remote)
 
-    with transport.captured(scrub) as capture:
+    with transport.captured(scrub) as capture, bounded(timeout):
         r = local.open_local(repo)
         try:
-            client, path = transport.client_for(remote, credentials, ssh_command)
+            client, path = transport.client_for(remote, credentials, ssh_command, timeout)
             attempt = 0
             failures = 0
             committed = False

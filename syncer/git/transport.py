@@ -17,14 +17,20 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 from urllib.parse import urlsplit
 
+import urllib3
 import urllib3.exceptions
 from dulwich.client import (
     GitClient,
     HTTPProxyUnauthorized,
     HTTPUnauthorized,
     LocalGitClient,
+    SSHGitClient,
+    SubprocessSSHVendor,
+    SubprocessWrapper,
+    default_urllib3_manager,
     get_transport_and_path,
 )
 from dulwich.errors import (
@@ -43,8 +49,9 @@ from dulwich.repo import Repo
 from syncer.errors import RemoteUnavailable
 from syncer.git import layout, local, objects
 from syncer.git.layout import DEFAULT_BRANCH
+from syncer.git.limits import NETWORK_TIMEOUT, at_deadline, bounded, ssh_options
 from syncer.git.locks import LockRecovery
-from syncer.git.urls import DEFAULT_SSH_COMMAND, Scrubber, local_remote_path, redact, validate_remote
+from syncer.git.urls import Scrubber, local_remote_path, redact, validate_remote
 
 # dulwich logs through the `logging` module; with no handler configured, Python's last-resort
 # handler would print its warnings (which can include URLs) straight to stderr. Keep them here.
@@ -120,6 +127,8 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, NotGitRepository):
         return "it is not a git repository (for a local remote, create it with: ccsync init)"
     text = " ".join(str(exc).split())
+    if isinstance(exc, TimeoutError | urllib3.exceptions.TimeoutError) or "no answer before the deadline" in text:
+        return "the server did not answer in time"
     errno_reason = re.search(r"\[Errno -?\d+\] ([^\"'()]+)", text)
     if errno_reason and (
         isinstance(exc, ConnectionError | urllib3.exceptions.HTTPError | socket.gaierror) or "Max retries" in text
@@ -142,21 +151,65 @@ def unavailable(remote: str, what: str, capture: Capture) -> RemoteUnavailable:
     return RemoteUnavailable(capture.scrub(" ".join(line.split())))
 
 
-def client_for(remote: str, credentials: tuple[str, str] | None, ssh_command: str | None) -> tuple[GitClient, str]:
+def client_for(
+    remote: str, credentials: tuple[str, str] | None, ssh_command: str | None, timeout: float = NETWORK_TIMEOUT
+) -> tuple[GitClient, str]:
+    """A client for `remote` whose every connect and read gives up after `timeout` seconds."""
     local_path = local_remote_path(remote)
     if local_path is not None:
         # Built directly: get_transport_and_path would read a path containing ":" as ssh.
         return LocalGitClient(quiet=True), str(local_path)
     scheme = urlsplit(remote).scheme.lower() if "://" in remote else "ssh"
     username, password = credentials if credentials and scheme in {"http", "https"} else (None, None)
-    return get_transport_and_path(
+    ssh = f"{ssh_command or 'ssh'} {ssh_options(timeout)}" if scheme in {"ssh", "git+ssh"} else None
+    client, path = get_transport_and_path(
         remote,
         config=None,  # never the user's ~/.gitconfig: no insteadOf or extraHeader surprises
         quiet=True,
         username=username,
         password=password,
-        ssh_command=ssh_command or DEFAULT_SSH_COMMAND if scheme in {"ssh", "git+ssh"} else None,
+        ssh_command=ssh,
+        pool_manager=_http_pool(remote, timeout) if scheme in {"http", "https"} else None,
     )
+    if isinstance(client, SSHGitClient):
+        client.ssh_vendor = _EndingSSHVendor()
+    return client, path
+
+
+class _EndingSSHVendor(SubprocessSSHVendor):
+    """The user's ssh, killed at the deadline: dulwich would wait a minute for it to exit."""
+
+    def run_command(self, *args: Any, **kwargs: Any) -> SubprocessWrapper:
+        wrapper = super().run_command(*args, **kwargs)
+        at_deadline(wrapper.proc.kill)
+        return wrapper
+
+
+def _http_pool(remote: str, timeout: float) -> urllib3.PoolManager:
+    # No callbacks given, so dulwich returns a plain (or proxy) pool manager.
+    return cast(urllib3.PoolManager, default_urllib3_manager(None, base_url=remote, timeout=timeout))
+
+
+def remote_tip(
+    remote: str,
+    *,
+    credentials: tuple[str, str] | None = None,
+    ssh_command: str | None = None,
+    timeout: float = NETWORK_TIMEOUT,
+    branch: str | None = None,
+) -> str | None:
+    """The hex sha the remote's branch points at (one look at its refs, no objects), or None."""
+    remote = validate_remote(remote)
+    scrub = Scrubber(credentials)
+    with captured(scrub) as capture, bounded(timeout):
+        try:
+            client, path = client_for(remote, credentials, ssh_command, timeout)
+            refs = client.get_refs(path.encode()).refs
+        except TRANSPORT_ERRORS as exc:
+            raise unavailable(redact(remote), describe(exc), capture) from None
+    chosen = _choose_branch(refs, branch)
+    sha = refs.get(layout.branch_ref(chosen)) if chosen else None
+    return sha.decode() if sha else None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,15 +322,16 @@ def fetch(
     *,
     credentials: tuple[str, str] | None = None,
     ssh_command: str | None = None,
+    timeout: float = NETWORK_TIMEOUT,
 ) -> str | None:
     """Fetch the remote's branch into the local copy; the tip's hex sha, or None if it is empty."""
     remote = validate_remote(remote)
     scrub = Scrubber(credentials)
     locks = LockRecovery(repo, remote)
-    with captured(scrub) as capture:
+    with captured(scrub) as capture, bounded(timeout):
         r = local.open_local(repo)
         try:
-            client, path = client_for(remote, credentials, ssh_command)
+            client, path = client_for(remote, credentials, ssh_command, timeout)
             while True:
                 try:
                     fetched = fetch_into(r, client, path, capture, local.config_get(r, b"branch"))

@@ -14,9 +14,6 @@ from urllib.parse import unquote, urlsplit
 
 from syncer.errors import ConfigError
 
-# Default for ssh remotes: a cron job must fail, not hang on a password or host-key prompt.
-DEFAULT_SSH_COMMAND = "ssh -o BatchMode=yes"
-
 _LOCAL_SCHEMES = {"file"}
 _REMOTE_SCHEMES = {"http", "https", "ssh", "git+ssh", "git"}
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/\s]+)@)?(?P<host>[^:/\s]+):(?P<path>.*)$")
