@@ -77,10 +77,10 @@ def progress(goal: Target, *, daily: Mapping[date, float], devices: Mapping[str,
     pace = pace_7d or pace_30d
     if remaining == 0:
         projected: date | None = today
-    elif pace > 0:
+    elif pace > 0 and (days := math.ceil(remaining / pace)) <= (date.max - today).days:
         # Today counts toward the pace already, so finishing takes whole days after it.
-        projected = today + timedelta(days=math.ceil(remaining / pace))
-    else:
+        projected = today + timedelta(days=days)
+    else:  # no pace, or not before the calendar ends (year 9999): no date to show
         projected = None
     shares = [
         (device, value, value / current if current else 0.0)

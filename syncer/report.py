@@ -117,9 +117,19 @@ def _lookup(table: PriceTable, model: str) -> ModelPrice | None:
     return find_price(table, model)
 
 
+def _local_date(moment: datetime, zone: tzinfo) -> date:
+    try:
+        return moment.astimezone(zone).date()
+    except (OverflowError, ValueError):  # past year 9999 in this zone
+        return date.max
+
+
 def local_day(hour: int, zone: tzinfo) -> date:
     """The local date an hourly UTC bucket belongs to (by the hour's start)."""
-    return datetime.fromtimestamp(hour * 3600, zone).date()
+    try:
+        return datetime.fromtimestamp(hour * 3600, zone).date()
+    except (OverflowError, ValueError):  # past year 9999 in this zone: the calendar's last day
+        return date.max if hour > 0 else date.min
 
 
 def build(
@@ -148,7 +158,7 @@ def build(
     if kind == "session":
         for ledger in ledgers:
             for session in ledger.sessions:
-                if not window.holds(session.last.astimezone(zone).date()):
+                if not window.holds(_local_date(session.last, zone)):
                     continue
                 extra[session.id] = {
                     "project": session.project, "branch": session.branch, "device": ledger.device,

@@ -309,3 +309,12 @@ def test_version(cli: Cli) -> None:
 def test_help_says_what_no_command_does(cli: Cli) -> None:
     code, out, _ = cli("--help")
     assert code == 0 and "With no command: the nightly job" in out
+
+
+@pytest.mark.parametrize("kind", ["daily", "session"])
+def test_a_log_dated_on_the_calendars_last_day_reports_east_of_utc(cli, claude_dir, kind: str) -> None:  # type: ignore[no-untyped-def]
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", ts="9999-12-31T23:30:00Z"))
+    assert cli("scan")[0] == 0
+    code, out, err = cli("report", kind, "--json", "--all-devices", "--timezone", "Asia/Tokyo")
+    assert code == 0, err
+    assert len(orjson.loads(out)["rows"]) == 1

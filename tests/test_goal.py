@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from syncer import goal
+from syncer import goal, pace
 from syncer.errors import GoalCorrupt, SchemaTooNew, UsageError
 
 SET_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -88,3 +88,11 @@ def test_a_cost_goal_round_trips_with_its_cents() -> None:
     g = goal.Goal(target=2.5, metric="cost", deadline=date(2026, 12, 31), set_by="a", set_at=SET_AT)
     assert goal.parse_goal(goal.dump_goal(g)).target == 2.5
     assert goal.progress(g, daily={}, devices={"a": 1.25}, today=date(2026, 12, 1)).percent == 50.0
+
+
+def test_a_projected_date_past_year_9999_is_no_date_not_a_crash() -> None:
+    target = goal.Goal(target=100_000_000, metric="processed", deadline=date(2027, 1, 1), set_by="a",
+                       set_at=datetime(2026, 12, 1, tzinfo=UTC))
+    today = date(2026, 12, 1)
+    progress = pace.progress(target, daily={today: 1}, devices={"a": 1}, today=today)
+    assert progress.projected_date is None and not progress.on_track
