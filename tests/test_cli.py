@@ -318,3 +318,15 @@ def test_a_log_dated_on_the_calendars_last_day_reports_east_of_utc(cli, claude_d
     code, out, err = cli("report", kind, "--json", "--all-devices", "--timezone", "Asia/Tokyo")
     assert code == 0, err
     assert len(orjson.loads(out)["rows"]) == 1
+
+
+@pytest.mark.parametrize("userinfo", ["oauth2:glpat-AB/CD9secret", "tok-AB@CD9secret", "x:glpat-AB/CD@9secret"])
+def test_a_token_with_a_slash_or_an_at_sign_in_a_url_is_refused_and_never_shown(
+    cli, state_dir: Path, userinfo: str  # type: ignore[no-untyped-def]
+) -> None:
+    assert cli("init", "--device", "desk")[0] == 0
+    code, out, err = cli("init", "--remote", f"https://{userinfo}@git.example.com/x.git")
+    assert code == 78 and "CCSYNC_GIT_TOKEN" in err and err.count("\n") == 1
+    shown = out + err + (state_dir / "config.json").read_text()
+    for part in ("glpat", "AB", "CD", "9secret"):
+        assert part not in shown, part

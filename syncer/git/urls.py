@@ -17,7 +17,9 @@ from syncer.errors import ConfigError
 _LOCAL_SCHEMES = {"file"}
 _REMOTE_SCHEMES = {"http", "https", "ssh", "git+ssh", "git"}
 _SCP_LIKE = re.compile(r"^(?:(?P<user>[^@/\s]+)@)?(?P<host>[^:/\s]+):(?P<path>.*)$")
-_URL_USERINFO = re.compile(r"(?i)\b(?P<scheme>[a-z][a-z0-9+.\-]*)://(?P<userinfo>[^/\s@]*)@")
+# Up to the last "@" of the URL: a token may hold an unencoded "/" or "@", and a URL parser
+# (like git's) reads everything before the host's "@" as userinfo.
+_URL_USERINFO = re.compile(r"(?i)\b(?P<scheme>[a-z][a-z0-9+.\-]*)://(?P<userinfo>[^\s@]*(?:@[^\s@]*)*)@")
 _URL_QUERY = re.compile(r"(?i)\b(?P<url>[a-z][a-z0-9+.\-]*://[^\s?#]*)[?#][^\s]*")
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -34,6 +36,8 @@ def redact(text: str) -> str:
         userinfo = match.group("userinfo")
         if scheme.lower() in {"http", "https", "ftp", "ftps"}:
             return f"{scheme}://***@"
+        if "/" in userinfo or "@" in userinfo:
+            return f"{scheme}://***@"  # not a plain user name: all of it may be secret
         if ":" in userinfo:
             return f"{scheme}://{userinfo.split(':', 1)[0]}:***@"
         return match.group(0)
@@ -91,7 +95,8 @@ def validate_remote(url: str) -> str:
         host = parts.hostname or ""
         if not host or host.startswith("-"):
             raise ConfigError(f"remote {redact(url)} has no valid host name")
-        if scheme in {"http", "https"} and (parts.username is not None or parts.password is not None):
+        after_scheme = url.split("://", 1)[1]
+        if scheme in {"http", "https"} and (parts.username is not None or "@" in after_scheme):
             raise ConfigError(f"remote {redact(url)} embeds credentials{fix}")
         if parts.password is not None:
             raise ConfigError(f"remote {redact(url)} embeds a password{fix}")
