@@ -4,6 +4,7 @@ this installation's own. Pure: raw bytes and ledgers in, ledgers and warnings ou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -43,7 +44,7 @@ def count_once(own: Ledger | None, device: str, files: Mapping[str, bytes]) -> C
         if peer.device != name:
             warnings.append(f"skipped data/{name}.json: it names device {peer.device!r}")
             continue
-        peers.append((name, peer))
+        peers.append((name, printable_ledger(peer) if _may_hold_controls(raw) else peer))
     for name, peer in sorted(peers, key=lambda p: -p[1].generation):
         first = counted.get(peer.install_id)
         if first is not None and holds_all(first[1], peer):
@@ -57,6 +58,34 @@ def count_once(own: Ledger | None, device: str, files: Mapping[str, bytes]) -> C
         counted.setdefault(peer.install_id, (name, peer))
         ledgers.append(peer)
     return Counted(ledgers, warnings)
+
+
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_RAW_CONTROLS = re.compile(rb"\\u00[0189][0-9a-fA-F]|\x7f|\xc2[\x80-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` without control characters: a peer's strings reach terminals, where escape
+    sequences could clear the screen or set the window title."""
+    return _CONTROLS.sub("", text)
+
+
+def _may_hold_controls(raw: bytes) -> bool:
+    """A cheap look at the JSON bytes (a control character is escaped as \\u00XX, or DEL and
+    C1 are raw UTF-8) before paying for a walk over every row."""
+    return _RAW_CONTROLS.search(raw) is not None
+
+
+def printable_ledger(ledger: Ledger) -> Ledger:
+    """A peer's ledger with control characters removed from every string that is shown."""
+    hours = [row._replace(model=printable(row.model), project=printable(row.project), branch=printable(row.branch))
+             for row in ledger.hours]
+    sessions = [
+        s._replace(id=printable(s.id), project=printable(s.project), branch=printable(s.branch),
+                   usage=[u._replace(model=printable(u.model)) for u in s.usage])
+        for s in ledger.sessions
+    ]
+    return ledger.model_copy(update={"hours": hours, "sessions": sessions})
 
 
 def published_record(raw: bytes | None, *, device: str, ours: Ledger) -> Ledger | None:

@@ -418,3 +418,21 @@ def test_two_live_machines_with_one_state_folder_stop_the_one_that_is_not_the_ow
     a.work()
     assert a.run()[0] == 0  # the owner carries on
     assert b.run()[0] == 78
+
+
+def test_terminal_escapes_in_a_peers_strings_never_reach_the_screen(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    good = Device(tmp_path, "good", str(remote))
+    start(good)
+    evil = good.ledger()
+    evil["device"], evil["install_id"] = "evil", "e" * 32
+    bad = "\x1b]0;pwned\x07\x1b[2J\x9b31m"
+    evil["hours"] = [[r[0], r[1], bad + r[2], bad + r[3], bad + r[4], *r[5:]] for r in evil["hours"]]
+    evil["sessions"] = [[bad + s[0], s[1], bad + s[2], bad + s[3], s[4], s[5], [[bad + u[0], *u[1:]] for u in s[6]]]
+                        for s in evil["sessions"]]
+    _push_as_another_writer(remote, tmp_path / "w", lambda w: (w / "data" / "evil.json").write_bytes(orjson.dumps(evil)))
+    for args in (("total", "--by", "model"), ("report", "session", "--all-devices"), ("report", "project", "--all-devices"),
+                 ("report", "branch", "--all-devices"), ("total", "--json")):
+        code, out, err = good.run(*args)
+        assert code == 0, err
+        assert not any(c in out + err for c in "\x1b\x07\x9b"), args
