@@ -53,3 +53,8 @@ class ConfigError(CcsyncError):
 
 class SchemaTooNew(ConfigError):
     """A file written by a newer ccsync: refused rather than misread."""
+
+
+class RemoteRefused(ConfigError):
+    """The remote cannot be used until the user acts (a refused token, a missing folder remote,
+    no permission on the local copy): retrying alone cannot help."""

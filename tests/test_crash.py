@@ -205,3 +205,49 @@ def test_worker_processes_end_with_a_killed_scan(claude_dir: Path, state_dir: Pa
         for w in workers:
             if _alive(w):
                 os.kill(w, signal.SIGKILL)
+
+
+def _age_git_locks(state: Path) -> None:
+    """A killed run's git lock files, as the next night finds them: long stale."""
+    past = time.time() - 3600
+    for lock in state.rglob("*.lock"):
+        os.utime(lock, (past, past))
+
+
+@pytest.mark.parametrize("kind", ["kill", "enospc"])
+def test_a_fault_at_every_file_operation_of_a_first_sync(claude_dir: Path, state_dir: Path, tmp_path: Path,
+                                                          kind: str) -> None:
+    """The git operations of a first sync (making the local repository, fetch, commit, push):
+    SIGKILL or a full disk at each one; the next sync completes and the local copy stays sound."""
+    remote = tmp_path / "remote.git"  # outside the state folder: only our side's operations count
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    write_sessions(claude_dir, 0, 2)
+    assert ccsync("init", "--device", "desk")[0] == 0
+    assert ccsync("scan")[0] == 0
+    config = orjson.loads((state_dir / "config.json").read_bytes())
+    (state_dir / "config.json").write_bytes(orjson.dumps({**config, "remote": str(remote)}))
+    baseline = tmp_path / "baseline"
+    shutil.copytree(state_dir, baseline)
+    count_log = tmp_path / "ops"
+    assert ccsync("sync", "--no-scan", fault="count", log=count_log)[0] == 0
+    expected = subprocess.run(["git", "show", "main:data/desk.json"], cwd=remote, capture_output=True).stdout
+    operations = int(count_log.read_text())
+    assert operations >= 10
+    for n in range(1, operations + 1):
+        shutil.rmtree(state_dir)
+        shutil.copytree(baseline, state_dir)
+        shutil.rmtree(remote)
+        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+        code, _, err = ccsync("sync", "--no-scan", fault=f"{kind}:{n}")
+        if kind == "kill":
+            assert code == -signal.SIGKILL, f"operation {n} of {operations} did not kill"
+            _age_git_locks(state_dir)
+        else:
+            assert code in (0, 74), (n, err)
+            assert err.count("\n") == (code != 0) and "Traceback" not in err and "Exception" not in err, (n, err)
+        code, _, err = ccsync("sync", "--no-scan")
+        assert code == 0, (n, err)
+        shown = subprocess.run(["git", "show", "main:data/desk.json"], cwd=remote, capture_output=True).stdout
+        assert shown == expected, n
+        check = subprocess.run(["git", "fsck", "--no-dangling"], cwd=state_dir / "repo.git", capture_output=True, text=True)
+        assert check.returncode == 0, (n, check.stderr)

@@ -436,3 +436,35 @@ def test_terminal_escapes_in_a_peers_strings_never_reach_the_screen(tmp_path: Pa
         code, out, err = good.run(*args)
         assert code == 0, err
         assert not any(c in out + err for c in "\x1b\x07\x9b"), args
+
+
+def test_a_goal_json_that_is_a_folder_is_invalid_data_not_an_unset_goal(tmp_path: Path) -> None:
+    remote = make_bare(tmp_path / "shared.git")
+    d = Device(tmp_path, "desk", str(remote))
+    start(d)
+
+    def folder_goal(w: Path) -> None:
+        (w / "goal.json").mkdir()
+        (w / "goal.json" / "x").write_text("x")
+
+    _push_as_another_writer(remote, tmp_path / "w", folder_goal)
+    code, out, err = d.run("goal")
+    assert code == 65 and "goal.json" in err and "ccsync goal set" in err and err.count("\n") == 1
+    assert d.run("goal", "set", "1M", "--by", "2099-12-31")[0] == 0  # the fix it names
+    assert d.run("goal")[0] == 0
+
+
+def test_total_never_makes_the_local_repositories_while_another_ccsync_holds_the_lock(tmp_path: Path) -> None:
+    from syncer import store
+    from syncer.paths import StatePaths
+    d = Device(tmp_path, "desk", "")
+    d.work()
+    assert d.run("scan")[0] == 0
+    with store.writer_lock(StatePaths(d.home), wait=0):  # a first sync, about to make them
+        reader = d.run("total", "--json", wait=False)
+        time.sleep(2)
+        assert reader.poll() is None  # waiting for the lock
+        assert not (d.home / "repo.git").exists() and not (d.home / "remote.git").exists()
+    out, err = reader.communicate(timeout=60)
+    assert reader.returncode == 0, err
+    assert orjson.loads(out)["total"]["messages"] == 3

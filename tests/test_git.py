@@ -20,7 +20,7 @@ from dulwich.object_store import DiskObjectStore
 from dulwich.objects import ObjectID
 from dulwich.repo import Repo
 
-from syncer.errors import ConfigError, RemoteUnavailable
+from syncer.errors import ConfigError, RemoteRefused, RemoteUnavailable
 from syncer.git import layout, locks, objects, transport, urls
 from syncer.git import local as git_local
 from syncer.git import snapshot as git_snapshot
@@ -503,12 +503,13 @@ def test_http_auth_refused_and_secrets_never_escape(
     make_bare(http_server.root / "sync.git")
     url = http_server.url("sync.git")
     wrong = (SECRET_USER, SECRET_TOKEN + "-wrong")
-    with pytest.raises(RemoteUnavailable) as info:
+    with pytest.raises(RemoteRefused) as info:
         sync(tmp_path / "a.git", url, "laptop", b"L", credentials=wrong)
     message = str(info.value)
-    assert "authentication was refused" in message and info.value.exit_code == 75
-    assert "\n" not in message
-    with pytest.raises(RemoteUnavailable):
+    # Retrying cannot help a refused token: a configuration error, with the fix.
+    assert "authentication was refused" in message and info.value.exit_code == 78
+    assert "CCSYNC_GIT_TOKEN" in message and "\n" not in message
+    with pytest.raises(RemoteRefused):
         sync(tmp_path / "a.git", url, "laptop", b"L")  # no credentials at all
 
     result = sync(tmp_path / "a.git", url, "laptop", b"L", credentials=CRED)
@@ -544,9 +545,10 @@ def test_remote_down_then_recovery_over_http(tmp_path: Path, http_server: GitHtt
 def test_local_remote_missing_then_back(tmp_path: Path, remote: Path) -> None:
     sync(tmp_path / "a.git", str(remote), "laptop", b"L1")
     remote.rename(tmp_path / "away.git")
-    with pytest.raises(RemoteUnavailable) as info:
+    with pytest.raises(RemoteRefused) as info:  # an unplugged disk: retrying alone cannot help
         sync(tmp_path / "a.git", str(remote), "laptop", b"L2")
-    assert "not a git repository" in str(info.value)
+    assert info.value.exit_code == 78 and "is missing" in str(info.value) and "Plug it in" in str(info.value)
+    assert "ccsync init\n" not in str(info.value) + "\n" and "create it" not in str(info.value)
     (tmp_path / "away.git").rename(remote)
     assert sync(tmp_path / "a.git", str(remote), "laptop", b"L2").pushed
     assert show(remote, "data/laptop.json") == b"L2"

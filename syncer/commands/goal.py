@@ -32,9 +32,9 @@ def set_goal(ctx: Context, *, target: str, by: date | None, metric: goal.Metric,
         target=goal.parse_target(target, metric), metric=metric, deadline=deadline, set_by=cfg.device,
         set_at=ctx.now.astimezone(UTC).replace(microsecond=0),
     )
-    remote = remote_of(ctx, cfg)
-    local.open_repo(ctx.paths.repo)
-    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):  # the local repositories are made under it
+        remote = remote_of(ctx, cfg)
+        local.open_repo(ctx.paths.repo)
         sync_files(
             ctx.paths.repo, remote, device=cfg.device, changes={"goal.json": goal.dump_goal(new)},
             message=f"{cfg.device}: goal {new.target:,} {new.metric} by {new.deadline.isoformat()}",

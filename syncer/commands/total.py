@@ -8,7 +8,7 @@ from datetime import datetime, tzinfo
 from syncer import goal, goalcache, report, store
 from syncer.commands.context import Context, config
 from syncer.commands.remote import FETCH_WAIT, access, remote_of
-from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteUnavailable, SchemaTooNew
+from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteRefused, RemoteUnavailable, SchemaTooNew
 from syncer.git import local, transport
 from syncer.git.snapshot import snapshot
 from syncer.ledger import Ledger
@@ -29,13 +29,13 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     sync repo. A peer's bad file is skipped with a warning, never fatal."""
     cfg = config(ctx)
     warnings: list[str] = []
-    remote = remote_of(ctx, cfg)
-    local.open_repo(ctx.paths.repo)
     if not offline:
         try:
-            with store.writer_lock(ctx.paths, wait=FETCH_WAIT):
+            with store.writer_lock(ctx.paths, wait=FETCH_WAIT):  # a first sync may be making them too
+                remote = remote_of(ctx, cfg)
+                local.open_repo(ctx.paths.repo)
                 transport.fetch(ctx.paths.repo, remote, **access(ctx, remote))
-        except (RemoteUnavailable, LockBusy) as exc:
+        except (RemoteUnavailable, RemoteRefused, LockBusy) as exc:
             warnings.append(f"{exc.message}; showing what was fetched last")
     snap = snapshot(ctx.paths.repo)
     warnings.extend(snap.warnings)
@@ -43,7 +43,12 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     warnings.extend(counted.warnings)
     current_goal = None
     goal_error: CcsyncError | None = None
-    if snap.goal is not None:
+    if snap.goal_problem is not None:
+        goal_error = GoalCorrupt(
+            f"{snap.goal_problem}; set the goal again with: ccsync goal set TARGET --by YYYY-MM-DD"
+        )
+        warnings.append(goal_error.message)
+    elif snap.goal is not None:
         try:
             current_goal = goal.parse_goal(snap.goal)
         except (GoalCorrupt, SchemaTooNew) as exc:

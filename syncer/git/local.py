@@ -3,7 +3,9 @@ and the small state ccsync keeps in the local copy (its config section and track
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from dulwich.objects import ObjectID
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from syncer.errors import ConfigError
+from syncer.errors import ConfigError, DiskError
 from syncer.git import layout
 from syncer.git.urls import local_remote_path
 
@@ -23,6 +25,24 @@ def _make_private_dir(path: Path) -> None:
     os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
 
 
+def _create_bare(path: Path) -> None:
+    """A new private bare repository at `path`, made beside it and renamed into place: a kill or
+    a full disk part-way leaves no half-made repository (a folder with only `HEAD.lock` in it,
+    which git then calls "not a git repository")."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        _make_private_dir(tmp)
+        Repo.init_bare(str(tmp), default_branch=layout.DEFAULT_BRANCH.encode()).close()
+        os.rename(tmp, path)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if path.is_dir() and exc.errno in (errno.EEXIST, errno.ENOTEMPTY):
+            return  # made meanwhile by another process
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise DiskError(f"cannot create the repository {path}: {reason}; nothing was changed") from None
+
+
 def open_repo(path: Path) -> None:
     """Create the local bare repository at `path` (mode 0700) if it is missing."""
     open_local(path).close()
@@ -31,12 +51,16 @@ def open_repo(path: Path) -> None:
 def open_local(path: Path) -> Repo:
     try:
         if not path.exists():
-            _make_private_dir(path)
-            return Repo.init_bare(str(path), default_branch=layout.DEFAULT_BRANCH.encode())
+            _create_bare(path)
         return Repo(str(path))
     except NotGitRepository:
         raise ConfigError(
             f"{path} exists but is not a git repository; move it aside and run: ccsync sync"
+        ) from None
+    except PermissionError:
+        raise ConfigError(
+            f"permission denied on {path}; give your user read and write access to it "
+            f"(chmod -R u+rwX {path}), then run: ccsync sync"
         ) from None
 
 
@@ -56,9 +80,9 @@ def init_bare_remote(path: Path) -> None:
     """Create the embedded default remote, a bare repository at `path`, if missing."""
     if _is_repository(path, otherwise=f"{path} exists and is not a git repository; move it aside and run: ccsync init"):
         return
-    if not path.exists():
-        _make_private_dir(path)
-    Repo.init_bare(str(path), default_branch=layout.DEFAULT_BRANCH.encode()).close()
+    if path.exists():
+        path.rmdir()  # an empty folder: made afresh, atomically
+    _create_bare(path)
 
 
 def prepare_local_remote(remote: str) -> None:

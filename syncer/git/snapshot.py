@@ -18,6 +18,8 @@ class Snapshot:
     goal: bytes | None
     warnings: list[str]
     tip: str | None
+    goal_problem: str | None = None
+    """Why a goal.json that is there cannot be read (a folder, a submodule, too large)."""
 
 
 def snapshot(repo: Path) -> Snapshot:
@@ -39,21 +41,18 @@ def snapshot(repo: Path) -> Snapshot:
         except objects.UNREADABLE as exc:
             warnings.append(f"the local copy of the sync repo is damaged ({type(exc).__name__}); run: ccsync sync")
             return Snapshot({}, None, warnings, tip.decode())
-        goal = _read_goal(r, root, warnings)
+        goal, goal_problem = _read_goal(r, root)
         files = _read_device_files(r, root, warnings)
-        return Snapshot(files, goal, warnings, tip.decode())
+        return Snapshot(files, goal, warnings, tip.decode(), goal_problem)
     finally:
         r.close()
 
 
-def _read_goal(r: Repo, root: Tree, warnings: list[str]) -> bytes | None:
+def _read_goal(r: Repo, root: Tree) -> tuple[bytes | None, str | None]:
     if layout.GOAL.encode() not in root:
-        return None
+        return None, None
     mode, sha = root[layout.GOAL.encode()]
-    goal, warning = objects.read_capped_blob(r, mode, sha, layout.GOAL)
-    if warning:
-        warnings.append(warning)
-    return goal
+    return objects.read_capped_blob(r, mode, sha, layout.GOAL)
 
 
 def _read_device_files(r: Repo, root: Tree, warnings: list[str]) -> dict[str, bytes]:

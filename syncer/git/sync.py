@@ -121,7 +121,7 @@ def sync_files(
                     )
                 time.sleep(_jitter(failures))
         except transport.TRANSPORT_ERRORS as exc:
-            raise transport.unavailable(shown, transport.describe(exc), capture) from None
+            raise transport.failure(shown, exc, capture) from None
         finally:
             r.close()
 

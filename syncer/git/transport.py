@@ -8,6 +8,7 @@ fetch trusts the server's pack (the tip's objects are checked).
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import socket
@@ -46,7 +47,7 @@ from dulwich.pack import UnpackedObject
 from dulwich.refs import Ref
 from dulwich.repo import Repo
 
-from syncer.errors import RemoteUnavailable
+from syncer.errors import CcsyncError, DiskError, RemoteRefused, RemoteUnavailable
 from syncer.git import layout, local, objects
 from syncer.git.layout import DEFAULT_BRANCH
 from syncer.git.limits import NETWORK_TIMEOUT, at_deadline, bounded, ssh_options
@@ -151,6 +152,35 @@ def unavailable(remote: str, what: str, capture: Capture) -> RemoteUnavailable:
     return RemoteUnavailable(capture.scrub(" ".join(line.split())))
 
 
+def failure(remote: str, exc: BaseException, capture: Capture) -> CcsyncError:
+    """The error a transport failure ends the run with: temporary (75) unless retrying alone
+    cannot help, which is a configuration error (78) naming the fix."""
+    local = local_remote_path(remote)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" writing {exc.filename}" if exc.filename else ""
+        return DiskError(
+            f"{exc.strerror or 'disk error'}{where} during a sync with {remote}; the ledger is saved and the "
+            "local copy of the sync repo stays usable. Free some space and run: ccsync sync"
+        )
+    if isinstance(exc, HTTPUnauthorized | HTTPProxyUnauthorized):
+        return RemoteRefused(capture.scrub(
+            f"sync remote {remote} refused our credentials: {describe(exc)}; local data is saved. Set a token "
+            "with read and write access in CCSYNC_GIT_TOKEN (or git's credential store), then run: ccsync sync"
+        ))
+    if isinstance(exc, PermissionError):
+        where = exc.filename or remote
+        return RemoteRefused(capture.scrub(
+            f"permission denied on {where}; local data is saved. Give your user read and write access to it "
+            f"(chmod -R u+rwX {where}), then run: ccsync sync"
+        ))
+    if local is not None and isinstance(exc, NotGitRepository | FileNotFoundError) and not local.exists():
+        return RemoteRefused(
+            f"sync remote {local} is missing (an unplugged disk or an unmounted share?); local data is saved. "
+            "Plug it in and run ccsync sync, or name another remote with: ccsync init --remote URL"
+        )
+    return unavailable(remote, describe(exc), capture)
+
+
 def client_for(
     remote: str, credentials: tuple[str, str] | None, ssh_command: str | None, timeout: float = NETWORK_TIMEOUT
 ) -> tuple[GitClient, str]:
@@ -206,7 +236,7 @@ def remote_tip(
             client, path = client_for(remote, credentials, ssh_command, timeout)
             refs = client.get_refs(path.encode()).refs
         except TRANSPORT_ERRORS as exc:
-            raise unavailable(redact(remote), describe(exc), capture) from None
+            raise failure(redact(remote), exc, capture) from None
     chosen = _choose_branch(refs, branch)
     sha = refs.get(layout.branch_ref(chosen)) if chosen else None
     return sha.decode() if sha else None
@@ -340,7 +370,7 @@ def fetch(
                     locks.recover(exc)
             return fetched.tip.decode() if fetched.tip is not None else None
         except TRANSPORT_ERRORS as exc:
-            raise unavailable(redact(remote), describe(exc), capture) from None
+            raise failure(redact(remote), exc, capture) from None
         finally:
             r.close()
 
