@@ -312,7 +312,7 @@ def test_help_says_what_no_command_does(cli: Cli) -> None:
 
 
 @pytest.mark.parametrize("kind", ["daily", "session"])
-def test_a_log_dated_on_the_calendars_last_day_reports_east_of_utc(cli, claude_dir, kind: str) -> None:  # type: ignore[no-untyped-def]
+def test_a_log_dated_on_the_calendars_last_day_reports_east_of_utc(cli: Cli, claude_dir: Path, kind: str) -> None:
     logs.write(logs.session_file(claude_dir), logs.assistant("m1", ts="9999-12-31T23:30:00Z"))
     assert cli("scan")[0] == 0
     code, out, err = cli("report", kind, "--json", "--all-devices", "--timezone", "Asia/Tokyo")
@@ -322,7 +322,7 @@ def test_a_log_dated_on_the_calendars_last_day_reports_east_of_utc(cli, claude_d
 
 @pytest.mark.parametrize("userinfo", ["oauth2:glpat-AB/CD9secret", "tok-AB@CD9secret", "x:glpat-AB/CD@9secret"])
 def test_a_token_with_a_slash_or_an_at_sign_in_a_url_is_refused_and_never_shown(
-    cli, state_dir: Path, userinfo: str  # type: ignore[no-untyped-def]
+    cli: Cli, state_dir: Path, userinfo: str
 ) -> None:
     assert cli("init", "--device", "desk")[0] == 0
     code, out, err = cli("init", "--remote", f"https://{userinfo}@git.example.com/x.git")

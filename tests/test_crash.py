@@ -249,5 +249,6 @@ def test_a_fault_at_every_file_operation_of_a_first_sync(claude_dir: Path, state
         assert code == 0, (n, err)
         shown = subprocess.run(["git", "show", "main:data/desk.json"], cwd=remote, capture_output=True).stdout
         assert shown == expected, n
-        check = subprocess.run(["git", "fsck", "--no-dangling"], cwd=state_dir / "repo.git", capture_output=True, text=True)
+        check = subprocess.run(["git", "fsck", "--no-dangling"], cwd=state_dir / "repo.git",
+                               capture_output=True, text=True)
         assert check.returncode == 0, (n, check.stderr)

@@ -4,6 +4,7 @@ logs, against real git servers on 127.0.0.1 (DESIGN.md §4)."""
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -17,6 +18,8 @@ from typing import Any
 import orjson
 import pytest
 
+from syncer import store
+from syncer.paths import StatePaths
 from tests import logs
 from tests.gitserver import SECRET_TOKEN, SECRET_USER, GitDaemon, GitHttpServer, fsck, git, make_bare, requires_git
 
@@ -367,17 +370,22 @@ def test_a_device_file_deleted_or_rolled_back_by_another_writer_is_put_back(tmp_
     latest = git("show", "main:data/desk.json", cwd=remote).stdout
     assert d.run()[0] == 0  # nothing new: the nightly takes its shortcut
 
-    _push_as_another_writer(remote, tmp_path / "w1", lambda w: (w / "data" / "desk.json").unlink())
+    def delete(w: Path) -> None:
+        (w / "data" / "desk.json").unlink()
+
+    def roll_back(w: Path) -> None:
+        (w / "data" / "desk.json").write_text(first)
+
+    _push_as_another_writer(remote, tmp_path / "w1", delete)
     assert d.run()[0] == 0  # the nightly, with nothing new to scan
     assert git("show", "main:data/desk.json", cwd=remote).stdout == latest
 
-    _push_as_another_writer(remote, tmp_path / "w2", lambda w: (w / "data" / "desk.json").write_text(first))
+    _push_as_another_writer(remote, tmp_path / "w2", roll_back)
     assert d.run()[0] == 0
     assert git("show", "main:data/desk.json", cwd=remote).stdout == latest
 
 
 def test_a_state_folder_back_from_an_old_backup_never_overwrites_the_newer_record(tmp_path: Path) -> None:
-    import shutil
     remote = make_bare(tmp_path / "shared.git")
     d = Device(tmp_path, "desk", str(remote))
     start(d)
@@ -402,7 +410,6 @@ def test_a_state_folder_back_from_an_old_backup_never_overwrites_the_newer_recor
 
 
 def test_two_live_machines_with_one_state_folder_stop_the_one_that_is_not_the_owner(tmp_path: Path) -> None:
-    import shutil
     remote = make_bare(tmp_path / "shared.git")
     a = Device(tmp_path, "a", str(remote))
     start(a)
@@ -430,9 +437,12 @@ def test_terminal_escapes_in_a_peers_strings_never_reach_the_screen(tmp_path: Pa
     evil["hours"] = [[r[0], r[1], bad + r[2], bad + r[3], bad + r[4], *r[5:]] for r in evil["hours"]]
     evil["sessions"] = [[bad + s[0], s[1], bad + s[2], bad + s[3], s[4], s[5], [[bad + u[0], *u[1:]] for u in s[6]]]
                         for s in evil["sessions"]]
-    _push_as_another_writer(remote, tmp_path / "w", lambda w: (w / "data" / "evil.json").write_bytes(orjson.dumps(evil)))
-    for args in (("total", "--by", "model"), ("report", "session", "--all-devices"), ("report", "project", "--all-devices"),
-                 ("report", "branch", "--all-devices"), ("total", "--json")):
+    def plant(w: Path) -> None:
+        (w / "data" / "evil.json").write_bytes(orjson.dumps(evil))
+
+    _push_as_another_writer(remote, tmp_path / "w", plant)
+    for args in (("total", "--by", "model"), ("report", "session", "--all-devices"),
+                 ("report", "project", "--all-devices"), ("report", "branch", "--all-devices"), ("total", "--json")):
         code, out, err = good.run(*args)
         assert code == 0, err
         assert not any(c in out + err for c in "\x1b\x07\x9b"), args
@@ -455,13 +465,11 @@ def test_a_goal_json_that_is_a_folder_is_invalid_data_not_an_unset_goal(tmp_path
 
 
 def test_total_never_makes_the_local_repositories_while_another_ccsync_holds_the_lock(tmp_path: Path) -> None:
-    from syncer import store
-    from syncer.paths import StatePaths
     d = Device(tmp_path, "desk", "")
     d.work()
     assert d.run("scan")[0] == 0
     with store.writer_lock(StatePaths(d.home), wait=0):  # a first sync, about to make them
-        reader = d.run("total", "--json", wait=False)
+        reader = d.start("total", "--json")
         time.sleep(8)  # time enough to start, even on a loaded machine
         assert reader.poll() is None  # waiting for the lock
         assert not (d.home / "repo.git").exists() and not (d.home / "remote.git").exists()
@@ -474,7 +482,6 @@ def test_soak_five_devices_twenty_syncs_each_with_random_kills(tmp_path: Path) -
     """Five machines syncing at once, twenty times each, a quarter of the runs SIGKILLed at a
     random moment: afterwards every machine's usage is in the total, exactly once. Bounded in
     time: rounds stop early when the budget is spent (a loaded machine), never the checks."""
-    import random
     remote = make_bare(tmp_path / "shared.git")
     devices = [Device(tmp_path, f"d{i}", str(remote)) for i in range(5)]
     for d in devices:
@@ -490,7 +497,7 @@ def test_soak_five_devices_twenty_syncs_each_with_random_kills(tmp_path: Path) -
             if time.monotonic() > budget:
                 break
             device.work()
-            proc = device.run("sync", wait=False)
+            proc = device.start("sync")
             if rng.random() < 0.25:
                 time.sleep(rng.uniform(0.05, 1.0))
                 proc.send_signal(signal.SIGKILL)

@@ -18,7 +18,7 @@ import pytest
 
 from tests.test_crash import write_sessions
 
-pytestmark = pytest.mark.skipif(os.name != "posix", reason="a fake ssh on PATH needs POSIX")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.name != "posix", reason="a fake ssh on PATH needs POSIX")]
 
 
 @pytest.fixture

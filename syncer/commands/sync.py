@@ -71,7 +71,9 @@ def sync(
     return SyncResult(scanned, result, urls.redact(remote), added if result.committed else 0)
 
 
-def _publish(ctx: Context, cfg: Config, ledger: Ledger, data: bytes, remote: str, how: Access) -> tuple[PushResult, int]:
+def _publish(
+    ctx: Context, cfg: Config, ledger: Ledger, data: bytes, remote: str, how: Access
+) -> tuple[PushResult, int]:
     """Fetch, check what the sync repo holds under our name, and push our file."""
     transport.fetch(ctx.paths.repo, remote, **how)
     snap = snapshot(ctx.paths.repo)

@@ -43,11 +43,8 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     warnings.extend(counted.warnings)
     current_goal = None
     goal_error: CcsyncError | None = None
-    if snap.goal_problem is not None:
-        goal_error = GoalCorrupt(
-            f"{snap.goal_problem}; set the goal again with: ccsync goal set TARGET --by YYYY-MM-DD"
-        )
-        warnings.append(goal_error.message)
+    if snap.goal_problem is not None:  # among the snapshot's warnings already
+        goal_error = GoalCorrupt(f"{snap.goal_problem}; set the goal again with: ccsync goal set TARGET --by YYYY-MM-DD")
     elif snap.goal is not None:
         try:
             current_goal = goal.parse_goal(snap.goal)

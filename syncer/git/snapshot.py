@@ -42,6 +42,8 @@ def snapshot(repo: Path) -> Snapshot:
             warnings.append(f"the local copy of the sync repo is damaged ({type(exc).__name__}); run: ccsync sync")
             return Snapshot({}, None, warnings, tip.decode())
         goal, goal_problem = _read_goal(r, root)
+        if goal_problem:
+            warnings.append(goal_problem)
         files = _read_device_files(r, root, warnings)
         return Snapshot(files, goal, warnings, tip.decode(), goal_problem)
     finally:
