@@ -5,8 +5,9 @@ checks out a working tree: trees are read and built in memory from dulwich objec
 §4). One public entry per operation:
 
 - `urls`: `validate_remote`, `credentials_for`, `redact` (no dulwich: cheap to import)
+- `limits`: `bounded`, the timeout on every connect and read and the deadline of a sync (no dulwich)
 - `local`: `open_repo`, `init_bare_remote`, `prepare_local_remote`
-- `transport`: `fetch`
+- `transport`: `fetch`, `remote_tip`
 - `snapshot`: `snapshot`, the last fetched state, offline
 - `sync`: `sync_files`, the sync algorithm
 
