@@ -44,7 +44,9 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     current_goal = None
     goal_error: CcsyncError | None = None
     if snap.goal_problem is not None:  # among the snapshot's warnings already
-        goal_error = GoalCorrupt(f"{snap.goal_problem}; set the goal again with: ccsync goal set TARGET --by YYYY-MM-DD")
+        goal_error = GoalCorrupt(
+            f"{snap.goal_problem}; set the goal again with: ccsync goal set TARGET --by YYYY-MM-DD"
+        )
     elif snap.goal is not None:
         try:
             current_goal = goal.parse_goal(snap.goal)
