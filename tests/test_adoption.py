@@ -18,7 +18,9 @@ from tests.test_crash import ccsync, write_sessions
 from tests.test_devices import Device, start
 
 pytestmark = [
-    pytest.mark.slow, requires_git, pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fault injection need POSIX")
+    pytest.mark.slow,
+    requires_git,
+    pytest.mark.skipif(os.name != "posix", reason="SIGKILL and fault injection need POSIX"),
 ]
 
 Cli = Callable[..., tuple[int, str, str]]
