@@ -7,6 +7,7 @@ The only module that imports typer or prints. Errors cross into output in one pl
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -43,6 +44,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
 )
 goal_app = typer.Typer(help="Show or set the shared goal.", invoke_without_command=True)
 app.add_typer(goal_app, name="goal")
@@ -64,11 +66,18 @@ def _complain(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
-def _show(table: Table) -> None:
+def _width() -> int:
+    """The terminal's width (or `COLUMNS`); piped output has no width to fit, so a wide one."""
+    return shutil.get_terminal_size((160, 24)).columns
+
+
+def _show(shown: render.TableText | Table) -> None:
     from rich.console import Console  # here, not at the top: see _say
 
-    # Piped or redirected output has no width to fit: 80 columns would cut model names short.
-    Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160).print(table)
+    table, note = (shown.table, shown.note) if isinstance(shown, render.TableText) else (shown, None)
+    Console(highlight=False, soft_wrap=True, width=_width()).print(table)
+    if note:
+        _say(note)
 
 
 def _context() -> Context:
@@ -137,9 +146,16 @@ def _day(text: str | None, option: str) -> date | None:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise UsageError(f"{option} {text!r} is not a date; use YYYY-MM-DD")
+    raise UsageError(f"{option} {text!r} is not a date; use YYYY-MM-DD or YYYYMMDD")
 
 
+ZoneOption = Annotated[
+    str | None, typer.Option("--timezone", "-z", help="IANA zone for days (default: the system's).")
+]
+JsonOption = Annotated[bool, typer.Option("--json", "-j", help="Print as JSON.")]
+CompactOption = Annotated[
+    bool, typer.Option("--compact", help="Leave out the cache columns, as on a narrow terminal.")
+]
 WaitOption = Annotated[bool, typer.Option("--no-wait", help="Exit 75 at once if another ccsync is running.")]
 
 
@@ -152,7 +168,7 @@ def _print_version(value: bool) -> None:
 @app.callback(invoke_without_command=True)
 def nightly(
     ctx: typer.Context,
-    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
     """With no command: the nightly job (scan new usage, then sync). Silent on success off a terminal."""
@@ -273,13 +289,14 @@ def _format(as_json: bool, chosen: Format) -> Format:
 
 @app.command()
 def total(
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: JsonOption = False,
     offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
     by: Annotated[By, typer.Option(help="Group the devices' usage by device, owner, model or month.")] = By.device,
     timezone: Annotated[
-        str | None, typer.Option(help="IANA zone for months and goal days (default: the system's).")
+        str | None, typer.Option("--timezone", "-z", help="IANA zone for months and goal days (default: the system's).")
     ] = None,
     fmt: FormatOption = Format.table,
+    compact: CompactOption = False,
 ) -> None:
     """Every device's usage merged, with progress toward the goal."""
     kind = {"device": "device", "owner": "owner", "model": "model", "month": "monthly"}[by.value]
@@ -298,7 +315,7 @@ def total(
     if fmt is Format.json:
         _json(render_json.total_json(result, grouped=by is not By.device))
         return
-    _show(render.report_table(result.grouped, title=f"All devices, by {by.value}", breakdown=False))
+    _show(render.report_table(result.grouped, title=f"All devices, by {by.value}", width=_width(), compact=compact))
     if result.goal:
         _say("\n".join(render.goal_lines(result.goal)))
     _warn(result.warnings)
@@ -314,9 +331,9 @@ class Metric(StrEnum):
 @goal_app.callback(invoke_without_command=True)
 def goal_show(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    as_json: JsonOption = False,
     offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
-    timezone: Annotated[str | None, typer.Option(help="IANA zone for days (default: the system's).")] = None,
+    timezone: ZoneOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
     """Progress toward the shared goal: percent, pace, projection, each device's share."""
@@ -365,13 +382,18 @@ class ReportKind(StrEnum):
     blocks = "blocks"
 
 
+class Order(StrEnum):
+    asc = "asc"
+    desc = "desc"
+
+
 @app.command("report")
 def report_command(
     kind: Annotated[ReportKind, typer.Argument(help="How to group usage.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD (inclusive).")] = None,
-    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (inclusive).")] = None,
-    timezone: Annotated[str | None, typer.Option(help="IANA zone for days (default: the system's).")] = None,
+    as_json: JsonOption = False,
+    since: Annotated[str | None, typer.Option(help="First day, YYYY-MM-DD or YYYYMMDD (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD or YYYYMMDD (inclusive).")] = None,
+    timezone: ZoneOption = None,
     all_devices: Annotated[
         bool, typer.Option("--all-devices", help="Every device in the sync repo, not just this one.")
     ] = False,
@@ -382,7 +404,10 @@ def report_command(
     token_limit: Annotated[
         str | None, typer.Option(help="blocks: mark blocks over N tokens (or max: the largest past block).")
     ] = None,
-    breakdown: Annotated[bool, typer.Option("--breakdown", help="blocks: a line per model.")] = False,
+    order: Annotated[Order, typer.Option(help="Oldest (or smallest key) first, or newest first.")] = Order.asc,
+    last: Annotated[int | None, typer.Option(min=1, help="Only the last N rows (after ordering by key).")] = None,
+    breakdown: Annotated[bool, typer.Option("--breakdown", help="A row per model under each row.")] = False,
+    compact: CompactOption = False,
 ) -> None:
     """This device's usage (or every device's) by day, week, month, session, model, project,
     branch, or 5-hour block."""
@@ -395,15 +420,15 @@ def report_command(
         _report_blocks(window, as_json=_format(as_json, fmt) is Format.json, zone=_zone(timezone),
                        all_devices=all_devices, active=active, token_limit=token_limit, breakdown=breakdown)
         return
-    if active or token_limit is not None or breakdown:
-        raise UsageError("--active, --token-limit and --breakdown apply to: ccsync report blocks")
+    if active or token_limit is not None:
+        raise UsageError("--active and --token-limit apply to: ccsync report blocks")
     from syncer.commands.report import usage_report
 
-    result, warnings = usage_report(
-        _context(), kind=kind.value, zone=_zone(timezone), window=window, all_devices=all_devices
-    )
+    zone = _zone(timezone)
+    result, warnings = usage_report(_context(), kind=kind.value, zone=zone, window=window, all_devices=all_devices)
+    result = report.arrange(result, descending=order is Order.desc, last=last)
     fmt = _format(as_json, fmt)
-    title = f"Usage by {report.KEY_FIELD[kind.value]}"
+    title = render.report_title(result, window=window, zone=zone, device=None if all_devices else _device_name())
     if fmt is Format.json:
         _json(report.as_json(result))
         return
@@ -413,7 +438,7 @@ def report_command(
     if fmt is Format.csv:
         sys.stdout.write(output.csv_text(output.report_rows(result)))
     else:
-        _show(render.report_table(result, title=title))
+        _show(render.report_table(result, title=title, width=_width(), compact=compact, breakdown=breakdown))
     _warn(warnings)
 
 
@@ -433,8 +458,15 @@ def _report_blocks(window: report.Window, *, as_json: bool, zone: tzinfo, all_de
     _warn(result.warnings)
 
 
+def _device_name() -> str:
+    from syncer import store
+
+    cfg = store.load_config(state_paths())
+    return cfg.device if cfg else "this device"
+
+
 @app.command()
-def status(as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False) -> None:
+def status(as_json: JsonOption = False) -> None:
     """Config, log roots, last scan and sync, pending bytes and health: paste this into bug reports."""
     from syncer.commands.status import status as run_status
 

@@ -47,11 +47,11 @@ def parse_target(text: str, metric: Metric = "processed") -> int | float:
     value = float(match.group(1)) * _SUFFIX[match.group(2).lower()]
     if metric == "cost":
         if not 0.01 <= value <= 10**15:
-            raise UsageError(f"target {text!r} is out of range: give at least a cent")
+            raise UsageError(f"target {text!r} is out of range: give between $0.01 and $1,000T")
         cents = round(value, 2)
         return int(cents) if cents.is_integer() else cents
     if value < 1 or value > 10**18:
-        raise UsageError(f"target {text!r} is out of range")
+        raise UsageError(f"target {text!r} is out of range: give between 1 and 1,000,000T tokens")
     return round(value)
 
 

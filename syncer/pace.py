@@ -38,6 +38,7 @@ class GoalProgress:
     projected_date: date | None
     on_track: bool
     devices: list[tuple[str, float, float]]  # device, its current, its share of current (0..1)
+    reached_date: date | None = None  # the day the running total first met the target
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -53,6 +54,7 @@ class GoalProgress:
             "pace_30d": _number(self.pace_30d),
             "projected_date": self.projected_date.isoformat() if self.projected_date else None,
             "on_track": self.on_track,
+            "reached_date": self.reached_date.isoformat() if self.reached_date else None,
             "devices": [
                 {"device": d, "current": _number(v), "share": round(share * 100, 2)} for d, v, share in self.devices
             ],
@@ -100,7 +102,17 @@ def progress(goal: Target, *, daily: Mapping[date, float], devices: Mapping[str,
         projected_date=projected,
         on_track=remaining == 0 or (projected is not None and projected <= goal.deadline),
         devices=shares,
+        reached_date=_reached(daily, goal.target) if remaining == 0 else None,
     )
+
+
+def _reached(daily: Mapping[date, float], target: float) -> date | None:
+    running = 0.0
+    for day in sorted(daily):
+        running += daily[day]
+        if running >= target:
+            return day
+    return None
 
 
 def _pace(daily: Mapping[date, float], today: date, days: int) -> float:

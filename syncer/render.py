@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
 
@@ -38,53 +40,174 @@ def byte_size(n: int) -> str:
 
 
 def money(n: float) -> str:
+    """Dollars and cents; a cost under a cent is `<$0.01`, never a misleading `$0.00`."""
+    if 0 < n < 0.005:
+        return "<$0.01"
     return f"${n:,.2f}"
 
 
-def report_table(result: report.Report, *, title: str, breakdown: bool = True) -> Table:
+_CLAUDE_MODEL = re.compile(r"^claude-(?:(\d+(?:-\d+)?)-([a-z]+)|([a-z]+)-(\d+(?:-\d+)?))(?:-\d{8})?$")
+
+
+def short_model(model: str) -> str:
+    """A model as people say it: `claude-sonnet-4-5-20250929` -> `sonnet-4-5`,
+    `claude-3-5-haiku-20241022` -> `haiku-3-5`. Other names are kept whole."""
+    m = _CLAUDE_MODEL.match(model)
+    if m is None:
+        return model
+    return f"{m.group(2)}-{m.group(1)}" if m.group(1) else f"{m.group(3)}-{m.group(4)}"
+
+
+@dataclass(frozen=True)
+class _Column:
+    heading: str
+    cell: Callable[[report.Totals, Callable[[float], str]], str]
+
+
+def _cost(t: report.Totals, _: Callable[[float], str]) -> str:
+    return money(t.cost_usd) + ("*" if t.unpriced else "") if t.cost_known else "unknown"
+
+
+_COLUMNS = {
+    "input": _Column("Input", lambda t, f: f(t.usage.input_tokens)),
+    "output": _Column("Output", lambda t, f: f(t.usage.output_tokens)),
+    "create": _Column("Cache create", lambda t, f: f(t.usage.cache_creation_tokens)),
+    "read": _Column("Cache read", lambda t, f: f(t.usage.cache_read_tokens)),
+    "processed": _Column("Processed", lambda t, f: f(t.usage.processed_tokens)),
+    "all": _Column("All tokens", lambda t, f: f(t.usage.total_tokens)),
+    "cost": _Column("Cost", _cost),
+}
+_FULL: tuple[str, ...] = ("input", "output", "create", "read", "processed", "all", "cost")
+_NARROW: tuple[str, ...] = ("input", "output", "processed", "all", "cost")
+_EXTRA_HEADINGS = {"project": "Project", "last": "Last activity", "models": "Models"}
+_MINIMAL: tuple[str, ...] = ("processed", "cost")
+_NOTES = {
+    _NARROW: "Cache columns hidden to fit the terminal; All tokens includes them.",
+    _MINIMAL: "Only processed tokens and cost fit the terminal; --json has every column.",
+}
+
+
+@dataclass(frozen=True)
+class TableText:
+    """A table sized for a width: every cell whole, the dropped columns named in `note`."""
+
+    table: Table
+    note: str | None
+
+
+def report_table(
+    result: report.Report, *, title: str, width: int, compact: bool = False, breakdown: bool = False
+) -> TableText:
+    """Rows with their figures. Nothing is ever cut: on a narrow terminal (or with `compact`)
+    the cache columns go, then big counts switch to compact units (1.2M)."""
     from rich.table import Table  # noqa: PLC0415 - only commands that print a table pay for rich
+    from rich.text import Text  # noqa: PLC0415
 
-    key = report.KEY_FIELD[result.kind].capitalize()
-    table = Table(title=title, title_justify="left")
-    for name in (key, "Input", "Output", "Cache create", "Cache read", "Total", "Cost"):
-        table.add_column(name, justify="left" if name == key else "right")
+    key = report.KEY_FIELD[result.kind]
+    model_rows = result.kind == "model"
+    extra = ("project", "last", "models") if result.kind == "session" else ()
+    lines: list[tuple[list[str], report.Totals, str | None]] = []
     for row in result.rows:
-        _add(table, row.key or "(none)", row.totals, style="bold" if breakdown and len(row.models) > 1 else None)
-        if breakdown and len(row.models) > 1:
+        # Sessions by the first 8 characters of their id, as git shortens hashes (JSON has it whole).
+        label = short_model(row.key) if model_rows else row.key[:8] if extra else (row.key or "(none)")
+        sub = breakdown and len(row.models) > 1
+        lines.append(([label, *_extra_cells(row, extra)], row.totals, "bold" if sub else None))
+        if sub:
             for model, totals in sorted(row.models.items()):
-                _add(table, f"  {model}", totals, style="dim")
-    table.add_section()
-    _add(table, "Total", result.total, style="bold")
-    return table
+                lines.append(([f"  {short_model(model)}", *([""] * len(extra))], totals, "dim"))
+    lines.append((["Total", *([""] * len(extra))], result.total, "bold"))
+
+    layouts = [(_NARROW, tokens), (_NARROW, compact_tokens), (_MINIMAL, compact_tokens)]
+    if not compact:
+        layouts.insert(0, (_FULL, tokens))
+    for names, number in layouts:
+        cells = [[*labels, *(_COLUMNS[n].cell(t, number) for n in names)] for labels, t, _ in lines]
+        headings = [key.capitalize(), *(_EXTRA_HEADINGS[e] for e in extra), *(_COLUMNS[n].heading for n in names)]
+        widths = [max(len(h), *(len(part) for c in cells for part in c[i].splitlines()))
+                  for i, h in enumerate(headings)]
+        if sum(widths) + 3 * len(widths) + 1 <= width:
+            break
+    table = Table(title=title, title_justify="left")
+    for i, heading in enumerate(headings):
+        # Figures, dates and model names never wrap; a project name folds if nothing else fits.
+        whole = heading != "Project"
+        table.add_column(heading, justify="right" if i > len(extra) else "left", overflow="fold", no_wrap=whole,
+                         min_width=widths[i] if whole else None)
+    for i, (c, (_, _, style)) in enumerate(zip(cells, lines, strict=True)):
+        if i == len(cells) - 1:
+            table.add_section()
+        table.add_row(*(Text(v) for v in c), style=style)
+    note = None if names is _FULL or (compact and names is _NARROW) else _NOTES[names]
+    return TableText(table, note)
 
 
-def _add(table: Table, label: str, totals: report.Totals, *, style: str | None) -> None:
-    u = totals.usage
-    cost = money(totals.cost_usd) + ("*" if totals.unpriced else "") if totals.cost_known else "unknown"
-    table.add_row(
-        label, tokens(u.input_tokens), tokens(u.output_tokens), tokens(u.cache_creation_tokens),
-        tokens(u.cache_read_tokens), tokens(u.total_tokens), cost, style=style,
-    )
+def report_title(result: report.Report, *, window: report.Window, zone: tzinfo, device: str | None) -> str:
+    """`Usage by date: work-laptop, 2026-11-01 to 2026-11-30, Europe/Berlin`."""
+    who = device if device is not None else "all devices"
+    days = [r.key for r in result.rows] if result.kind == "daily" else []
+    since = window.since.isoformat() if window.since else (min(days) if days else None)
+    until = window.until.isoformat() if window.until else (max(days) if days else None)
+    span = "all time" if since is None and until is None else f"{since or 'start'} to {until or 'today'}"
+    return f"Usage by {report.KEY_FIELD[result.kind]}: {who}, {span}, {zone}"
+
+
+def _extra_cells(row: report.Row, extra: Sequence[str]) -> list[str]:
+    cells = []
+    for name in extra:
+        if name == "models":
+            cells.append("\n".join(short_model(m) for m in sorted(row.models)))
+        elif name == "last":
+            cells.append(str(row.extra.get("last", ""))[:10])
+        else:
+            cells.append(str(row.extra.get(name) or "(none)"))
+    return cells
+
+
+def compact_tokens(n: float) -> str:
+    """Counts up to 99,999 whole, bigger ones in compact units: the narrow tables' numbers."""
+    return tokens(n) if abs(n) < 100_000 else compact(n)
 
 
 def metric_text(value: float, metric: str) -> str:
     return money(value) if metric == "cost" else compact(value)
 
 
+_METRIC_NAMES = {"processed": "processed tokens", "all": "tokens (cache reads included)", "output": "output tokens"}
+
+
+def goal_amount(value: float, metric: str) -> str:
+    """`100M processed tokens`, `$5,000`: an amount with what it counts."""
+    return money(value) if metric == "cost" else f"{compact(value)} {_METRIC_NAMES[metric]}"
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
 def goal_lines(progress: goal_mod.GoalProgress, *, width: int = 30) -> list[str]:
     filled = min(width, int(width * progress.percent / 100))
     bar = "█" * filled + "░" * (width - filled)
     m = progress.metric
-    pace = "on track" if progress.on_track else "behind"
-    projected = progress.projected_date.isoformat() if progress.projected_date else "never at the current pace"
     lines = [
-        f"Goal: {metric_text(progress.target, m)} {m} by {progress.deadline.isoformat()}",
+        f"Goal: {goal_amount(progress.target, m)} by {progress.deadline.isoformat()}",
         f"[{bar}] {progress.percent:.1f}%  {metric_text(progress.current, m)} done, "
         f"{metric_text(progress.remaining, m)} to go",
-        f"{progress.days_left} days left: {metric_text(progress.required_per_day, m)}/day needed; "
-        f"pace {metric_text(progress.pace_7d, m)}/day (7 d), {metric_text(progress.pace_30d, m)}/day (30 d)",
-        f"Projected: {projected} ({pace})",
     ]
+    if progress.remaining == 0:
+        reached = progress.reached_date or progress.projected_date
+        lines.append(f"Reached {goal_amount(progress.target, m)}" + (f" on {reached.isoformat()}" if reached else ""))
+    else:
+        driver = "7-day" if progress.pace_7d else "30-day"
+        state = "on track" if progress.on_track else "behind"
+        projected = (
+            f"{progress.projected_date.isoformat()} at the {driver} pace ({state})"
+            if progress.projected_date else "never at the current pace (nothing in the last 30 days)"
+        )
+        lines += [
+            f"{plural(progress.days_left, 'day')} left: {metric_text(progress.required_per_day, m)}/day needed; "
+            f"pace {metric_text(progress.pace_7d, m)}/day (7 d), {metric_text(progress.pace_30d, m)}/day (30 d)",
+            f"Projected: {projected}",
+        ]
     if len(progress.devices) > 1:
         shares = ", ".join(f"{d} {share * 100:.0f}%" for d, _, share in progress.devices)
         lines.append(f"Shares: {shares}")

@@ -24,7 +24,8 @@ def scan_json(result: ScanResult) -> dict[str, object]:
         "new_events": result.events, "bad_lines": result.bad_lines, "rebuilt": result.rebuilt,
         "added": {
             "input_tokens": t[0], "output_tokens": t[1], "cache_creation_tokens": t[2],
-            "cache_read_tokens": t[4], "total_tokens": t[0] + t[1] + t[2] + t[4], "messages": t[5],
+            "cache_read_tokens": t[4], "processed_tokens": t[0] + t[1] + t[2],
+            "total_tokens": t[0] + t[1] + t[2] + t[4], "messages": t[5],
         },
         "warnings": result.warnings,
     }

@@ -63,6 +63,7 @@ class Totals:
             "output_tokens": u.output_tokens,
             "cache_creation_tokens": u.cache_creation_tokens,
             "cache_read_tokens": u.cache_read_tokens,
+            "processed_tokens": u.processed_tokens,
             "total_tokens": u.total_tokens,
             "cost_usd": round(self.cost_usd, 6) if self.cost_known else None,
             "messages": self.messages,
@@ -234,6 +235,20 @@ def unpriced_warnings(models: Iterable[str]) -> list[str]:
         "(update ccsync for newer prices)"
         for m in sorted(models)
     ]
+
+
+def arrange(result: Report, *, descending: bool, last: int | None) -> Report:
+    """The rows in key order (sessions by last activity), newest first if asked, the last
+    `last` of them only; the total is over the rows shown."""
+    rows = result.rows[-last:] if last else result.rows
+    if descending:
+        rows = rows[::-1]
+    if len(rows) == len(result.rows):
+        return Report(result.kind, rows, result.total, result.warnings)
+    total = Totals()
+    for row in rows:
+        total.add_row(row.totals, None, None)
+    return Report(result.kind, rows, total, result.warnings)
 
 
 def as_json(report: Report) -> dict[str, object]:
