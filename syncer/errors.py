@@ -58,3 +58,8 @@ class SchemaTooNew(ConfigError):
 class RemoteRefused(ConfigError):
     """The remote cannot be used until the user acts (a refused token, a missing folder remote,
     no permission on the local copy): retrying alone cannot help."""
+
+
+class LogRootMissing(ConfigError):
+    """No source's log folder exists, or a folder named in the environment does not: a typo
+    that would otherwise record nothing, silently, every night."""

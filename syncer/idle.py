@@ -47,7 +47,7 @@ def nothing_to_do(paths: StatePaths, env: Mapping[str, str], home: Path) -> bool
     ):
         return False
     warnings: list[str] = []
-    _, logs = find_logs(env, home, warnings)
+    _, logs = find_logs(env, home, warnings)  # a missing log folder warns: the full run says why
     checkpoints: dict[str, Any] = state["checkpoints"]
     if warnings or len(logs) != len(checkpoints):
         return False

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from syncer.errors import LogRootMissing
 from syncer.sources import SOURCES
 
 
@@ -26,16 +27,40 @@ class LogFile:
     mtime_ns: int
 
 
-def find_logs(env: Mapping[str, str], home: Path, warnings: list[str]) -> tuple[list[str], list[LogFile]]:
+def find_logs(
+    env: Mapping[str, str], home: Path, warnings: list[str], *, strict: bool = False
+) -> tuple[list[str], list[LogFile]]:
     """Every log file under every source's roots. Symlinks, FIFOs, folders named like logs and
-    unreadable folders are skipped with a warning: none of them may hang a nightly run."""
+    unreadable folders are skipped with a warning: none of them may hang a nightly run.
+    A folder named in a source's variable that is not there, or no log folder at all, is
+    `LogRootMissing` when `strict` (a scan), else a warning (`status` shows it)."""
     roots: list[str] = []
     found: list[LogFile] = []
+    looked: list[str] = []
+    problems: list[str] = []
     for name, source in SOURCES.items():
-        for root in source.log_roots(env, home):
+        present = 0
+        source_roots = source.log_roots(env, home)
+        configured = env.get(source.env_var, "").strip()
+        for root in source_roots:
+            looked.append(str(root))
             if root.is_dir():
+                present += 1
                 roots.append(str(root))
                 _walk(name, source, root, root, found, warnings)
+                if configured and str(root) in {str(Path(p.strip()).expanduser()) for p in configured.split(",")}:
+                    warnings.append(f"{source.env_var} names the log folder {root} itself; reading it "
+                                    f"(set {source.env_var}={root.parent} to silence this note)")
+        if configured and not present:
+            missing = [str(r) for r in source_roots if not r.is_dir()]
+            problems.append(f"{source.env_var}={configured}, but there is no log folder {' or '.join(missing)}; "
+                            f"fix {source.env_var} (the folder that holds projects/), or unset it")
+    if not roots and not problems:
+        problems.append(f"no log folder found (looked in {', '.join(looked)}); use Claude Code once, or set "
+                        "CLAUDE_CONFIG_DIR to the folder that holds projects/")
+    if problems and strict:
+        raise LogRootMissing(problems[0])
+    warnings.extend(problems)
     return roots, found
 
 

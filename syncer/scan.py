@@ -114,7 +114,7 @@ def _scan(
     progress: Progress | None,
 ) -> ScanResult:
     result = ScanResult()
-    result.roots, logs = find_logs(env, home, result.warnings)
+    result.roots, logs = find_logs(env, home, result.warnings, strict=True)
     result.files = len(logs)
     generation = store.ledger_generation(paths)
     state = store.read_state(paths, generation) if generation >= 0 else None

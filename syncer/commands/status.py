@@ -54,8 +54,6 @@ def status(ctx: Context) -> StatusResult:
     if ledger is not None:
         totals = report.build("device", [ledger], zone=UTC, window=report.Window(),
                               pricer=report.Pricer(load_table())).total
-    if not roots:
-        warnings.append("no Claude Code log folder found; set CLAUDE_CONFIG_DIR if your logs live elsewhere")
     runs = runlog.read_runs(ctx.paths.runlog)
     health = runlog.health(runs, ctx.now)
     if health and cfg is not None:

@@ -13,6 +13,7 @@ import orjson
 from syncer.events import BadLine, Event
 
 NAME = "claude"
+env_var = "CLAUDE_CONFIG_DIR"  # moves the logs; named in messages about a missing folder
 _MAX_TOKENS = 2**40  # far above any real response; larger values are a corrupt line
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Times a ledger can label by UTC hour: years 1 to 9999 once converted to UTC.
@@ -31,6 +32,8 @@ def log_roots(env: Mapping[str, str], home: Path) -> list[Path]:
     roots: list[Path] = []
     for base in bases:
         root = base / "projects"
+        if base.name == "projects" and not root.is_dir() and base.is_dir():
+            root = base  # `CLAUDE_CONFIG_DIR=~/.claude/projects`: the parent is meant
         if root not in roots:
             roots.append(root)
     return roots

@@ -1,0 +1,64 @@
+"""Issue 10, "the first hour": one test per numbered item that is not a table (tables are in
+test_tables.py), run through the real CLI."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from tests import logs
+from tests.cli_runner import Cli
+
+
+def test_processed_tokens_sit_beside_all_tokens_and_match_the_goal(cli: Cli, claude_dir: Path) -> None:
+    """Item 2: the table's Processed is the number the default goal counts."""
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1", tokens=logs.usage(3, 10, 100, 1000)))
+    cli("scan")
+    cli("goal", "set", "1k", "--by", "2099-12-31")
+    code, out, _ = cli("total", "--json")
+    doc = orjson.loads(out)
+    assert code == 0
+    assert doc["total"]["processed_tokens"] == 113 == doc["goal"]["current"]
+    assert doc["total"]["total_tokens"] == 1113
+    assert doc["devices"][0]["processed_tokens"] == 113
+    assert orjson.loads(cli("report", "daily", "-j")[1])["rows"][0]["processed_tokens"] == 113
+    _, table, _ = cli("total")
+    assert "┃ Processed ┃ All tokens ┃" in table
+    assert "│       113 │      1,113 │" in table
+
+
+def test_a_typo_in_claude_config_dir_is_an_error_in_the_nightly_run_too(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 3: a configured log folder that is not there fails loudly (exit 78), with the fix."""
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "cluade"))
+    for args in [("scan",), ("scan", "--json"), ()]:
+        code, out, err = cli(*args)
+        assert (code, out) == (78, "")
+        assert err == (f"ccsync: CLAUDE_CONFIG_DIR={tmp_path / 'cluade'}, but there is no log folder "
+                       f"{tmp_path / 'cluade' / 'projects'}; fix CLAUDE_CONFIG_DIR (the folder that holds "
+                       "projects/), or unset it\n")
+    assert orjson.loads(cli("status", "--json")[1])["warnings"]  # status still answers, and says it
+
+
+def test_no_log_folder_at_all_is_an_error(cli: Cli, monkeypatch: pytest.MonkeyPatch, isolated_home: Path) -> None:
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR")
+    code, _, err = cli()
+    assert code == 78
+    assert err.startswith(f"ccsync: no log folder found (looked in {isolated_home / '.config/claude/projects'}, ")
+    assert err.endswith("use Claude Code once, or set CLAUDE_CONFIG_DIR to the folder that holds projects/\n")
+
+
+def test_claude_config_dir_at_the_projects_folder_is_read_with_a_note(
+    cli: Cli, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(claude_dir / "projects"))
+    code, out, err = cli("scan", "--json")
+    assert code == 0
+    doc = orjson.loads(out)
+    assert doc["new_events"] == 1
+    assert doc["warnings"] == [f"CLAUDE_CONFIG_DIR names the log folder {claude_dir / 'projects'} itself; reading "
+                               f"it (set CLAUDE_CONFIG_DIR={claude_dir} to silence this note)"]
