@@ -206,7 +206,9 @@ def init(
     privacy: Annotated[
         Privacy | None, typer.Option(help="Project names: names (folder), full (path) or hashed.")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Rename a device that already has a ledger.")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", help="Rename a device whose file is shared; keep the settings even if the sync repo "
+        "refuses the id (a machine that replaces another, before ccsync restore).")] = False,
     owner: Annotated[
         str | None, typer.Option(help="Who this device belongs to (shared; reports group by it). \"\" clears it.")
     ] = None,

@@ -245,6 +245,8 @@ def test_restore_on_a_new_machine_adds_nothing_twice(tmp_path: Path) -> None:
     assert new.run("init", "--device", "studio")[0] == 0
     code, out, err = new.run("init", "--remote", str(remote))
     assert code == 78  # a different install: refused until it adopts the record
+    assert "changed nothing" in err and "--force" in err
+    assert new.run("init", "--remote", str(remote), "--force")[0] == 78  # kept, to adopt it
     code, out, err = new.run("restore")
     assert code == 0, err
     assert new.run()[0] == 0

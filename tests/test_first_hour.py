@@ -62,3 +62,26 @@ def test_claude_config_dir_at_the_projects_folder_is_read_with_a_note(
     assert doc["new_events"] == 1
     assert doc["warnings"] == [f"CLAUDE_CONFIG_DIR names the log folder {claude_dir / 'projects'} itself; reading "
                                f"it (set CLAUDE_CONFIG_DIR={claude_dir} to silence this note)"]
+
+
+def test_a_refused_init_changes_nothing_and_an_unshared_rename_needs_no_force(
+    cli: Cli, claude_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 5."""
+    remote = str(tmp_path / "shared.git")
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    assert cli("init", "--device", "one", "--remote", remote)[0] == 0
+    assert cli()[0] == 0  # data/one.json is shared
+    other = tmp_path / "other"
+    monkeypatch.setenv("CCSYNC_HOME", str(other))
+    assert cli("init", "--device", "two")[0] == 0
+    assert cli("scan")[0] == 0
+    before = (other / "config.json").read_bytes(), (other / "ledger.json").read_bytes()
+    code, out, err = cli("init", "--device", "one", "--remote", remote)
+    assert (code, out) == (78, "")
+    assert err.startswith("ccsync: device id 'one' is already used by another machine in the sync repo")
+    assert err.endswith("This init changed nothing; if this machine replaces that one, run it again with "
+                        "--force, then: ccsync restore\n")
+    assert ((other / "config.json").read_bytes(), (other / "ledger.json").read_bytes()) == before
+    assert cli("init", "--device", "three")[0] == 0  # nothing of "two" was shared yet: no --force needed
+    assert orjson.loads((other / "ledger.json").read_bytes())["device"] == "three"

@@ -12,6 +12,7 @@ from syncer.errors import ConfigError, UsageError
 from syncer.git import local, urls
 from syncer.git.sync import PushResult
 from syncer.ledger import DEVICE_ID_PATTERN, OWNER_PATTERN
+from syncer.published import read_last_sync
 from syncer.store import Config, Privacy
 
 
@@ -58,7 +59,8 @@ def init(
         else:
             cfg, created = existing, False
             if device is not None and device != cfg.device:
-                if ctx.paths.ledger.exists() and not force:
+                # Until a sync has published this device's file, a rename orphans nothing.
+                if ctx.paths.ledger.exists() and read_last_sync(ctx.paths) is not None and not force:
                     raise UsageError(
                         f"this device already records as {cfg.device!r}; renaming it starts a new file in the "
                         f"sync repo. To do it anyway: ccsync init --device {device} --force"
@@ -74,7 +76,26 @@ def init(
         store.rename_ledger(ctx.paths, cfg.device)
         store.set_owner(ctx.paths, cfg.owner)
     result = InitResult(cfg, created, urls.redact(cfg.remote or ""))
-    if remote is not None:
-        # Push what this device has (and the embedded repo's history, if the remote is empty).
-        result.pushed = sync(ctx, run_scan=False).sync
+    if remote is not None or (existing is not None and existing.device != cfg.device):
+        # Push what this device has (and the embedded repo's history, if the remote is empty):
+        # this is also where the sync repo says whether the id belongs to another machine.
+        try:
+            result.pushed = sync(ctx, run_scan=False).sync
+        except ConfigError as exc:
+            if force:
+                raise
+            _put_back(ctx, existing)
+            raise type(exc)(f"{exc.message}. This init changed nothing; if this machine replaces that one, "
+                            "run it again with --force, then: ccsync restore") from None
     return result
+
+
+def _put_back(ctx: Context, previous: Config | None) -> None:
+    """A refused init changes nothing: the config (and the ledger's device id) as they were."""
+    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+        if previous is None:
+            ctx.paths.config.unlink(missing_ok=True)
+        else:
+            store.save_config(ctx.paths, previous)
+            store.rename_ledger(ctx.paths, previous.device)
+            store.set_owner(ctx.paths, previous.owner)
