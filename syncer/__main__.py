@@ -16,14 +16,14 @@ def main() -> NoReturn:
 
         sys.stdout.write(statusline.line(sys.argv[2:], sys.stdin.buffer, os.environ, Path.home()) + "\n")
         raise SystemExit(0)  # always: Claude Code blanks the line on any other exit code
-    if len(sys.argv) == 1 and not sys.stdout.isatty():
+    if sys.argv[1:] in ([], ["--scheduled"]) and not sys.stdout.isatty():
         # Imported here: the idle check must run before the CLI (typer, pydantic) is imported.
         from syncer import idle
         from syncer.paths import state_paths
 
         paths = state_paths(os.environ, Path.home())
         if idle.nothing_to_do(paths, os.environ, Path.home()):
-            idle.record_idle_run(paths, datetime.now(UTC))
+            idle.record_idle_run(paths, datetime.now(UTC), scheduled=len(sys.argv) == 2)
             raise SystemExit(0)
     from syncer.cli import main as run_cli
 

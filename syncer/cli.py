@@ -170,6 +170,8 @@ def nightly(
     ctx: typer.Context,
     version: Annotated[bool, typer.Option("--version", "-V", callback=_print_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
+    scheduled: Annotated[bool, typer.Option("--scheduled", hidden=True,
+                                            help="Set by the scheduler's job: a scheduled run.")] = False,
 ) -> None:
     """With no command: the nightly job (scan new usage, then sync). Silent on success off a terminal."""
     if ctx.invoked_subcommand is not None:
@@ -178,7 +180,7 @@ def nightly(
 
     try:
         with _progress_bar() as progress:
-            outcome = run_nightly(_context(), progress=progress, scheduled=not _interactive())
+            outcome = run_nightly(_context(), progress=progress, scheduled=scheduled)
     except LockBusy:
         if _interactive():
             raise

@@ -96,9 +96,8 @@ def _load(path: Path) -> dict[str, Any]:
     return data
 
 
-def record_idle_run(paths: StatePaths, now: datetime) -> None:
+def record_idle_run(paths: StatePaths, now: datetime, *, scheduled: bool) -> None:
     try:
-        # Only ever taken off a terminal: a scheduled run.
-        runlog.append_run(paths.runlog, runlog.RunRecord(now, 0, 0, False, None, True))
+        runlog.append_run(paths.runlog, runlog.RunRecord(now, 0, 0, False, None, scheduled))
     except DiskError:
         pass  # as in the full run: the run log is a hint, never the run's result

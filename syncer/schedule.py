@@ -37,6 +37,10 @@ from xml.sax.saxutils import escape as xml_escape
 from syncer.errors import ConfigError, UsageError
 from syncer.paths import state_home
 
+SCHEDULED_FLAG = "--scheduled"
+"""Every job definition passes it: `status` tells the scheduler's runs from a user's, which a
+terminal cannot (a run from a script or an IDE is off a terminal too)."""
+
 SCHEDULERS = ("systemd", "cron", "launchd", "schtasks")
 # What `ccsync schedule install --scheduler` accepts: the user-facing name of each scheduler.
 SCHEDULER_NAMES = {"systemd": "systemd", "cron": "cron", "launchd": "launchd", "task-scheduler": "schtasks"}
@@ -202,7 +206,7 @@ def render_systemd(ccsync: str, at: time, *, env: Mapping[str, str] | None = Non
         # systemd expands $VARIABLES in command lines; `$$` is not reliably undone in the
         # executable's own path, so refuse rather than run a different file.
         raise ConfigError(f"the ccsync path {ccsync!r} contains '$', which systemd would expand")
-    exec_start = _systemd_quote(ccsync)
+    exec_start = f"{_systemd_quote(ccsync)} {SCHEDULED_FLAG}"
     service = (
         "[Unit]\n"
         "Description=ccsync nightly run: record AI coding token usage and sync it\n"
@@ -249,7 +253,7 @@ def render_cron_line(ccsync: str, at: time, *, env: Mapping[str, str] | None = N
     for key, value in variables.items():
         _check_text(value, key)
         assigns.append(f"{key}={shlex.quote(value)}")
-    command = " ".join([*assigns, shlex.quote(ccsync), ">/dev/null"])
+    command = " ".join([*assigns, shlex.quote(ccsync), SCHEDULED_FLAG, ">/dev/null"])
     # In a crontab command an unescaped % ends the command (the rest becomes stdin).
     command = command.replace("%", "\\%")
     return f"{at.minute} {at.hour} * * * {command} {CRON_MARKER}\n"
@@ -265,7 +269,7 @@ def render_launchd_plist(
         _check_text(value, key)
     agent: dict[str, object] = {
         "Label": LAUNCHD_LABEL,
-        "ProgramArguments": [ccsync],
+        "ProgramArguments": [ccsync, SCHEDULED_FLAG],
         # Local time. A night the Mac slept through runs when it wakes (not after power-off).
         "StartCalendarInterval": {"Hour": at.hour, "Minute": at.minute},
         "EnvironmentVariables": variables,
@@ -298,7 +302,7 @@ def schtasks_action(ccsync: str, env: Mapping[str, str] | None = None) -> tuple[
     """
     _check_windows_ccsync(ccsync)
     if not env:
-        return ccsync, ""
+        return ccsync, SCHEDULED_FLAG
     parts = []
     for key, value in sorted(env.items()):
         _check_text(value, key)
@@ -308,7 +312,7 @@ def schtasks_action(ccsync: str, env: Mapping[str, str] | None = None) -> tuple[
                 f"set {key} for your Windows account instead, then run: ccsync schedule install"
             )
         parts.append(f'set "{key}={value}"')
-    parts.append(f'"{ccsync}"')
+    parts.append(f'"{ccsync}" {SCHEDULED_FLAG}')
     return "cmd.exe", "/d /c " + " && ".join(parts)
 
 

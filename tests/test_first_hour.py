@@ -85,3 +85,19 @@ def test_a_refused_init_changes_nothing_and_an_unshared_rename_needs_no_force(
     assert ((other / "config.json").read_bytes(), (other / "ledger.json").read_bytes()) == before
     assert cli("init", "--device", "three")[0] == 0  # nothing of "two" was shared yet: no --force needed
     assert orjson.loads((other / "ledger.json").read_bytes())["device"] == "three"
+
+
+
+
+def test_only_runs_the_scheduler_marks_count_as_scheduled(cli: Cli, claude_dir: Path, state_dir: Path) -> None:
+    """Item 7: a run from a script or an IDE is off a terminal too; it must not hide a nightly
+    job that stopped."""
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    assert cli() == (0, "", "")  # off a terminal, not the scheduler
+    runs = [orjson.loads(line) for line in (state_dir / "runs.log").read_bytes().splitlines()]
+    assert [r["scheduled"] for r in runs] == [False]
+    warnings = orjson.loads(cli("status", "--json")[1])["warnings"]
+    assert "only manual ccsync runs are recorded, none by the nightly job; check it with: ccsync schedule status" \
+        in warnings
+    assert cli("--scheduled") == (0, "", "")  # what every job definition runs
+    assert orjson.loads(cli("status", "--json")[1])["warnings"] == []

@@ -122,7 +122,7 @@ def test_ledger_hours_serve_blocks_older_than_the_live_window(cli: Cli, claude_d
 
 def test_options_only_for_blocks_and_bad_limits(cli: Cli) -> None:
     assert cli("report", "daily", "--active") == (
-        2, "", "ccsync: --active, --token-limit and --breakdown apply to: ccsync report blocks\n")
+        2, "", "ccsync: --active and --token-limit apply to: ccsync report blocks\n")
     assert cli("report", "blocks", "--token-limit", "lots") == (
         2, "", "ccsync: --token-limit 'lots' is not a number like 500k or 20M, or max\n")
 

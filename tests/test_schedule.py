@@ -301,7 +301,7 @@ def test_systemd_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
 
 def test_systemd_escapes_quotes_backslashes_and_percent() -> None:
     service = render_systemd("/opt/100%/ccsync", time(23, 59), env={"CCSYNC_HOME": '/d/"q"\\x%h'})["ccsync.service"]
-    assert 'ExecStart="/opt/100%%/ccsync"\n' in service
+    assert 'ExecStart="/opt/100%%/ccsync" --scheduled\n' in service
     assert 'Environment="CCSYNC_HOME=/d/\\"q\\"\\\\x%%h"\n' in service
 
 
@@ -311,7 +311,7 @@ def test_launchd_plist_parses_as_a_property_list() -> None:
     )
     agent = plistlib.loads(text.encode("utf-8"))
     assert agent["Label"] == LAUNCHD_LABEL
-    assert agent["ProgramArguments"] == [MAC_CCSYNC]
+    assert agent["ProgramArguments"] == [MAC_CCSYNC, "--scheduled"]
     assert agent["StartCalendarInterval"] == {"Hour": 6, "Minute": 7}
     assert agent["EnvironmentVariables"]["CCSYNC_HOME"] == "/Users/ada/cc & <sync>"
     assert agent["EnvironmentVariables"]["PATH"].split(":")[:2] == ["/Users/ada/.local/bin", "/opt/homebrew/bin"]
@@ -330,7 +330,7 @@ def test_schtasks_xml_parses_and_has_the_trigger_and_catch_up() -> None:
     assert trigger.findtext(f"{TASK_NS}ScheduleByDay/{TASK_NS}DaysInterval") == "1"
     assert root.findtext(f"{TASK_NS}Settings/{TASK_NS}StartWhenAvailable") == "true"
     assert root.findtext(f"{TASK_NS}Actions/{TASK_NS}Exec/{TASK_NS}Command") == WIN_CCSYNC
-    assert root.find(f"{TASK_NS}Actions/{TASK_NS}Exec/{TASK_NS}Arguments") is None
+    assert root.findtext(f"{TASK_NS}Actions/{TASK_NS}Exec/{TASK_NS}Arguments") == "--scheduled"
 
 
 def test_schtasks_passes_variables_through_cmd() -> None:
@@ -338,7 +338,7 @@ def test_schtasks_passes_variables_through_cmd() -> None:
     root = ET.fromstring(text.encode("utf-16"))
     assert root.findtext(f"{TASK_NS}Actions/{TASK_NS}Exec/{TASK_NS}Command") == "cmd.exe"
     assert root.findtext(f"{TASK_NS}Actions/{TASK_NS}Exec/{TASK_NS}Arguments") == (
-        f'/d /c set "CCSYNC_HOME=D:\\sync & co" && "{WIN_CCSYNC}"'
+        f'/d /c set "CCSYNC_HOME=D:\\sync & co" && "{WIN_CCSYNC}" --scheduled'
     )
 
 
@@ -352,7 +352,7 @@ def test_cron_line_quotes_and_escapes_percent() -> None:
     line = render_cron_line("/opt/my apps/100%/ccsync", time(7, 5), env={"CCSYNC_HOME": "/x/it's"})
     assert line == (
         "5 7 * * * PATH='/opt/my apps/100\\%:/usr/local/bin:/usr/bin:/bin' "
-        "CCSYNC_HOME='/x/it'\"'\"'s' '/opt/my apps/100\\%/ccsync' >/dev/null # ccsync:nightly\n"
+        "CCSYNC_HOME='/x/it'\"'\"'s' '/opt/my apps/100\\%/ccsync' --scheduled >/dev/null # ccsync:nightly\n"
     )
 
 
@@ -429,7 +429,7 @@ def test_windows_install_script_registers_a_daily_2359_task_running_ccsync() -> 
     # The installed ccsync, found on PATH, is what the task runs (directly, or after cmd's `set`).
     assert "$cmd = Get-Command ccsync -CommandType Application" in text
     assert "$exe = $cmd.Source" in text
-    assert "New-ScheduledTaskAction -Execute $exe\n" in text
+    assert 'New-ScheduledTaskAction -Execute $exe -Argument "--scheduled"\n' in text
     assert "Register-ScheduledTask -TaskName $TaskName -Action $action -Trigger $trigger " in text
     assert "-Force" in text.split("Register-ScheduledTask", 1)[1]  # a second run replaces the task
 
@@ -877,7 +877,7 @@ def test_install_schedules_the_running_ccsync_not_the_first_on_path(
                   now=datetime(2025, 3, 10, 12, 0, tzinfo=UTC))
     result = schedule_install(ctx, at="23:59", dry_run=True, argv0=str(mine), scheduler="cron")
     assert result.plan is not None and result.plan.cron_line is not None
-    assert f" {mine} >/dev/null" in result.plan.cron_line
+    assert f" {mine} --scheduled >/dev/null" in result.plan.cron_line
 
 
 # --------------------------------------------------------------------------------------------
@@ -988,7 +988,7 @@ def test_dry_run_systemd_flavour_passes_systemd_analyze(
     assert out.startswith("Would install (systemd): ")
     files = dry_run_files(out)
     assert sorted(files) == ["ccsync.service", "ccsync.timer"]
-    assert f'ExecStart="{fake_bin / "ccsync"}"\n' in files["ccsync.service"]
+    assert f'ExecStart="{fake_bin / "ccsync"}" --scheduled\n' in files["ccsync.service"]
     assert not (tmp_path / "calls").exists()  # a dry run runs no scheduler command
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
@@ -1005,7 +1005,7 @@ def test_dry_run_launchd_flavour_is_a_property_list(
     code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "launchd", "--at", "06:07")
     assert code == 0, err
     agent = plistlib.loads(dry_run_files(out)[f"{LAUNCHD_LABEL}.plist"].encode())
-    assert agent["ProgramArguments"] == [str(fake_bin / "ccsync")]
+    assert agent["ProgramArguments"] == [str(fake_bin / "ccsync"), "--scheduled"]
     assert agent["StartCalendarInterval"] == {"Hour": 6, "Minute": 7}
     assert agent["EnvironmentVariables"]["CCSYNC_HOME"] == os.environ["CCSYNC_HOME"]
     assert f"$ launchctl bootstrap gui/{os.getuid()} {isolated_home}/Library/LaunchAgents/" in out
@@ -1030,9 +1030,9 @@ def test_dry_run_cron_flavour_is_one_crontab_line(cli: Cli, fake_bin: Path) -> N
     code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "cron", "--at", "7:05")
     assert code == 0, err
     line = dry_run_files(out)["crontab line"]
-    shape = r"5 7 \* \* \* PATH=\S+ CCSYNC_HOME=\S+ CLAUDE_CONFIG_DIR=\S+ \S+ >/dev/null # ccsync:nightly\n"
+    shape = r"5 7 \* \* \* PATH=\S+ CCSYNC_HOME=\S+ CLAUDE_CONFIG_DIR=\S+ \S+ --scheduled >/dev/null # ccsync:nightly\n"
     assert re.fullmatch(shape, line), line
-    assert f" {fake_bin / 'ccsync'} >/dev/null" in line
+    assert f" {fake_bin / 'ccsync'} --scheduled >/dev/null" in line
 
 
 def test_scheduler_option_is_checked(cli: Cli, fake_bin: Path) -> None:

@@ -43,7 +43,7 @@ vars="PATH=$path"
 add_var() { vars="$vars $1=$2"; }
 each_passed_env add_var
 
-line="$minute $hour * * * $vars $ccsync >/dev/null $MARKER"
+line="$minute $hour * * * $vars $ccsync --scheduled >/dev/null $MARKER"
 {
     [ -z "$rest" ] || printf '%s\n' "$rest"
     printf '%s\n' "$line"

@@ -37,9 +37,9 @@ foreach ($name in "CCSYNC_HOME", "CLAUDE_CONFIG_DIR") {
     }
 }
 if ($sets.Count -gt 0) {
-    $action = New-ScheduledTaskAction -Execute "cmd.exe" -Argument ("/d /c " + (($sets + "`"$exe`"") -join " && "))
+    $action = New-ScheduledTaskAction -Execute "cmd.exe" -Argument ("/d /c " + (($sets + "`"$exe`" --scheduled") -join " && "))
 } else {
-    $action = New-ScheduledTaskAction -Execute $exe
+    $action = New-ScheduledTaskAction -Execute $exe -Argument "--scheduled"
 }
 
 $trigger = New-ScheduledTaskTrigger -Daily -At $time -RandomDelay (New-TimeSpan -Minutes 1)
