@@ -176,11 +176,14 @@ def nightly(
     """With no command: the nightly job (scan new usage, then sync). Silent on success off a terminal."""
     if ctx.invoked_subcommand is not None:
         return
+    from syncer import store
     from syncer.commands.nightly import nightly as run_nightly
 
+    context = _context()
+    first = _interactive() and store.load_config(context.paths) is None
     try:
         with _progress_bar() as progress:
-            outcome = run_nightly(_context(), progress=progress, scheduled=scheduled)
+            outcome = run_nightly(context, progress=progress, scheduled=scheduled)
     except LockBusy:
         if _interactive():
             raise
@@ -191,6 +194,10 @@ def nightly(
         _say(_sync_line(outcome))
         if outcome.scan is not None:
             _warn(outcome.scan.warnings)
+        cfg = store.load_config(context.paths)
+        if first and cfg is not None:
+            _say("\n".join(render.first_run_lines(
+                cfg.device, outcome.scan.roots if outcome.scan else [], outcome.remote, context.now.year)))
 
 
 class Privacy(StrEnum):

@@ -225,6 +225,20 @@ def scan_line(result: ScanResult) -> str:
     )
 
 
+def first_run_lines(device: str, roots: Sequence[str], remote: str, year: int) -> list[str]:
+    """What the first run set up, and the three next steps."""
+    return [
+        "",
+        f"Set up this machine as device {device} (to rename it: ccsync init --device NEW-ID).",
+        "Log folders read: " + (", ".join(roots) or "none"),
+        f"Sync repository: {remote} (on this machine until you add a remote)",
+        "Next steps:",
+        "  ccsync init --remote URL                share one total with your other machines",
+        f"  ccsync goal set 100M --by {year}-12-31   set a goal (ccsync goal shows progress)",
+        "  ccsync schedule install                 run every night",
+    ]
+
+
 def warning_lines(warnings: Sequence[str]) -> list[str]:
     return [f"warning: {w}" for w in warnings]
 

@@ -3,6 +3,7 @@ test_tables.py), run through the real CLI."""
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import orjson
@@ -101,3 +102,21 @@ def test_only_runs_the_scheduler_marks_count_as_scheduled(cli: Cli, claude_dir: 
         in warnings
     assert cli("--scheduled") == (0, "", "")  # what every job definition runs
     assert orjson.loads(cli("status", "--json")[1])["warnings"] == []
+
+
+def test_the_first_run_on_a_terminal_says_what_it_set_up_and_what_next(
+    cli: Cli, claude_dir: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(socket, "gethostname", lambda: "Ana's MacBook.local")
+    monkeypatch.setattr("syncer.cli._interactive", lambda: True)
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    code, out, err = cli()
+    assert (code, err) == (0, "")
+    assert out.split("\n\n", 1)[1].splitlines()[:3] == [
+        "Set up this machine as device ana-s-macbook (to rename it: ccsync init --device NEW-ID).",
+        f"Log folders read: {claude_dir / 'projects'}",
+        f"Sync repository: {state_dir / 'remote.git'} (on this machine until you add a remote)",
+    ]
+    assert "  ccsync init --remote URL                share one total with your other machines" in out
+    assert "ccsync schedule install" in out
+    assert "Set up this machine" not in cli()[1]  # said once
