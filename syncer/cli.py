@@ -88,8 +88,9 @@ def _interactive() -> bool:
     return sys.stdout.isatty()
 
 
-def _json(payload: object) -> None:
-    sys.stdout.write(orjson.dumps(payload, option=orjson.OPT_INDENT_2).decode() + "\n")
+def _json(payload: dict[str, object]) -> None:
+    document = {"schema_version": render_json.OUTPUT_VERSION, **payload}
+    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def _warn(warnings: list[str]) -> None:

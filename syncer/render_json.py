@@ -17,6 +17,11 @@ if TYPE_CHECKING:  # only the types: `status --json` must not import git through
     from syncer.scan import ScanResult
 
 
+OUTPUT_VERSION = 1
+"""`schema_version` of every `--json` document: a field is only ever added within a version;
+renaming or removing one makes the next."""
+
+
 def scan_json(result: ScanResult) -> dict[str, object]:
     t = result.tokens
     return {

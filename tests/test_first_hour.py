@@ -120,3 +120,12 @@ def test_the_first_run_on_a_terminal_says_what_it_set_up_and_what_next(
     assert "  ccsync init --remote URL                share one total with your other machines" in out
     assert "ccsync schedule install" in out
     assert "Set up this machine" not in cli()[1]  # said once
+
+
+def test_every_json_document_carries_its_schema_version(cli: Cli, claude_dir: Path) -> None:
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    cli("goal", "set", "1k", "--by", "2099-12-31")
+    for args in [("scan", "--json"), ("report", "daily", "-j"), ("total", "-j"), ("goal", "-j"), ("status", "-j")]:
+        code, out, _ = cli(*args)
+        assert code == 0
+        assert orjson.loads(out)["schema_version"] == 1, args
