@@ -399,7 +399,7 @@ class Order(StrEnum):
     desc = "desc"
 
 
-@app.command("report")
+@app.command("report", short_help="Usage by day, week, month, session, model, project or branch.")
 def report_command(
     kind: Annotated[ReportKind, typer.Argument(help="How to group usage.")],
     as_json: JsonOption = False,
@@ -477,7 +477,7 @@ def _device_name() -> str:
     return cfg.device if cfg else "this device"
 
 
-@app.command()
+@app.command(short_help="Config, log roots, last scan and sync, pending bytes, health.")
 def status(as_json: JsonOption = False) -> None:
     """Config, log roots, last scan and sync, pending bytes and health: paste this into bug reports."""
     from syncer.commands.status import status as run_status
@@ -498,7 +498,7 @@ def status(as_json: JsonOption = False) -> None:
     _warn(result.warnings)
 
 
-@app.command()
+@app.command(short_help="Rebuild this device's local state from the sync repo or a backup.")
 def restore(
     from_backup: Annotated[
         bool, typer.Option("--from-backup", help="Use the newest good local backup instead of the sync repo.")

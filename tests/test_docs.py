@@ -3,12 +3,14 @@ ARCHITECTURE.md says what every module owns."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
 import pytest
 
 from syncer.cli import app
+from tests.cli_runner import Cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()
@@ -50,3 +52,33 @@ def test_architecture_names_every_module() -> None:
     names |= {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").is_file()}
     missing = sorted(name for name in names if f"`{name}`" not in architecture)
     assert not missing, f"ARCHITECTURE.md does not say what these own: {missing}"
+
+
+REFERENCE = "## Command reference"
+REFERENCE_INTRO = (
+    "Every command's options exactly as `--help` prints them (checked by `tests/test_docs.py`; after\n"
+    "changing an option, regenerate this section with `CCSYNC_UPDATE_README=1 pytest tests/test_docs.py`).\n"
+)
+
+
+def test_readme_shows_every_commands_options_as_help_prints_them(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    blocks = []
+    for name in ["", *(n for n, _ in commands())]:
+        code, out, err = cli(*name.split(), "--help")
+        assert (code, err) == (0, ""), name
+        blocks.append(f"### `ccsync{' ' + name if name else ''}`\n\n```text\n{out.rstrip()}\n```\n")
+    section = f"{REFERENCE}\n\n{REFERENCE_INTRO}\n" + "\n".join(blocks)
+    text = README
+    if os.environ.get("CCSYNC_UPDATE_README"):
+        start = text.find(REFERENCE + "\n")
+        if start < 0:
+            start = text.index("## How it counts")
+            text = text[:start] + section + "\n" + text[start:]
+        else:
+            end = text.find("\n## ", start + len(REFERENCE))
+            text = text[:start] + section + text[end:]
+        (ROOT / "README.md").write_text(text)
+    assert section in text, "README's command reference differs from --help: regenerate it (see its first lines)"
