@@ -231,6 +231,9 @@ def init(
     cfg = result.config
     verb = "Set up" if result.created else "Updated"
     _say(f"{verb} device {cfg.device} (privacy: {cfg.privacy}).")
+    if result.renamed:
+        _say(f"Rewrote the project and branch names already recorded as privacy {cfg.privacy} records them; "
+             "the next sync shares the rewritten file.")
     if result.pushed is not None:
         _say(f"Pushed to {result.remote}.")
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+
+from syncer.ledger import COUNT_FIELDS, HourRow, Ledger
 
 
 def project_name(cwd: str, *, privacy: str, key: str) -> str:
@@ -16,10 +19,50 @@ def project_name(cwd: str, *, privacy: str, key: str) -> str:
     if privacy == "full":
         return cwd
     if privacy == "hashed":
-        return "p-" + hmac.new(bytes.fromhex(key), cwd.encode(), hashlib.sha256).hexdigest()[:16]
-    trimmed = cwd.rstrip("/\\")
+        return _hashed(_last_part(cwd), key)
+    return _last_part(cwd)
+
+
+def _last_part(path: str) -> str:
+    trimmed = path.rstrip("/\\")
     return trimmed.replace("\\", "/").rsplit("/", 1)[-1] or trimmed
+
+
+def _hashed(name: str, key: str) -> str:
+    # The folder's name, not its path: a ledger recorded under `names` hashes to the same value
+    # when the setting changes, so a project is never split in two.
+    return "p-" + hmac.new(bytes.fromhex(key), name.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+_HASHED = re.compile(r"^p-[0-9a-f]{16}$")
 
 
 def branch_name(branch: str, *, privacy: str) -> str:
     return "" if privacy == "hashed" else branch
+
+
+def renamed(name: str, *, privacy: str, key: str) -> str:
+    """A project name already recorded, as `privacy` records it now. A path becomes its last
+    part (`names`) or that part's hash (`hashed`); a hash cannot be turned back, and a bare
+    name cannot become a path, so those stay as they are."""
+    if not name or privacy == "full" or _HASHED.match(name):
+        return name
+    return _hashed(_last_part(name), key) if privacy == "hashed" else _last_part(name)
+
+
+def apply_privacy(ledger: Ledger, *, privacy: str, key: str) -> Ledger:
+    """The whole ledger with project and branch names as `privacy` records them: rows that
+    now share a name are merged, so a report shows one project, not two."""
+    rows: dict[tuple[object, ...], list[int]] = {}
+    for row in ledger.hours:
+        head = (row.hour, row.source, row.model, renamed(row.project, privacy=privacy, key=key),
+                branch_name(row.branch, privacy=privacy), row.long_context, row.fast)
+        counts = rows.setdefault(head, [0] * len(COUNT_FIELDS))
+        for i, field in enumerate(COUNT_FIELDS):
+            counts[i] += getattr(row, field)
+    hours = [HourRow(*head, *counts) for head, counts in sorted(rows.items())]  # type: ignore[arg-type]
+    sessions = [
+        s._replace(project=renamed(s.project, privacy=privacy, key=key), branch=branch_name(s.branch, privacy=privacy))
+        for s in ledger.sessions
+    ]
+    return ledger.model_copy(update={"hours": hours, "sessions": sessions})

@@ -27,7 +27,7 @@ import orjson
 from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from syncer import keystore
+from syncer import keystore, privacy
 from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew
 from syncer.keystore import KeyStore
@@ -354,6 +354,20 @@ def rename_ledger(paths: StatePaths, device: str) -> None:
         return
     _backup(paths)
     write_atomic(paths.ledger, checked_bytes(ledger.model_copy(update={"device": device})))
+
+
+def apply_privacy(paths: StatePaths, config: Config) -> bool:
+    """Rewrite the project and branch names already recorded as `config.privacy` records them
+    (`ccsync init --privacy`). Counts and generation stay, so the local state still matches."""
+    ledger = read_ledger(paths)
+    if ledger is None:
+        return False
+    rewritten = privacy.apply_privacy(ledger, privacy=config.privacy, key=config.hash_key)
+    if rewritten == ledger:
+        return False
+    _backup(paths)
+    write_atomic(paths.ledger, checked_bytes(rewritten))
+    return True
 
 
 def _backup(paths: StatePaths) -> None:

@@ -129,3 +129,26 @@ def test_every_json_document_carries_its_schema_version(cli: Cli, claude_dir: Pa
         code, out, _ = cli(*args)
         assert code == 0
         assert orjson.loads(out)["schema_version"] == 1, args
+
+
+def test_switching_to_hashed_names_rewrites_what_is_already_recorded(
+    cli: Cli, claude_dir: Path, state_dir: Path
+) -> None:
+    """Item 6: the shared file keeps no plain name, and one project stays one row."""
+    f = logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1", cwd="/home/ana/src/shop"),
+                   logs.assistant("m2", "r2", cwd="/srv/api", branch="feature/secret"))
+    assert cli("init", "--device", "one")[0] == 0
+    assert cli()[0] == 0
+    code, out, err = cli("init", "--privacy", "hashed")
+    assert (code, err) == (0, "")
+    assert out == ("Updated device one (privacy: hashed).\nRewrote the project and branch names already recorded "
+                   "as privacy hashed records them; the next sync shares the rewritten file.\n")
+    raw = (state_dir / "ledger.json").read_bytes()
+    assert b"shop" not in raw and b"api" not in raw and b"feature/secret" not in raw
+    logs.write(f, logs.assistant("m3", "r3", cwd="/home/ana/src/shop"), append=True)
+    assert cli()[0] == 0
+    rows = orjson.loads(cli("report", "project", "-j")[1])["rows"]
+    assert len(rows) == 2 and all(r["project"].startswith("p-") for r in rows)
+    assert sorted(r["messages"] for r in rows) == [1, 2]  # shop: before and after the switch, one row
+    shared = orjson.loads(cli("total", "-j")[1])
+    assert shared["total"]["messages"] == 3

@@ -22,6 +22,7 @@ class InitResult:
     created: bool
     remote: str  # redacted, for display
     pushed: PushResult | None = None
+    renamed: bool = False  # the names already recorded were rewritten for a new privacy setting
 
 
 def check_device(device: str) -> str:
@@ -75,7 +76,8 @@ def init(
         store.save_config(ctx.paths, cfg)
         store.rename_ledger(ctx.paths, cfg.device)
         store.set_owner(ctx.paths, cfg.owner)
-    result = InitResult(cfg, created, urls.redact(cfg.remote or ""))
+        renamed = existing is not None and existing.privacy != cfg.privacy and store.apply_privacy(ctx.paths, cfg)
+    result = InitResult(cfg, created, urls.redact(cfg.remote or ""), renamed=renamed)
     if remote is not None or (existing is not None and existing.device != cfg.device):
         # Push what this device has (and the embedded repo's history, if the remote is empty):
         # this is also where the sync repo says whether the id belongs to another machine.
