@@ -260,6 +260,8 @@ def _sync_line(outcome: SyncResult) -> str:
     s = outcome.sync
     if s is None or not s.committed:
         return f"Sync: nothing new to push to {outcome.remote}."
+    if not outcome.tokens_added:
+        return f"Sync: pushed this device's record to {outcome.remote} ({s.tip[:10]}), no new tokens."
     return f"Sync: pushed {outcome.tokens_added:+,} tokens to {outcome.remote} ({s.tip[:10]})."
 
 

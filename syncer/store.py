@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syncer import keystore, privacy
 from syncer.documents import canonical, refuse_newer
-from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew
+from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew, UsageError
 from syncer.keystore import KeyStore
 from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Owner, checked_bytes, dump_ledger, parse_ledger
 from syncer.paths import StatePaths
@@ -398,6 +398,9 @@ def latest_backup(paths: StatePaths) -> Path | None:
 
 def restore_backup(paths: StatePaths) -> Ledger:
     backup = latest_backup(paths)
+    if backup is None and not any(paths.backups.glob("ledger.*.json")):
+        raise UsageError(f"there are no backups in {paths.backups} yet (one is kept each time the ledger "
+                         "changes); rebuild from the sync repo with: ccsync restore")
     if backup is None:
         raise LedgerCorrupt(f"no valid backup in {paths.backups}; rebuild from the sync repo with: ccsync restore")
     ledger = parse_ledger(backup.read_bytes(), what=str(backup))

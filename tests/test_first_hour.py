@@ -9,6 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from syncer import render
 from tests import logs
 from tests.cli_runner import Cli
 
@@ -152,3 +153,36 @@ def test_switching_to_hashed_names_rewrites_what_is_already_recorded(
     assert sorted(r["messages"] for r in rows) == [1, 2]  # shop: before and after the switch, one row
     shared = orjson.loads(cli("total", "-j")[1])
     assert shared["total"]["messages"] == 3
+
+
+def test_restore_on_a_fresh_machine_lists_the_ids_it_could_restore(
+    cli: Cli, claude_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = str(tmp_path / "shared.git")
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    assert cli("init", "--device", "studio", "--remote", remote)[0] == 0
+    assert cli()[0] == 0
+    monkeypatch.setenv("CCSYNC_HOME", str(tmp_path / "fresh"))
+    assert cli("init", "--device", "laptop")[0] == 0
+    (tmp_path / "fresh" / "config.json").write_bytes(
+        (tmp_path / "fresh" / "config.json").read_bytes().replace(b'"remote": null', f'"remote": "{remote}"'.encode()))
+    code, _, err = cli("restore")
+    assert (code, err) == (2, "ccsync: the sync repo has no data/laptop.json (it holds: studio); pick the device "
+                              "id to restore with: ccsync init --device ID --force\n")
+
+
+def test_restore_from_backup_with_no_backup_yet_is_not_corrupt_data(cli: Cli, state_dir: Path) -> None:
+    code, out, err = cli("restore", "--from-backup")
+    assert (code, out) == (2, "")
+    assert err == (f"ccsync: there are no backups in {state_dir / 'backups'} yet (one is kept each time the ledger "
+                   "changes); rebuild from the sync repo with: ccsync restore\n")
+
+
+def test_small_costs_and_single_days_read_right() -> None:
+    assert [render.money(x) for x in (0, 0.004, 0.005, 1234.5)] == ["$0.00", "<$0.01", "$0.01", "$1,234.50"]
+    assert (render.plural(1, "day"), render.plural(2, "day")) == ("1 day", "2 days")
+    assert render.goal_amount(100_000_000, "processed") == "100M processed tokens"
+    assert render.goal_amount(5000, "cost") == "$5,000.00"
+    assert render.short_model("claude-opus-4-6") == "opus-4-6"
+    assert render.short_model("claude-3-5-haiku-20241022") == "haiku-3-5"
+    assert render.short_model("gpt-5-codex") == "gpt-5-codex"

@@ -32,11 +32,13 @@ def restore(ctx: Context, *, from_backup: bool) -> RestoreResult:
         remote = remote_of(ctx, cfg)
         local.open_repo(ctx.paths.repo)
         transport.fetch(ctx.paths.repo, remote, **access(ctx, remote))
-        raw = snapshot(ctx.paths.repo).files.get(cfg.device)
+        files = snapshot(ctx.paths.repo).files
+        raw = files.get(cfg.device)
         if raw is None:
+            held = ", ".join(sorted(files)) or "no device yet"
             raise UsageError(
-                f"the sync repo has no data/{cfg.device}.json; pick the device id to restore with: "
-                "ccsync init --device ID --force"
+                f"the sync repo has no data/{cfg.device}.json (it holds: {held}); "
+                "pick the device id to restore with: ccsync init --device ID --force"
             )
         record = parse_ledger(raw, what=f"data/{cfg.device}.json in the sync repo")
         try:

@@ -138,8 +138,9 @@ def describe(exc: BaseException) -> str:
         return f"could not connect ({errno_reason.group(1).strip()})"
     if isinstance(exc, OSError) and exc.strerror:
         return f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
-    if isinstance(exc, GitProtocolError) and not text:
-        text = "the connection was closed by the remote"
+    if isinstance(exc, GitProtocolError):
+        # dulwich's class names (HangupException) mean nothing to a user; its text does.
+        return text or "the connection was closed by the remote"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
