@@ -399,6 +399,16 @@ class ReportKind(StrEnum):
     blocks = "blocks"
 
 
+class Weekday(StrEnum):
+    monday = "monday"
+    tuesday = "tuesday"
+    wednesday = "wednesday"
+    thursday = "thursday"
+    friday = "friday"
+    saturday = "saturday"
+    sunday = "sunday"
+
+
 class Order(StrEnum):
     asc = "asc"
     desc = "desc"
@@ -425,6 +435,7 @@ def report_command(
     last: Annotated[int | None, typer.Option(min=1, help="Only the last N rows (after ordering by key).")] = None,
     breakdown: Annotated[bool, typer.Option("--breakdown", help="A row per model under each row.")] = False,
     compact: CompactOption = False,
+    start_of_week: Annotated[Weekday, typer.Option(help="The day weekly rows start on.")] = Weekday.monday,
 ) -> None:
     """This device's usage (or every device's) by day, week, month, session, model, project,
     branch, or 5-hour block."""
@@ -442,7 +453,9 @@ def report_command(
     from syncer.commands.report import usage_report
 
     zone = _zone(timezone)
-    result, warnings = usage_report(_context(), kind=kind.value, zone=zone, window=window, all_devices=all_devices)
+    week_start = list(Weekday).index(start_of_week)
+    result, warnings = usage_report(_context(), kind=kind.value, zone=zone, window=window, all_devices=all_devices,
+                                    week_start=week_start)
     result = report.arrange(result, descending=order is Order.desc, last=last)
     fmt = _format(as_json, fmt)
     title = render.report_title(result, window=window, zone=zone, device=None if all_devices else _device_name())
@@ -488,6 +501,7 @@ def status(as_json: JsonOption = False) -> None:
     from syncer.commands.status import status as run_status
 
     result = run_status(_context())
+    zone = system_zone()
     payload = render_json.status_json(result)
     if as_json:
         _json(payload)
@@ -495,7 +509,7 @@ def status(as_json: JsonOption = False) -> None:
     for name, value in payload.items():
         if name in ("warnings", "totals"):
             continue
-        _say(f"{name:>18}: {render.status_value(name, value)}")
+        _say(f"{name:>18}: {render.status_value(name, value, zone)}")
     if result.totals is not None:
         u = result.totals.usage
         _say(f"{'ledger':>18}: {render.tokens(u.processed_tokens)} tokens processed "

@@ -243,18 +243,32 @@ def warning_lines(warnings: Sequence[str]) -> list[str]:
     return [f"warning: {w}" for w in warnings]
 
 
-def status_value(name: str, value: object) -> str:
-    """One `ccsync status` field as text."""
+def local_time(text: object, zone: tzinfo) -> str:
+    """A recorded UTC time (`2026-11-20T23:59:03Z`) as the reports show times: local."""
+    try:
+        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        return str(text)
+    if moment.tzinfo is None:
+        return str(text)
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S %Z").rstrip()
+
+
+def status_value(name: str, value: object, zone: tzinfo = UTC) -> str:
+    """One `ccsync status` field as text, times in `zone`."""
     if value is None:
         return "never" if name.startswith("last_") else "-"
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none found"
     if name == "last_sync" and isinstance(value, dict):
         pushed = "pushed" if value.get("pushed") else "nothing to push"
-        return f"{value.get('time')}, {pushed} (tip {str(value.get('tip'))[:10]})"
+        return f"{local_time(value.get('time'), zone)}, {pushed} (tip {str(value.get('tip'))[:10]})"
     if name in ("last_run", "last_scheduled_run") and isinstance(value, dict):
         outcome = "ok" if value.get("exit_code") == 0 else f"exit {value.get('exit_code')}: {value.get('error')}"
-        return f"{value.get('time')}, {outcome}, +{compact(float(str(value.get('tokens_added') or 0)))} tokens"
+        added = compact(float(str(value.get("tokens_added") or 0)))
+        return f"{local_time(value.get('time'), zone)}, {outcome}, +{added} tokens"
+    if name == "last_scan":
+        return local_time(value, zone)
     if name == "pending_bytes" and isinstance(value, int):
         return f"{byte_size(value)} not yet read"
     return str(value)

@@ -140,6 +140,7 @@ def build(
     zone: tzinfo,
     window: Window,
     pricer: Callable[[PricedRow], float | None],
+    week_start: int = 0,
 ) -> Report:
     """Group every ledger's hourly rows (or sessions) into one report.
 
@@ -177,7 +178,7 @@ def build(
                 found = day_of[label] = local_day(hour_index(label), zone)
             return found
 
-        key_of = _key_function(kind, day)
+        key_of = _key_function(kind, day, week_start)
         everything = window.since is None and window.until is None
         for ledger in ledgers:
             for hour_row in ledger.hours:
@@ -209,11 +210,13 @@ def _add(row: Row, usage: SessionUsage, cost: float | None) -> None:
     model.add_row(usage, cost, usage.model)
 
 
-def _key_function(kind: str, day: Callable[[str], date]) -> Callable[[HourRow, Ledger], str]:
+def _key_function(
+    kind: str, day: Callable[[str], date], week_start: int = 0
+) -> Callable[[HourRow, Ledger], str]:
     if kind == "daily":
         return lambda r, _: day(r.hour).isoformat()
     if kind == "weekly":
-        return lambda r, _: (day(r.hour) - timedelta(days=day(r.hour).weekday())).isoformat()
+        return lambda r, _: (day(r.hour) - timedelta(days=(day(r.hour).weekday() - week_start) % 7)).isoformat()
     if kind == "monthly":
         return lambda r, _: day(r.hour).strftime("%Y-%m")
     if kind == "model":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -186,3 +187,26 @@ def test_small_costs_and_single_days_read_right() -> None:
     assert render.short_model("claude-opus-4-6") == "opus-4-6"
     assert render.short_model("claude-3-5-haiku-20241022") == "haiku-3-5"
     assert render.short_model("gpt-5-codex") == "gpt-5-codex"
+
+
+def test_weeks_start_on_the_day_asked(cli: Cli, claude_dir: Path) -> None:
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1", ts="2026-11-22T10:00:00Z"))  # a Sunday
+    cli("scan")
+    weeks = [orjson.loads(cli("report", "weekly", "-j", "-z", "UTC", *extra)[1])["rows"][0]["week"]
+             for extra in [(), ("--start-of-week", "sunday")]]
+    assert weeks == ["2026-11-16", "2026-11-22"]
+    code, _, err = cli("report", "daily", "--since", "2026/11/01")
+    assert (code, err) == (2, "ccsync: --since '2026/11/01' is not a date; use YYYY-MM-DD or YYYYMMDD\n")
+    assert orjson.loads(cli("report", "daily", "-j", "--since", "20261122")[1])["rows"][0]["date"] == "2026-11-22"
+
+
+def test_status_shows_times_in_local_time_like_the_reports(
+    cli: Cli, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    cli("--scheduled")
+    utc = orjson.loads(cli("status", "-j")[1])["last_run"]["time"]
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    out = cli("status")[1]
+    expected = render.local_time(utc, ZoneInfo("Asia/Tokyo"))
+    assert expected.endswith(" JST") and f"last_run: {expected}, ok" in out

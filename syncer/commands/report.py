@@ -10,7 +10,7 @@ from syncer.pricing import load_table
 
 
 def usage_report(
-    ctx: Context, *, kind: str, zone: tzinfo, window: report.Window, all_devices: bool
+    ctx: Context, *, kind: str, zone: tzinfo, window: report.Window, all_devices: bool, week_start: int = 0
 ) -> tuple[report.Report, list[str]]:
     """A report over this device's ledger, or over every device's with `all_devices`."""
     if all_devices:
@@ -22,5 +22,6 @@ def usage_report(
     else:
         own = store.read_ledger(ctx.paths)
         ledgers, warnings = ([own] if own else []), []
-    result = report.build(kind, ledgers, zone=zone, window=window, pricer=report.Pricer(load_table()))
+    result = report.build(kind, ledgers, zone=zone, window=window, pricer=report.Pricer(load_table()),
+                          week_start=week_start)
     return result, warnings + result.warnings
