@@ -66,6 +66,9 @@ def _complain(text: str) -> None:
     sys.stderr.write(text + "\n")
 
 
+_color: bool | None = None  # --color / --no-color; None: rich decides (terminal, NO_COLOR)
+
+
 def _width() -> int:
     """The terminal's width (or `COLUMNS`); piped output has no width to fit, so a wide one."""
     return shutil.get_terminal_size((160, 24)).columns
@@ -75,7 +78,9 @@ def _show(shown: render.TableText | Table) -> None:
     from rich.console import Console  # here, not at the top: see _say
 
     table, note = (shown.table, shown.note) if isinstance(shown, render.TableText) else (shown, None)
-    Console(highlight=False, soft_wrap=True, width=_width()).print(table)
+    # rich already leaves styling out when piped and honours NO_COLOR; --color forces it on.
+    Console(highlight=False, soft_wrap=True, width=_width(), no_color=_color is False,
+            force_terminal=True if _color else None).print(table)
     if note:
         _say(note)
 
@@ -173,8 +178,13 @@ def nightly(
                                           help="Print the version and exit.")] = False,
     scheduled: Annotated[bool, typer.Option("--scheduled", hidden=True,
                                             help="Set by the scheduler's job: a scheduled run.")] = False,
+    color: Annotated[bool | None, typer.Option(
+        "--color/--no-color", help="Style tables even when piped, or never (default: on a terminal, unless NO_COLOR).",
+    )] = None,
 ) -> None:
     """With no command: the nightly job (scan new usage, then sync). Silent on success off a terminal."""
+    global _color
+    _color = color
     if ctx.invoked_subcommand is not None:
         return
     from syncer import store

@@ -210,3 +210,11 @@ def test_status_shows_times_in_local_time_like_the_reports(
     out = cli("status")[1]
     expected = render.local_time(utc, ZoneInfo("Asia/Tokyo"))
     assert expected.endswith(" JST") and f"last_run: {expected}, ok" in out
+
+
+def test_tables_are_plain_when_piped_and_styled_with_color(cli: Cli, claude_dir: Path) -> None:
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    cli("scan")
+    assert "\x1b[" not in cli("report", "daily")[1]
+    assert "\x1b[" in cli("--color", "report", "daily")[1]
+    assert "\x1b[" not in cli("--no-color", "report", "daily")[1]
