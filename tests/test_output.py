@@ -33,17 +33,19 @@ def two_models(claude_dir: Path) -> Path:
 
 
 def test_report_markdown_is_exact(cli: Cli, two_models: Path) -> None:
+    cli("init", "--device", "laptop")
     cli("scan")
     code, out, err = cli("report", "project", "--format", "markdown")
     assert (code, err) == (0, "")
     cost = orjson.loads(cli("report", "project", "--json")[1])["rows"][1]["cost_usd"]
     assert out == (
-        "### Usage by project\n"
-        "| Project | Input | Output | Cache create | Cache read | Total | Cost | Responses |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|\n"
-        "| a\\|b | 5 | 50 | 0 | 0 | 55 | unknown | 1 |\n"
-        f"| shop | 3 | 187 | 2,311 | 18,204 | 20,705 | ${cost:,.2f} | 1 |\n"
-        f"| **Total** | **8** | **237** | **2,311** | **18,204** | **20,760** | **${cost:,.2f}** | **2** |\n"
+        "### Usage by project: laptop, all time, UTC\n"
+        "| Project | Input | Output | Cache create | Cache read | Processed | All tokens | Cost | Responses |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| a\\|b | 5 | 50 | 0 | 0 | 55 | 55 | unknown | 1 |\n"
+        f"| shop | 3 | 187 | 2,311 | 18,204 | 2,501 | 20,705 | ${cost:,.2f} | 1 |\n"
+        f"| **Total** | **8** | **237** | **2,311** | **18,204** | **2,556** | **20,760** | **${cost:,.2f}** "
+        "| **2** |\n"
         "\n"
         "> warning: no price known for model claude-future-9-20270101: its tokens are counted, its cost is left "
         "out (update ccsync for newer prices)\n\n"
@@ -61,15 +63,16 @@ def test_report_csv_has_every_row_and_no_total(cli: Cli, two_models: Path) -> No
         "output_tokens",
         "cache_creation_tokens",
         "cache_read_tokens",
+        "processed_tokens",
         "total_tokens",
         "cost_usd",
         "messages",
     ]
-    assert [r[:6] + r[7:] for r in parsed[1:]] == [
-        ["2026-11-20", "3", "187", "2311", "18204", "20705", "1"],
-        ["2026-11-21", "5", "50", "0", "0", "55", "1"],
+    assert [r[:7] + r[8:] for r in parsed[1:]] == [
+        ["2026-11-20", "3", "187", "2311", "18204", "2501", "20705", "1"],
+        ["2026-11-21", "5", "50", "0", "0", "55", "55", "1"],
     ]
-    assert parsed[2][6] == ""  # an unknown cost is empty, not 0
+    assert parsed[2][7] == ""  # an unknown cost is empty, not 0
     code, out, _ = cli("report", "session", "--format", "csv")
     assert next(csv.reader(io.StringIO(out)))[:6] == ["session", "project", "branch", "device", "first", "last"]
 
@@ -83,10 +86,10 @@ def test_total_and_goal_markdown_fit_a_job_summary(cli: Cli, two_models: Path) -
     lines = out.splitlines()
     assert lines[:3] == [
         "### All devices, by owner",
-        "| Owner | Input | Output | Cache create | Cache read | Total | Cost | Responses |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| Owner | Input | Output | Cache create | Cache read | Processed | All tokens | Cost | Responses |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    assert lines[3].startswith("| Ana | 8 | 237 | 2,311 | 18,204 | 20,760 | $")
+    assert lines[3].startswith("| Ana | 8 | 237 | 2,311 | 18,204 | 2,556 | 20,760 | $")
     assert "### Goal: 1,000,000 processed by 2026-12-31" in lines
     goal = orjson.loads(cli("goal", "--json", "--offline")[1])
     code, out, _ = cli("goal", "--format", "markdown", "--offline")
@@ -101,7 +104,7 @@ def test_total_and_goal_markdown_fit_a_job_summary(cli: Cli, two_models: Path) -
 def test_markdown_escapes_what_would_break_a_table() -> None:
     rows = output.Rows(["project", "total_tokens"], [["a|b\nc", 1200], ["", 3]], ["Total", 1203])
     assert output.markdown_table(rows) == (
-        "| Project | Total |\n|---|---:|\n| a\\|b c | 1,200 |\n| (none) | 3 |\n| **Total** | **1,203** |\n"
+        "| Project | All tokens |\n|---|---:|\n| a\\|b c | 1,200 |\n| (none) | 3 |\n| **Total** | **1,203** |\n"
     )
 
 
