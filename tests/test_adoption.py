@@ -42,7 +42,8 @@ def a_new_machine_that_synced_under_its_own_id(tmp_path: Path, claude_dir: Path)
     write_sessions(claude_dir, 0, 2)
     assert ccsync("init", "--device", "newbox", "--remote", str(remote))[0] == 0
     assert ccsync()[0] == 0
-    assert ccsync("init", "--device", "studio", "--force")[0] == 0
+    # Refused (the id is the old machine's) but kept with --force, so this machine can adopt it.
+    assert ccsync("init", "--device", "studio", "--force")[0] == 78
     return remote, old
 
 
