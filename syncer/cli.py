@@ -27,6 +27,8 @@ from syncer.errors import CcsyncError, LockBusy, UsageError
 from syncer.paths import state_paths
 from syncer.zones import system_zone
 
+MAX_COUNT = 2**53  # what a ledger field may hold (syncer.ledger.MAX_COUNT, not imported: cli stays light)
+
 if TYPE_CHECKING:
     from rich.table import Table
 
@@ -54,6 +56,10 @@ schedule_app = typer.Typer(help="Run ccsync every night with the system's schedu
 app.add_typer(schedule_app, name="schedule")
 statusline_app = typer.Typer(help="Claude Code's status line: print it, or install it in Claude Code's settings.")
 app.add_typer(statusline_app, name="statusline")
+entries_app = typer.Typer(help="List manual and imported entries, or remove one.", invoke_without_command=True)
+app.add_typer(entries_app, name="entries")
+devices_app = typer.Typer(help="Every device in the sync repo, or retire one.", invoke_without_command=True)
+app.add_typer(devices_app, name="devices")
 
 
 def _say(text: str) -> None:
@@ -390,12 +396,148 @@ def goal_set(
     metric: Annotated[
         Metric, typer.Option(help="processed = input+output+cache creation; all adds cache reads.")
     ] = Metric.processed,
+    start: Annotated[
+        str | None, typer.Option("--from", help="Count only usage from this day, YYYY-MM-DD (default: all of it).")
+    ] = None,
 ) -> None:
     """Set the goal every device shares (stored in the sync repo's goal.json)."""
     from syncer.commands.goal import set_goal
 
-    new = set_goal(_context(), target=target, by=_day(by, "--by"), metric=metric.value, zone=system_zone())
-    _say(f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}.")
+    new = set_goal(
+        _context(), target=target, by=_day(by, "--by"), metric=metric.value, zone=system_zone(),
+        start=_day(start, "--from"),
+    )
+    window = f", counting from {new.start.isoformat()}" if new.start else ""
+    _say(f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}{window}.")
+
+
+@app.command()
+def add(
+    input_tokens: Annotated[int, typer.Argument(min=0, max=MAX_COUNT, help="Input tokens (uncached).")],
+    output_tokens: Annotated[int, typer.Argument(min=0, max=MAX_COUNT, help="Output tokens.")],
+    cache_creation: Annotated[int, typer.Option(min=0, max=MAX_COUNT, help="Cache creation tokens.")] = 0,
+    cache_read: Annotated[int, typer.Option(min=0, max=MAX_COUNT, help="Cache read tokens.")] = 0,
+    model: Annotated[str, typer.Option(help="Model name (priced like logged usage).")] = "",
+    source: Annotated[str, typer.Option(help="The CLI or service it was spent in.")] = "claude",
+    on: Annotated[str | None, typer.Option("--date", help="Day it was spent, YYYY-MM-DD (default: now).")] = None,
+    note: Annotated[str, typer.Option(help="What it was, for `ccsync entries`.")] = "",
+) -> None:
+    """Record usage no log shows (a web chat, an API script) in this device's ledger."""
+    from syncer.commands.entries import add_entry
+
+    entry = add_entry(
+        _context(), counts=(input_tokens, output_tokens, cache_creation, cache_read), model=model,
+        source=source, day=_day(on, "--date"), note=note, zone=system_zone(),
+    )
+    _say(f"Added entry {entry.id}: {render.tokens(input_tokens + output_tokens + cache_creation)} tokens processed "
+         f"(+{render.tokens(cache_read)} cache reads). Remove it with: ccsync entries remove {entry.id}")
+
+
+@entries_app.callback(invoke_without_command=True)
+def entries_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+) -> None:
+    """Every device's manual and imported entries, with their ids and removals."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from syncer.commands.entries import list_entries
+
+    result = list_entries(_context(), offline=offline)
+    if as_json:
+        _json({"schema_version": 1, "entries": [item.as_json() for item in result.items], "warnings": result.warnings})
+        return
+    for item in result.items:
+        e = item.entry
+        gone = f"  removed by {item.removal.by}" if item.removal else ""
+        _say(f"{e.id}  {e.kind:<6}  {e.hour[:10]}  {item.device:<16}  "
+             f"{render.tokens(e.input_tokens + e.output_tokens + e.cache_creation_tokens):>10}  "
+             f"{e.model or '-'}  {e.note or e.origin}{gone}")
+    if not result.items:
+        _say("No entries. Add one with: ccsync add INPUT OUTPUT, or import records with: ccsync import FILE")
+    _warn(result.warnings)
+
+
+@entries_app.command("remove")
+def entries_remove(
+    entry_id: Annotated[str, typer.Argument(help="The entry's id, as `ccsync entries` lists it.")],
+    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+) -> None:
+    """Remove an entry (any device's): the removal is recorded and synced, never silent."""
+    from syncer.commands.entries import remove_entry
+
+    removed = remove_entry(_context(), entry_id, offline=offline)
+    _say(f"Removed entry {entry_id} ({removed.entry.kind}, added on {removed.device}); "
+         "every total leaves it out after the next sync.")
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="A record file of another tool (see the README).")],
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be added and skipped; change nothing.")
+    ] = False,
+    until: Annotated[str | None, typer.Option(help="Date of a running total without dates, YYYY-MM-DD.")] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA zone the tool dated its days in (default: the system's).")
+    ] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+) -> None:
+    """Take over another tool's history, never counting a day the logs already count."""
+    from syncer.commands.import_file import import_file
+
+    plan = import_file(
+        _context(), file, dry_run=dry_run, until=_day(until, "--until"), zone=_zone(timezone), offline=offline
+    )
+    for decision in plan.decisions:
+        record = decision.record
+        what = f"{record.day}  {record.model or record.session or '(all models)'}"
+        verb = "add " if decision.entry else "skip"
+        _say(f"{verb}  {what}  {render.tokens(sum(decision.counts[:3]))}  {decision.reason}")
+    added = plan.added()
+    head = "Would add" if dry_run else "Added"
+    _say(f"{head} {len(plan.taken)} of {len(plan.decisions)} records from {plan.shape} {plan.file}: "
+         f"{render.tokens(sum(added[:3]))} tokens processed (+{render.tokens(added[3])} cache reads)"
+         + (f"; {plan.duplicates} duplicated rows counted once" if plan.duplicates else ""))
+
+
+@devices_app.callback(invoke_without_command=True)
+def devices_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
+    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+) -> None:
+    """Every device in the sync repo: sources, first and last usage, last sync, size, totals."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from syncer.commands.devices import list_devices
+
+    result = list_devices(_context(), offline=offline)
+    if as_json:
+        _json({"schema_version": 1, "devices": [row.as_json() for row in result.rows], "warnings": result.warnings})
+        return
+    for row in result.rows:
+        state = " (retired)" if row.retired else (" (this device)" if row.this_device else "")
+        state = f" [{row.ledger.owner}]{state}" if row.ledger.owner else state
+        span = row.usage_span
+        used = f"{span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}" if span else "none"
+        synced = f"{row.last_sync:%Y-%m-%d %H:%M} UTC" if row.last_sync else "never"
+        _say(f"{row.ledger.device}{state}: {render.tokens(row.processed)} tokens processed, "
+             f"sources {', '.join(row.sources) or '-'}, usage {used}, last sync {synced}, {row.size or 0:,} bytes")
+    _warn(result.warnings)
+
+
+@devices_app.command("retire")
+def devices_retire(
+    device: Annotated[str, typer.Argument(help="The device id, as `ccsync devices` lists it.")],
+    offline: Annotated[bool, typer.Option("--offline", help="Record it now; the next sync publishes it.")] = False,
+) -> None:
+    """Mark a device that will never sync again: its usage keeps counting, the warnings stop."""
+    from syncer.commands.devices import retire_device
+
+    retire_device(_context(), device, offline=offline)
+    _say(f"Retired {device}: its usage keeps counting; total no longer warns that it has not synced.")
 
 
 class ReportKind(StrEnum):

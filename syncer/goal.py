@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from collections.abc import Callable, Sequence
+from datetime import date, datetime, tzinfo
 from typing import Annotated, Literal
 
 import orjson
@@ -12,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from syncer.documents import canonical, refuse_newer
 from syncer.documents import json_schema as json_schema_of
 from syncer.errors import GoalCorrupt, UsageError
+from syncer.ledger import Ledger
 from syncer.pace import GoalProgress as GoalProgress  # the maths live apart, free of pydantic
 from syncer.pace import Metric as Metric
 from syncer.pace import progress as progress
-from syncer.report import Report, Totals
+from syncer.report import PricedRow, Report, Totals, Window, build
 
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
@@ -26,11 +28,14 @@ class Goal(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
-    schema_version: Literal[1] = 1
+    # Version 2 adds `start`; a goal without one is still written as version 1, which every
+    # ccsync reads, and one with a window is refused by a ccsync that would count all usage.
+    schema_version: Literal[1, 2] = 1
     # Tokens are whole; a cost target is dollars and cents.
     target: Annotated[int, Field(gt=0, le=10**18)] | Annotated[float, Field(gt=0, le=10**15)]
     metric: Metric = "processed"
     deadline: date
+    start: date | None = None  # only usage from this day on counts (else everything ever)
     set_by: Annotated[str, Field(max_length=63)]
     set_at: datetime
 
@@ -58,7 +63,7 @@ def parse_target(text: str, metric: Metric = "processed") -> int | float:
 def parse_goal(data: bytes) -> Goal:
     try:
         raw = orjson.loads(data)
-        refuse_newer(raw, supported=1, what="goal.json in the sync repo")
+        refuse_newer(raw, supported=2, what="goal.json in the sync repo")
         return Goal.model_validate(raw, strict=False)
     except (orjson.JSONDecodeError, ValidationError):
         raise GoalCorrupt(
@@ -67,7 +72,13 @@ def parse_goal(data: bytes) -> Goal:
 
 
 def dump_goal(goal: Goal) -> bytes:
-    return canonical(goal.model_dump(mode="json"))
+    doc = goal.model_dump(mode="json")
+    if goal.start is None:
+        del doc["start"]
+        doc["schema_version"] = 1
+    else:
+        doc["schema_version"] = 2
+    return canonical(doc)
 
 
 def metric_value(totals: Totals, metric: Metric) -> float:
@@ -84,6 +95,24 @@ def metric_value(totals: Totals, metric: Metric) -> float:
 def json_schema() -> bytes:
     """The JSON Schema of the sync repo's `goal.json`."""
     return json_schema_of(Goal, title="ccsync goal (goal.json)")
+
+
+def progress_over(
+    goal: Goal,
+    ledgers: Sequence[Ledger],
+    *,
+    zone: tzinfo,
+    pricer: Callable[[PricedRow], float | None],
+    today: date,
+    devices: Report | None = None,
+) -> GoalProgress:
+    """`progress` over every device's ledgers, counting only usage from the goal's start when
+    it has one. `devices` (a by-device report over all time) is reused when the goal has none."""
+    window = Window(since=goal.start)
+    daily = build("daily", ledgers, zone=zone, window=window, pricer=pricer)
+    if devices is None or goal.start is not None:
+        devices = build("device", ledgers, zone=zone, window=window, pricer=pricer)
+    return progress_from(goal, daily=daily, devices=devices, today=today)
 
 
 def progress_from(goal: Goal, *, daily: Report, devices: Report, today: date) -> GoalProgress:

@@ -23,8 +23,11 @@ from syncer.logfiles import find_logs
 from syncer.paths import StatePaths
 from syncer.published import already_published, read_last_sync
 
-# The ledger is written with sorted keys, so `generation` is its second key.
-_GENERATION = re.compile(rb'^\{\s*"device":\s*"[a-z0-9-]+",\s*"generation":\s*(\d+),')
+# The ledger is written with sorted keys, so `generation` is its second key, or its third after
+# the entries (one per line, the block closed by a line of its own: JSON strings hold no newline).
+_GENERATION = re.compile(
+    rb'^\{\s*"device":\s*"[a-z0-9-]+",(?:\s*"entries":\s*\[.*?\n  \],)?\s*"generation":\s*(\d+),', re.DOTALL
+)
 
 
 def nothing_to_do(paths: StatePaths, env: Mapping[str, str], home: Path) -> bool:

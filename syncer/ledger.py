@@ -3,7 +3,10 @@
 
 Schema version 2 adds `fast` to every hourly and session row (Opus fast mode is billed at a
 multiple of the standard rates). Version 1 files (ours from before, or a peer's) are read by
-adding `fast: false` to each row: version 1 never recorded fast mode.
+adding `fast: false` to each row: version 1 never recorded fast mode. Version 2 also adds
+`entries` (usage added by hand or imported from another tool's records), `removed` (entries
+taken back out) and `retired` (devices marked as never syncing again): all append-only, and left
+out of the file while empty.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from syncer.documents import json_schema as json_schema_of
 from syncer.documents import refuse_newer
-from syncer.errors import LedgerCorrupt
+from syncer.errors import LedgerCorrupt, SchemaTooNew
 
 SCHEMA_VERSION: Literal[2] = 2
 DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -61,6 +64,9 @@ class Tokens(_Strict):
 OWNER_PATTERN = r"^[^\x00-\x1f\x7f]{1,64}$"
 Owner = Annotated[str, Field(pattern=OWNER_PATTERN)]
 Source = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")]
+HourLabel = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}$")]
+EntryId = Annotated[str, Field(pattern=r"^[mi]-[0-9a-f]{10}$")]
+DeviceId = Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
 
 
 class HourRow(NamedTuple):
@@ -69,7 +75,7 @@ class HourRow(NamedTuple):
     Rows are JSON arrays in this order (a device file holds tens of thousands of them: as
     arrays they are a quarter of the size and validate five times faster than objects)."""
 
-    hour: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}$")]
+    hour: HourLabel
     source: Source
     model: Text
     project: Text
@@ -108,11 +114,48 @@ class Session(NamedTuple):
     usage: list[SessionUsage]
 
 
+class Entry(_Strict):
+    """Usage no log on this device shows: added by hand (`manual`) or taken from another
+    tool's records (`import`). Counted in its UTC hour like logged usage; never edited, only
+    removed by a `Removal` naming its id."""
+
+    id: EntryId
+    kind: Literal["manual", "import"]
+    hour: HourLabel
+    source: Source
+    model: Text
+    input_tokens: Count = 0
+    output_tokens: Count = 0
+    cache_creation_tokens: Count = 0
+    cache_read_tokens: Count = 0
+    note: Text = ""
+    origin: Text = ""  # for an import: the file's format and the record it came from
+    added_at: datetime
+
+
+class Removal(_Strict):
+    """An entry taken back out, by any device (an entry lives in the file of the device that
+    added it, and only that device writes that file)."""
+
+    id: EntryId
+    by: DeviceId
+    at: datetime
+
+
+class Retirement(_Strict):
+    """A device marked as never syncing again (`ccsync devices retire`), recorded by the device
+    that retired it: every device reads every file, and no two devices write one."""
+
+    device: DeviceId
+    by: DeviceId
+    at: datetime
+
+
 class Ledger(_Strict):
     """`data/<device>.json`: what one device has spent, aggregated; never prompt text."""
 
     schema_version: Literal[2]
-    device: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+    device: DeviceId
     install_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
     # Who the device belongs to (`ccsync init --owner`), so a team's reports group by person.
     owner: Owner | None = None
@@ -120,6 +163,9 @@ class Ledger(_Strict):
     totals: Tokens
     hours: list[HourRow]
     sessions: list[Session]
+    entries: list[Entry] = []
+    removed: list[Removal] = []
+    retired: list[Retirement] = []
 
     @model_validator(mode="after")
     def _rows_add_up(self) -> Ledger:
@@ -128,6 +174,8 @@ class Ledger(_Strict):
             raise ValueError("cache_creation_1h_tokens exceeds cache_creation_tokens")
         if self.totals != sum_tokens(self.hours):
             raise ValueError("totals do not equal the sum of the hourly rows")
+        if len({e.id for e in self.entries}) != len(self.entries):
+            raise ValueError("two entries share one id")
         return self
 
 
@@ -170,6 +218,13 @@ def parse_ledger(data: bytes, *, what: str) -> Ledger:
     refuse_newer(header, supported=SCHEMA_VERSION, what=what)
     first = error.errors()[0]
     where = ".".join(str(p) for p in first["loc"]) or "document"
+    if first["type"] == "extra_forbidden" and len(first["loc"]) == 1:
+        # A field of this version that this ccsync does not know: version 2 grows by optional
+        # fields, so a later ccsync's file is skipped (by `total`) with the fix, not misread.
+        raise SchemaTooNew(
+            f"{what} has a field this ccsync does not know ({where}); perhaps it was written by a later "
+            "ccsync: upgrade with: pip install -U ccsync"
+        )
     raise LedgerCorrupt(f"{what} is not a valid ledger ({where}: {first['msg']})") from None
 
 
@@ -229,17 +284,24 @@ def checked_bytes(ledger: Ledger) -> bytes:
     return data
 
 
+HISTORY = ("entries", "removed", "retired")
+"""The append-only lists: merged by union, absent from the file while empty."""
+
+
 def dump_ledger(ledger: Ledger) -> bytes:
     """Deterministic bytes: same ledger, same bytes, so an unchanged ledger commits nothing.
     Sorted keys, two-space indent, and one row per line so git diffs stay readable."""
     doc = ledger.model_dump(mode="json")
+    for optional in HISTORY:  # absent while empty: older files keep their bytes
+        if not doc[optional]:
+            del doc[optional]
     parts = []
     for key in sorted(doc):
         value = doc[key]
         if key == "owner" and value is None:
             continue  # a device without an owner writes the same bytes as before owners existed
-        if key in ("hours", "sessions") and value:
-            rows = ",\n".join("    " + orjson.dumps(row).decode() for row in value)
+        if key in ("hours", "sessions", *HISTORY) and value:
+            rows = ",\n".join("    " + orjson.dumps(row, option=orjson.OPT_SORT_KEYS).decode() for row in value)
             parts.append(f'  "{key}": [\n{rows}\n  ]')
         else:
             parts.append(f'  "{key}": ' + orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode())

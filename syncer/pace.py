@@ -39,12 +39,14 @@ class GoalProgress:
     on_track: bool
     devices: list[tuple[str, float, float]]  # device, its current, its share of current (0..1)
     reached_date: date | None = None  # the day the running total first met the target
+    start: date | None = None  # a goal with a window counts usage from this day on
 
     def as_json(self) -> dict[str, object]:
         return {
             "target": self.target,
             "metric": self.metric,
             "deadline": self.deadline.isoformat(),
+            "start": self.start.isoformat() if self.start else None,
             "current": _number(self.current),
             "percent": round(self.percent, 2),
             "remaining": _number(self.remaining),
@@ -103,6 +105,7 @@ def progress(goal: Target, *, daily: Mapping[date, float], devices: Mapping[str,
         on_track=remaining == 0 or (projected is not None and projected <= goal.deadline),
         devices=shares,
         reached_date=_reached(daily, goal.target) if remaining == 0 else None,
+        start=getattr(goal, "start", None),
     )
 
 

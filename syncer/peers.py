@@ -8,6 +8,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from syncer import entries
 from syncer.errors import ConfigError, LedgerCorrupt, SchemaTooNew
 from syncer.ledger import Ledger, holds_all, parse_ledger
 
@@ -57,7 +58,7 @@ def count_once(own: Ledger | None, device: str, files: Mapping[str, bytes]) -> C
             )
         counted.setdefault(peer.install_id, (name, peer))
         ledgers.append(peer)
-    return Counted(ledgers, warnings)
+    return Counted(entries.counted(ledgers), warnings)
 
 
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")

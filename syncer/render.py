@@ -189,7 +189,8 @@ def goal_lines(progress: goal_mod.GoalProgress, *, width: int = 30) -> list[str]
     bar = "█" * filled + "░" * (width - filled)
     m = progress.metric
     lines = [
-        f"Goal: {goal_amount(progress.target, m)} by {progress.deadline.isoformat()}",
+        f"Goal: {goal_amount(progress.target, m)} by {progress.deadline.isoformat()}"
+        + (f", counting from {progress.start.isoformat()}" if progress.start else ""),
         f"[{bar}] {progress.percent:.1f}%  {metric_text(progress.current, m)} done, "
         f"{metric_text(progress.remaining, m)} to go",
     ]

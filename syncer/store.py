@@ -314,7 +314,7 @@ def set_owner(paths: StatePaths, owner: str | None) -> None:
     owner changes: the generation (and so the local state paired with it) stays."""
     ledger = read_ledger(paths)
     if ledger is not None and ledger.owner != owner:
-        write_atomic(paths.ledger, checked_bytes(ledger.model_copy(update={"owner": owner})))
+        record(paths, ledger.model_copy(update={"owner": owner}))
 
 
 def write_ledger(paths: StatePaths, ledger: Ledger) -> None:
@@ -352,8 +352,15 @@ def rename_ledger(paths: StatePaths, device: str) -> None:
     ledger = read_ledger(paths)
     if ledger is None or ledger.device == device:
         return
-    _backup(paths)
-    write_atomic(paths.ledger, checked_bytes(ledger.model_copy(update={"device": device})))
+    record(paths, ledger.model_copy(update={"device": device}))
+
+
+def record(paths: StatePaths, ledger: Ledger) -> None:
+    """Write `ledger`, whose counts from logs are those on disk (a new device id, entries added
+    or removed): its generation stays, so the local state still matches it."""
+    if paths.ledger.exists():
+        _backup(paths)
+    write_atomic(paths.ledger, checked_bytes(ledger))
 
 
 def apply_privacy(paths: StatePaths, config: Config) -> bool:

@@ -20,8 +20,11 @@ from syncer.events import Event
 from syncer.ledger import (
     MAX_COUNT,
     SCHEMA_VERSION,
+    Entry,
     HourRow,
     Ledger,
+    Removal,
+    Retirement,
     Session,
     SessionUsage,
     hour_index,
@@ -167,6 +170,10 @@ class Tally:
         self._fetch: Fetch | None = None
         self._mids_fetched: set[str] = set()
         self.stats = ApplyStats()
+        # Entries added by hand or imported, and removals: carried through a scan unchanged.
+        self.entries: list[Entry] = []
+        self.removed: list[Removal] = []
+        self.retired: list[Retirement] = []
 
     # -- loading and saving ------------------------------------------------------------
 
@@ -177,6 +184,7 @@ class Tally:
             key = (hour_index(row.hour), row.source, row.model, row.project, row.branch, row.long_context, row.fast)
             tally.rows[key] = list(row[-6:])
         tally.totals = list(ledger.totals.model_dump().values())
+        tally.entries, tally.removed, tally.retired = list(ledger.entries), list(ledger.removed), list(ledger.retired)
         for s in ledger.sessions:
             state = SessionState(s.source, s.project, s.branch, _ms(s.first), _ms(s.last))
             for u in s.usage:
@@ -229,7 +237,8 @@ class Tally:
         # written is validated as bytes, by `checked_bytes`, before it reaches the disk.
         return Ledger.model_construct(
             schema_version=SCHEMA_VERSION, device=device, install_id=install_id, owner=owner, generation=generation,
-            totals=sum_tokens(hours), hours=hours, sessions=sessions,
+            totals=sum_tokens(hours), hours=hours, sessions=sessions, entries=self.entries, removed=self.removed,
+            retired=self.retired,
         )
 
     # -- the counting rules ----------------------------------------------------------------

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
+import orjson
 import pytest
 
 from syncer import goal, pace
 from syncer.errors import GoalCorrupt, SchemaTooNew, UsageError
+from tests.cli_runner import Cli
 
 SET_AT = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -46,7 +48,7 @@ def test_progress_maths() -> None:
     assert [(d, share) for d, _, share in p.devices] == [("a", 0.75), ("b", 0.25)]
     js = p.as_json()
     assert js["deadline"] == "2026-12-31" and js["projected_date"] == "2027-01-21"
-    assert set(js) == {"target", "metric", "deadline", "current", "percent", "remaining", "days_left",
+    assert set(js) == {"target", "metric", "deadline", "start", "current", "percent", "remaining", "days_left",
                        "required_per_day", "pace_7d", "pace_30d", "projected_date", "on_track", "devices",
                        "reached_date"}
 
@@ -97,3 +99,27 @@ def test_a_projected_date_past_year_9999_is_no_date_not_a_crash() -> None:
     today = date(2026, 12, 1)
     progress = pace.progress(target, daily={today: 1}, devices={"a": 1}, today=today)
     assert progress.projected_date is None and not progress.on_track
+
+
+def test_a_goal_window_counts_only_usage_from_its_start(cli: Cli) -> None:
+    assert cli("add", "1000", "0", "--date", "2026-01-05")[0] == 0
+    assert cli("add", "300", "0", "--date", "2026-11-20", "--note", "after the start")[0] == 0
+    code, out, err = cli("goal", "set", "10k", "--by", "2030-12-31", "--from", "2026-06-01")
+    assert code == 0 and out.strip() == "Goal set: 10k processed by 2030-12-31, counting from 2026-06-01.", err
+    code, out, _ = cli("goal", "--json", "--timezone", "UTC")
+    shown = orjson.loads(out)
+    assert (shown["start"], shown["current"], shown["devices"][0]["current"]) == ("2026-06-01", 300, 300)
+    code, out, _ = cli("goal", "--timezone", "UTC")
+    assert out.splitlines()[0] == "Goal: 10k processed tokens by 2030-12-31, counting from 2026-06-01"
+    assert cli("goal", "set", "10k", "--by", "2030-12-31")[0] == 0
+    assert orjson.loads(cli("goal", "--json")[1])["current"] == 1300
+    code, _, err = cli("goal", "set", "10k", "--by", "2030-12-31", "--from", "2031-01-01")
+    assert code == 2 and err.strip() == "ccsync: --from 2031-01-01 is after the deadline 2030-12-31"
+
+
+def test_a_goal_with_a_window_is_written_so_an_older_ccsync_refuses_it() -> None:
+    windowed = goal.Goal(target=5, deadline=date(2026, 12, 31), start=date(2026, 10, 1), set_by="a", set_at=SET_AT)
+    assert orjson.loads(goal.dump_goal(windowed))["schema_version"] == 2
+    assert goal.parse_goal(goal.dump_goal(windowed)) == windowed.model_copy(update={"schema_version": 2})
+    plain = orjson.loads(goal.dump_goal(make()))
+    assert plain["schema_version"] == 1 and "start" not in plain

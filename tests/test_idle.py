@@ -67,3 +67,16 @@ def test_a_new_remote_is_not_idle(claude_dir: Path, state_dir: Path, tmp_path: P
     config["remote"] = str(tmp_path / "elsewhere.git")
     (state_dir / "config.json").write_bytes(orjson.dumps(config))
     assert not idle.nothing_to_do(StatePaths(state_dir), dict(os.environ), Path(os.environ["HOME"]))
+
+
+def test_idle_after_an_entry_was_added_and_synced(claude_dir: Path, state_dir: Path, isolated_home: Path) -> None:
+    paths = StatePaths(state_dir)
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1"))
+    assert nightly()[0] == 0
+    done = subprocess.run([sys.executable, "-m", "syncer", "add", "10", "20", "--note", 'a "quoted" ], note'],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert b'"entries": [' in paths.ledger.read_bytes()
+    assert not idle.nothing_to_do(paths, dict(os.environ), isolated_home)  # the entry is not pushed yet
+    assert nightly()[0] == 0
+    assert idle.nothing_to_do(paths, dict(os.environ), isolated_home)

@@ -16,12 +16,14 @@ ONLY_IN = {
     "filelock": {"store.py"},
     "typer": {"cli.py"},
     "subprocess": {"schedule.py"},
-    "sqlite3": {"keystore.py", "commands/export.py"},
+    # The key index is ours; an export is written for the user; a ccusage database being
+    # imported is someone else's, read only.
+    "sqlite3": {"keystore.py", "commands/export.py", "commands/import_file.py"},
 }
 PURE = {
     "ledger.py", "tally.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
     "sources/claude.py", "output.py", "dashboard.py", "export.py", "blocks.py",
-    "pace.py",
+    "pace.py", "entries.py", "imports.py", "devices.py",
 }
 IO_NAMES = {"open", "print", "input"}
 

@@ -250,7 +250,7 @@ def test_ledger_bytes_are_deterministic_and_validate() -> None:
 @pytest.mark.parametrize(
     "mutate, message",
     [
-        (lambda d: d.update(extra=1), "extra"),
+        (lambda d: d["totals"].update(extra=1), "extra"),
         (lambda d: d["totals"].update(input_tokens=-1), "greater than or equal"),
         (lambda d: d["totals"].update(input_tokens=999), "totals do not equal"),
         (lambda d: d.update(device="Bad Id"), "device"),
@@ -270,6 +270,11 @@ def test_invalid_ledgers_are_refused(mutate: Callable[[dict[str, Any]], object],
 def test_newer_schema_is_refused_not_misread() -> None:
     with pytest.raises(SchemaTooNew):
         parse_ledger(b'{"schema_version": 3}', what="t")
+    # A later ccsync's version 2 file, with a field this one does not know.
+    doc = orjson.loads(dump_ledger(ledger_of(apply_all(Tally(), [event("a:1", (1, 2, 3, 0, 4))]))))
+    doc["not_yet_a_field"] = "x"
+    with pytest.raises(SchemaTooNew, match=r"has a field this ccsync does not know \(not_yet_a_field\)"):
+        parse_ledger(orjson.dumps(doc), what="t")
     with pytest.raises(LedgerCorrupt):
         parse_ledger(b"{not json", what="t")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer import goal, ledger
+from syncer import entries, goal, ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 FROZEN = Path(__file__).resolve().parent / "schemas"
@@ -38,3 +38,13 @@ def test_a_version_1_ledger_reads_as_version_2_without_fast_rows() -> None:
     assert not any(u.fast for s in v1.sessions for u in s.usage)
     # Written back as version 2, byte for byte what a version 2 ccsync writes.
     assert ledger.parse_ledger(ledger.dump_ledger(v1), what="v2") == v1
+
+
+def test_a_version_1_ledger_takes_entries_and_is_written_as_version_2() -> None:
+    v1 = ledger.parse_ledger((FROZEN / "ledger-v1.json").read_bytes(), what="v1")
+    v2 = ledger.parse_ledger((FROZEN / "ledger-v2.json").read_bytes(), what="v2")
+    grown = entries.add(v1, v2.entries)
+    written = ledger.dump_ledger(grown)
+    assert b'"schema_version": 2' in written and written.count(b'"kind"') == 2
+    assert ledger.parse_ledger(written, what="migrated") == grown
+    assert [e.id for e in v2.entries] == ["m-3f9a0c21b7", "i-77c1d0e5a2"] and v2.removed[0].by == "ana-desk"

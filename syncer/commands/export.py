@@ -15,11 +15,11 @@ from pathlib import Path
 
 import orjson
 
-from syncer import dashboard, export, output, report, store
+from syncer import dashboard, entries, export, output, report, store
 from syncer.commands.context import Context
 from syncer.commands.total import gather as gather_all
 from syncer.errors import DiskError, LedgerCorrupt, UsageError
-from syncer.goal import Goal, GoalProgress, progress_from
+from syncer.goal import Goal, GoalProgress, progress_over
 from syncer.ledger import Ledger
 from syncer.pricing import load_table
 
@@ -47,13 +47,14 @@ def gather(ctx: Context, *, all_devices: bool, zone: tzinfo) -> Usage:
         ledgers, goal, warnings = gathered.ledgers, gathered.goal, gathered.warnings
     else:
         own = store.read_ledger(ctx.paths)
-        ledgers, goal, warnings = ([own] if own else []), None, []
+        ledgers, goal, warnings = (entries.counted([own]) if own else []), None, []
     everything = report.Window()
     daily = report.build("daily", ledgers, zone=zone, window=everything, pricer=pricer)
     devices = report.build("device", ledgers, zone=zone, window=everything, pricer=pricer)
     progress = None
     if goal is not None:
-        progress = progress_from(goal, daily=daily, devices=devices, today=ctx.now.astimezone(zone).date())
+        today = ctx.now.astimezone(zone).date()
+        progress = progress_over(goal, ledgers, zone=zone, pricer=pricer, today=today, devices=devices)
     return Usage(ledgers, daily, devices, goal, progress, pricer, warnings + daily.warnings)
 
 

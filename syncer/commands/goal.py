@@ -22,14 +22,18 @@ def goal_progress(ctx: Context, *, offline: bool, zone: tzinfo) -> TotalResult:
     return result
 
 
-def set_goal(ctx: Context, *, target: str, by: date | None, metric: goal.Metric, zone: tzinfo) -> goal.Goal:
+def set_goal(
+    ctx: Context, *, target: str, by: date | None, metric: goal.Metric, zone: tzinfo, start: date | None = None
+) -> goal.Goal:
     cfg = config(ctx)
     today = ctx.now.astimezone(zone).date()
     deadline = by or date(today.year, 12, 31)
     if deadline < today:
         raise UsageError(f"the deadline {deadline.isoformat()} is in the past; give a later one with --by YYYY-MM-DD")
+    if start is not None and start > deadline:
+        raise UsageError(f"--from {start.isoformat()} is after the deadline {deadline.isoformat()}")
     new = goal.Goal(
-        target=goal.parse_target(target, metric), metric=metric, deadline=deadline, set_by=cfg.device,
+        target=goal.parse_target(target, metric), metric=metric, deadline=deadline, start=start, set_by=cfg.device,
         set_at=ctx.now.astimezone(UTC).replace(microsecond=0),
     )
     with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):  # the local repositories are made under it

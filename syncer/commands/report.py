@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import tzinfo
 
-from syncer import report, store
+from syncer import entries, report, store
 from syncer.commands.context import Context
 from syncer.pricing import load_table
 
@@ -21,7 +21,7 @@ def usage_report(
         ledgers, warnings = gathered.ledgers, gathered.warnings
     else:
         own = store.read_ledger(ctx.paths)
-        ledgers, warnings = ([own] if own else []), []
+        ledgers, warnings = (entries.counted([own]) if own else []), []
     result = report.build(kind, ledgers, zone=zone, window=window, pricer=report.Pricer(load_table()),
                           week_start=week_start)
     return result, warnings + result.warnings

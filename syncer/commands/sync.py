@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from syncer import store
+from syncer import entries, store
 from syncer.commands.context import DEFAULT_WAIT, Context, config
 from syncer.commands.remote import Access, access, remote_of
 from syncer.git import local, transport, urls
@@ -64,7 +64,8 @@ def sync(
                 return SyncResult(scanned, None, urls.redact(remote), 0)
         local.open_repo(ctx.paths.repo)
         with bounded(how["timeout"]):  # one deadline over the fetch and the push
-            result, added = _publish(ctx, cfg, ledger, data, remote, how)
+            result, added, data = _publish(ctx, cfg, ledger, data, remote, how)
+        digest = hashlib.sha256(data).hexdigest()  # what was pushed: entries may have been taken back
         store.write_atomic(ctx.paths.last_sync, encode_sync(
             now=ctx.now, tip=result.tip, committed=result.committed, pushed=result.pushed, remote=remote, digest=digest,
         ))
@@ -73,11 +74,19 @@ def sync(
 
 def _publish(
     ctx: Context, cfg: Config, ledger: Ledger, data: bytes, remote: str, how: Access
-) -> tuple[PushResult, int]:
-    """Fetch, check what the sync repo holds under our name, and push our file."""
+) -> tuple[PushResult, int, bytes]:
+    """Fetch, check what the sync repo holds under our name, and push our file (its bytes are
+    returned: the entries of the published copy are taken back first)."""
     transport.fetch(ctx.paths.repo, remote, **how)
     snap = snapshot(ctx.paths.repo)
     published = published_record(snap.files.get(cfg.device), device=cfg.device, ours=ledger)
+    # Entries, removals and retirements are append-only: an older local copy (a restored
+    # backup) takes back what its published copy holds, so a sync can neither lose nor
+    # resurrect one.
+    merged = entries.union(ledger, published) if published else None
+    if merged is not None:
+        store.record(ctx.paths, merged)
+        ledger, data = merged, dump_ledger(merged)
     added = _processed(ledger) - (_processed(published) if published else 0)
     result = sync_files(
         ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
@@ -87,7 +96,7 @@ def _publish(
         guard=_refuse_other_machines(cfg.device, ledger),
         message=f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})", **how,
     )
-    return result, added
+    return result, added, data
 
 
 def _processed(ledger: Ledger) -> int:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 
-from syncer import goal, goalcache, report, store
+from syncer import devices, entries, goal, goalcache, report, store
 from syncer.commands.context import Context, config
 from syncer.commands.remote import FETCH_WAIT, access, remote_of
 from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteRefused, RemoteUnavailable, SchemaTooNew
-from syncer.git import local, transport
+from syncer.git import history, local, transport
 from syncer.git.snapshot import snapshot
 from syncer.ledger import Ledger
 from syncer.peers import count_once
@@ -41,6 +41,9 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     warnings.extend(snap.warnings)
     counted = count_once(store.read_ledger(ctx.paths), cfg.device, snap.files)
     warnings.extend(counted.warnings)
+    if len(counted.ledgers) > 1:
+        lately = history.last_commits(ctx.paths.repo, since=devices.since(ctx.now))
+        warnings.extend(devices.stale_warnings(counted.ledgers, own=cfg.device, synced_lately=set(lately)))
     current_goal = None
     goal_error: CcsyncError | None = None
     if snap.goal_problem is not None:  # among the snapshot's warnings already
@@ -79,6 +82,9 @@ def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
     goalcache.remember(ctx.paths, device=config(ctx).device, ledgers=gathered.ledgers, by_device=by_device,
                        current=gathered.goal, zone=zone, pricer=pricer, now=ctx.now)
     warnings = gathered.warnings + by_device.warnings
+    included = entries.summary(gathered.ledgers)
+    if included:
+        warnings.append(included)  # a total says what was added by hand, imported, or removed
     return TotalResult(grouped, by_device, progress, warnings, gathered.goal_error)
 
 
@@ -87,5 +93,7 @@ def _progress(
 ) -> goal.GoalProgress | None:
     if gathered.goal is None:
         return None
-    daily = report.build("daily", gathered.ledgers, zone=zone, window=report.Window(), pricer=pricer)
-    return goal.progress_from(gathered.goal, daily=daily, devices=by_device, today=now.astimezone(zone).date())
+    return goal.progress_over(
+        gathered.goal, gathered.ledgers, zone=zone, pricer=pricer, today=now.astimezone(zone).date(),
+        devices=by_device,
+    )
