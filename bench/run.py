@@ -34,8 +34,8 @@ REPO = Path(__file__).resolve().parent.parent
 CCUSAGE_VERSION = "20.0.24"
 MB = 1_000_000
 # Variables that could point a child at real user data or credentials.
-_DROP_ENV = ("XDG_CONFIG_HOME", "CODEX_HOME", "GEMINI_HOME", "CCSYNC_GIT_TOKEN", "GIT_TOKEN", "GITHUB_TOKEN",
-             "CCSYNC_REMOTE", "GIT_DIR", "GIT_WORK_TREE")
+_DROP_ENV = ("XDG_CONFIG_HOME", "CODEX_HOME", "GEMINI_HOME", "GEMINI_CLI_HOME", "CCSYNC_GIT_TOKEN", "GIT_TOKEN",
+             "GITHUB_TOKEN", "CCSYNC_REMOTE", "GIT_DIR", "GIT_WORK_TREE")
 
 
 def parse_size(text: str) -> int:

@@ -171,6 +171,16 @@ CompactOption = Annotated[
 WaitOption = Annotated[bool, typer.Option("--no-wait", help="Exit 75 at once if another ccsync is running.")]
 
 
+def _source(name: str | None) -> str | None:
+    from syncer.sources import SOURCES
+    if name is None or name in SOURCES:
+        return name
+    raise UsageError(f"unknown source {name!r}; use one of: {', '.join(SOURCES)}")
+
+
+SOURCE_HELP = "Only this source's usage: claude, codex or gemini."
+
+
 def _print_version(value: bool) -> None:
     if value:
         _say(f"ccsync {__version__}")
@@ -302,6 +312,7 @@ class By(StrEnum):
     owner = "owner"
     model = "model"
     month = "month"
+    source = "source"
 
 
 class Format(StrEnum):
@@ -324,23 +335,27 @@ def _format(as_json: bool, chosen: Format) -> Format:
 def total(
     as_json: JsonOption = False,
     offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
-    by: Annotated[By, typer.Option(help="Group the devices' usage by device, owner, model or month.")] = By.device,
+    by: Annotated[
+        By, typer.Option(help="Group the devices' usage by device, owner, model, month or source.")
+    ] = By.device,
     timezone: Annotated[
         str | None, typer.Option("--timezone", "-z", help="IANA zone for months and goal days (default: the system's).")
     ] = None,
+    source: Annotated[str | None, typer.Option(help=SOURCE_HELP)] = None,
     fmt: FormatOption = Format.table,
     compact: CompactOption = False,
 ) -> None:
     """Every device's usage merged, with progress toward the goal."""
-    kind = {"device": "device", "owner": "owner", "model": "model", "month": "monthly"}[by.value]
+    kind = {"device": "device", "owner": "owner", "model": "model", "month": "monthly", "source": "source"}[by.value]
     from syncer.commands.total import total as run_total
 
-    result = run_total(_context(), offline=offline, by=kind, zone=_zone(timezone))
+    result = run_total(_context(), offline=offline, by=kind, zone=_zone(timezone), source=_source(source))
+    title = f"All devices, by {by.value}" + (f" ({source} only)" if source else "")
     fmt = _format(as_json, fmt)
     if fmt is Format.markdown:
         goal_text = "\n" + output.goal_markdown(result.goal) if result.goal else ""
-        _say(output.report_markdown(result.grouped, title=f"All devices, by {by.value}", warnings=result.warnings)
-             + goal_text)
+        _say(output.report_markdown(result.grouped, title=title,
+                                    warnings=result.warnings) + goal_text)
         return
     if fmt is Format.csv:
         sys.stdout.write(output.csv_text(output.report_rows(result.grouped)))
@@ -348,7 +363,7 @@ def total(
     if fmt is Format.json:
         _json(render_json.total_json(result, grouped=by is not By.device))
         return
-    _show(render.report_table(result.grouped, title=f"All devices, by {by.value}", width=_width(), compact=compact))
+    _show(render.report_table(result.grouped, title=title, width=_width(), compact=compact))
     if result.goal:
         _say("\n".join(render.goal_lines(result.goal)))
     _warn(result.warnings)
@@ -399,16 +414,21 @@ def goal_set(
     start: Annotated[
         str | None, typer.Option("--from", help="Count only usage from this day, YYYY-MM-DD (default: all of it).")
     ] = None,
+    source: Annotated[
+        str | None, typer.Option(help="Count only this source (claude, codex or gemini); default: all.")
+    ] = None,
 ) -> None:
     """Set the goal every device shares (stored in the sync repo's goal.json)."""
     from syncer.commands.goal import set_goal
 
     new = set_goal(
         _context(), target=target, by=_day(by, "--by"), metric=metric.value, zone=system_zone(),
-        start=_day(start, "--from"),
+        start=_day(start, "--from"), source=_source(source),
     )
+    only = f" ({new.source} only)" if new.source else ""
     window = f", counting from {new.start.isoformat()}" if new.start else ""
-    _say(f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}{window}.")
+    _say(f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}"
+         f"{only}{window}.")
 
 
 @app.command()
@@ -549,6 +569,7 @@ class ReportKind(StrEnum):
     project = "project"
     branch = "branch"
     blocks = "blocks"
+    source = "source"
 
 
 class Weekday(StrEnum):
@@ -588,10 +609,11 @@ def report_command(
     breakdown: Annotated[bool, typer.Option("--breakdown", help="A row per model under each row.")] = False,
     compact: CompactOption = False,
     start_of_week: Annotated[Weekday, typer.Option(help="The day weekly rows start on.")] = Weekday.monday,
+    source: Annotated[str | None, typer.Option(help=SOURCE_HELP)] = None,
 ) -> None:
     """This device's usage (or every device's) by day, week, month, session, model, project,
-    branch, or 5-hour block."""
-    window = report.Window(_day(since, "--since"), _day(until, "--until"))
+    branch, source, or 5-hour block."""
+    window = report.Window(_day(since, "--since"), _day(until, "--until"), _source(source))
     if window.since and window.until and window.since > window.until:
         raise UsageError("--since is after --until")
     if kind is ReportKind.blocks:

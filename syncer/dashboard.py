@@ -31,7 +31,7 @@ def build(
     daily: report.Report,
     progress: GoalProgress | None,
     zone: tzinfo,
-    pricer: Callable[[PricedRow], float | None],
+    pricer: Callable[[str, PricedRow], float | None],
     now: datetime,
 ) -> dict[str, object]:
     """The page's figures; `daily` is the ledgers' daily report in `zone`."""
@@ -146,7 +146,7 @@ def _burn_up(progress: GoalProgress, daily: report.Report, days: list[date], tod
     }
 
 
-def _top_sessions(ledgers: Sequence[Ledger], pricer: Callable[[PricedRow], float | None]) -> list[report.Row]:
+def _top_sessions(ledgers: Sequence[Ledger], pricer: Callable[[str, PricedRow], float | None]) -> list[report.Row]:
     """The biggest sessions, priced: only those (a team has tens of thousands of sessions)."""
     sessions = [s for ledger in ledgers for s in ledger.sessions]
     biggest = heapq.nlargest(
@@ -156,7 +156,7 @@ def _top_sessions(ledgers: Sequence[Ledger], pricer: Callable[[PricedRow], float
     for s in biggest:
         row = report.Row(s.id, extra={"project": s.project, "last": s.last.strftime("%Y-%m-%dT%H:%M:%SZ")})
         for u in s.usage:
-            row.totals.add_row(u, pricer(u), u.model)
+            row.totals.add_row(u, pricer(s.source, u), u.model)
         rows.append(row)
     return rows
 

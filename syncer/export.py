@@ -85,7 +85,7 @@ def build_tables(
     goal: Goal | None,
     progress: GoalProgress | None,
     zone: tzinfo,
-    pricer: Callable[[PricedRow], float | None],
+    pricer: Callable[[str, PricedRow], float | None],
     now: datetime,
 ) -> list[Table]:
     """Every table of an export, from the ledgers and their daily and by-device reports. Days
@@ -201,7 +201,7 @@ def build_tables(
     ]
 
 
-def _sessions(ledgers: Sequence[Ledger], pricer: Callable[[PricedRow], float | None]) -> list[tuple[Value, ...]]:
+def _sessions(ledgers: Sequence[Ledger], pricer: Callable[[str, PricedRow], float | None]) -> list[tuple[Value, ...]]:
     """Each session's row, priced per model and tier as `report session` prices it. Straight
     from the ledgers: a team has tens of thousands of sessions, and a report's per-model
     breakdown of each would only be thrown away here. An id on two devices (a copied log
@@ -213,7 +213,7 @@ def _sessions(ledgers: Sequence[Ledger], pricer: Callable[[PricedRow], float | N
         for s in ledger.sessions:
             t, m = totals.setdefault(s.id, Totals()), models.setdefault(s.id, set())
             for u in s.usage:
-                t.add_row(u, pricer(u), u.model)
+                t.add_row(u, pricer(s.source, u), u.model)
                 m.add(u.model)
             latest[s.id] = (s, ledger)
     rows: list[tuple[Value, ...]] = []
@@ -242,13 +242,13 @@ _STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def _hourly(
-    ledgers: Sequence[Ledger], owners: dict[str, str | None], pricer: Callable[[PricedRow], float | None]
+    ledgers: Sequence[Ledger], owners: dict[str, str | None], pricer: Callable[[str, PricedRow], float | None]
 ) -> Table:
     rows: list[tuple[Value, ...]] = []
     for ledger in ledgers:
         owner = owners[ledger.device]
         for h in ledger.hours:
-            cost = pricer(h)
+            cost = pricer(h.source, h)
             rows.append(
                 (
                     h.hour,

@@ -28,8 +28,8 @@ class Goal(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
-    # Version 2 adds `start`; a goal without one is still written as version 1, which every
-    # ccsync reads, and one with a window is refused by a ccsync that would count all usage.
+    # Version 2 adds `start` and `source`; a goal without either is still written as version 1,
+    # which every ccsync reads, and a narrowed one is refused by a ccsync that would count all usage.
     schema_version: Literal[1, 2] = 1
     # Tokens are whole; a cost target is dollars and cents.
     target: Annotated[int, Field(gt=0, le=10**18)] | Annotated[float, Field(gt=0, le=10**15)]
@@ -38,6 +38,8 @@ class Goal(BaseModel):
     start: date | None = None  # only usage from this day on counts (else everything ever)
     set_by: Annotated[str, Field(max_length=63)]
     set_at: datetime
+    source: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")] | None = None
+    """Count only this source's usage; None (the default) counts every source."""
 
 
 def parse_target(text: str, metric: Metric = "processed") -> int | float:
@@ -72,12 +74,8 @@ def parse_goal(data: bytes) -> Goal:
 
 
 def dump_goal(goal: Goal) -> bytes:
-    doc = goal.model_dump(mode="json")
-    if goal.start is None:
-        del doc["start"]
-        doc["schema_version"] = 1
-    else:
-        doc["schema_version"] = 2
+    doc = goal.model_dump(mode="json", exclude_none=True)
+    doc["schema_version"] = 1 if goal.start is None and goal.source is None else 2
     return canonical(doc)
 
 
@@ -102,21 +100,23 @@ def progress_over(
     ledgers: Sequence[Ledger],
     *,
     zone: tzinfo,
-    pricer: Callable[[PricedRow], float | None],
+    pricer: Callable[[str, PricedRow], float | None],
     today: date,
     devices: Report | None = None,
 ) -> GoalProgress:
-    """`progress` over every device's ledgers, counting only usage from the goal's start when
-    it has one. `devices` (a by-device report over all time) is reused when the goal has none."""
-    window = Window(since=goal.start)
+    """`progress` over every device's ledgers, counting only usage from the goal's start and of
+    its source when it names them. `devices` (a by-device report of every source over all time)
+    is reused when the goal narrows neither."""
+    window = Window(since=goal.start, source=goal.source)
     daily = build("daily", ledgers, zone=zone, window=window, pricer=pricer)
-    if devices is None or goal.start is not None:
+    if devices is None or goal.start is not None or goal.source is not None:
         devices = build("device", ledgers, zone=zone, window=window, pricer=pricer)
     return progress_from(goal, daily=daily, devices=devices, today=today)
 
 
 def progress_from(goal: Goal, *, daily: Report, devices: Report, today: date) -> GoalProgress:
-    """`progress` from a daily report and a by-device report over every device."""
+    """`progress` from a daily report and a by-device report over every device, both made
+    with the goal's window (see `progress_over`)."""
     series = {date.fromisoformat(row.key): metric_value(row.totals, goal.metric) for row in daily.rows}
     shares = {row.key: metric_value(row.totals, goal.metric) for row in devices.rows}
     return progress(goal, daily=series, devices=shares, today=today)

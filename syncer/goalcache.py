@@ -28,17 +28,18 @@ class CachedGoal(NamedTuple):
     target: int | float
     metric: str
     deadline: date
+    source: str | None  # the only source the figures count, or None for all of them
     device: str  # this device's id when the cache was written
     written: str
     devices: dict[str, tuple[float, dict[date, float]]]  # device -> (current, metric per local day)
 
 
 def remember(
-    paths: StatePaths, *, device: str, ledgers: Sequence[Ledger], by_device: report.Report, current: goal.Goal | None,
-    zone: tzinfo, pricer: report.Pricer, now: datetime,
+    paths: StatePaths, *, device: str, ledgers: Sequence[Ledger], by_device: report.Report | None,
+    current: goal.Goal | None, zone: tzinfo, pricer: report.Pricer, now: datetime,
 ) -> None:
     """Write the cache (best effort: a failed write only leaves the status line older figures).
-    `by_device` is the report `total` made already: each device's all-time figure."""
+    `by_device` is each device's all-time figure over every source, when `total` made it already."""
     # Here, not at the top: the status line imports this module to read, and must not load pydantic.
     from syncer import goal as goal_mod  # noqa: PLC0415
     from syncer import report  # noqa: PLC0415
@@ -49,9 +50,13 @@ def remember(
     doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "written": written, "device": device, "goal": None,
                            "devices": {}}
     if current is not None:
-        doc["goal"] = {"target": current.target, "metric": current.metric, "deadline": current.deadline.isoformat()}
+        doc["goal"] = {"target": current.target, "metric": current.metric, "deadline": current.deadline.isoformat(),
+                       "source": current.source}
         today = now.astimezone(zone).date()
-        recent = report.Window(today - timedelta(days=PACE_DAYS), today)
+        recent = report.Window(today - timedelta(days=PACE_DAYS), today, current.source)
+        if by_device is None or current.source is not None:
+            by_device = report.build("device", ledgers, zone=zone, window=report.Window(source=current.source),
+                                     pricer=pricer)
         whole = {row.key: row.totals for row in by_device.rows}
         for ledger in ledgers:
             daily = report.build("daily", [ledger], zone=zone, window=recent, pricer=pricer)
@@ -76,7 +81,9 @@ def read(paths: StatePaths) -> CachedGoal | None:
             name: (float(d["current"]), {date.fromisoformat(k): float(v) for k, v in d["daily"].items()})
             for name, d in doc["devices"].items()
         }
-        return CachedGoal(g["target"], str(g["metric"]), date.fromisoformat(g["deadline"]), str(doc["device"]),
+        source = g.get("source")
+        return CachedGoal(g["target"], str(g["metric"]), date.fromisoformat(g["deadline"]),
+                          None if source is None else str(source), str(doc["device"]),
                           str(doc["written"]), devices)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None

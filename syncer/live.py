@@ -21,7 +21,7 @@ import orjson
 from syncer.blocks import HOUR_MS, Activity, floor_hour
 from syncer.events import BadLine, Event
 from syncer.paths import StatePaths
-from syncer.sources import SOURCES
+from syncer.sources import LINE_PARSERS, SOURCES
 
 # The ledger's row layouts (ledger.HourRow, ledger.Session, ledger.SessionUsage), by name.
 HOUR_COLUMNS = (
@@ -201,7 +201,7 @@ def recent_events(
         cache.update(version=CACHE_VERSION, since=since_ms, files={})
     found: list[Event] = []
     for source, path, st in recent_logs(env, home, since_ms * 1_000_000):
-        parse = SOURCES[source].parse_line
+        parse = LINE_PARSERS[source]
         seen = files.get(path)
         try:
             if seen is not None and seen[:4] == [st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size]:
@@ -278,7 +278,8 @@ def recent_logs(env: Mapping[str, str], home: Path, since_ns: int) -> Iterator[t
     """(source, path, stat) of the log files modified since `since_ns`. The walk `logfiles.find_logs`
     makes, cut to what this needs: no symlinks followed, folders told by their directory entry
     (no stat), only log files stat'ed, and no warnings (the scan gives those)."""
-    for name, source in SOURCES.items():
+    for name in LINE_PARSERS:
+        source = SOURCES[name]
         for root in source.log_roots(env, home):
             folders = [str(root)]
             while folders:

@@ -10,10 +10,10 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 
 from syncer.errors import LogRootMissing
 from syncer.sources import SOURCES
+from syncer.sources.adapter import Source
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,9 @@ def find_logs(
 ) -> tuple[list[str], list[LogFile]]:
     """Every log file under every source's roots. Symlinks, FIFOs, folders named like logs and
     unreadable folders are skipped with a warning: none of them may hang a nightly run.
-    A folder named in a source's variable that is not there, or no log folder at all, is
-    `LogRootMissing` when `strict` (a scan), else a warning (`status` shows it)."""
+    A source's variable that names no log folder, or no log folder of any source at all, is
+    `LogRootMissing` when `strict` (a scan), else a warning (`status` shows it); a source whose
+    default folder does not exist is simply absent."""
     roots: list[str] = []
     found: list[LogFile] = []
     looked: list[str] = []
@@ -54,17 +55,18 @@ def find_logs(
         if configured and not present:
             missing = [str(r) for r in source_roots if not r.is_dir()]
             problems.append(f"{source.env_var}={configured}, but there is no log folder {' or '.join(missing)}; "
-                            f"fix {source.env_var} (the folder that holds projects/), or unset it")
+                            f"fix {source.env_var} (the folder that holds {source.env_holds}), or unset it")
     if not roots and not problems:
-        problems.append(f"no log folder found (looked in {', '.join(looked)}); use Claude Code once, or set "
-                        "CLAUDE_CONFIG_DIR to the folder that holds projects/")
+        moves = ", ".join(f"{s.env_var} to the folder that holds {s.env_holds}" for s in SOURCES.values())
+        problems.append(f"no log folder found for any source (looked in {', '.join(looked)}); use Claude Code, "
+                        f"Codex or Gemini CLI once, or set {moves}")
     if problems and strict:
         raise LogRootMissing(problems[0])
     warnings.extend(problems)
     return roots, found
 
 
-def _walk(name: str, source: ModuleType, root: Path, top: Path, found: list[LogFile], warnings: list[str]) -> None:
+def _walk(name: str, source: Source, root: Path, top: Path, found: list[LogFile], warnings: list[str]) -> None:
     """Depth first with a stack of its own: a tree deeper than Python's recursion limit (a
     thousand nested folders) is walked like any other."""
     folders = [top]

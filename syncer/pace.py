@@ -21,6 +21,8 @@ class Target(Protocol):
     def metric(self) -> Metric: ...
     @property
     def deadline(self) -> date: ...
+    @property
+    def source(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class GoalProgress:
     target: int | float
     metric: Metric
     deadline: date
+    source: str | None  # the only source counted, or None for all of them
     current: float
     percent: float
     remaining: float
@@ -47,6 +50,7 @@ class GoalProgress:
             "metric": self.metric,
             "deadline": self.deadline.isoformat(),
             "start": self.start.isoformat() if self.start else None,
+            "source": self.source,
             "current": _number(self.current),
             "percent": round(self.percent, 2),
             "remaining": _number(self.remaining),
@@ -94,6 +98,7 @@ def progress(goal: Target, *, daily: Mapping[date, float], devices: Mapping[str,
         target=goal.target,
         metric=goal.metric,
         deadline=goal.deadline,
+        source=goal.source,
         current=current,
         percent=100.0 * current / goal.target,
         remaining=remaining,

@@ -1,4 +1,4 @@
-"""Prices: the packaged Claude price table, matching log model names to it, and the cost of usage.
+"""Prices: the packaged price table, matching log model names to it, and the cost of usage.
 
 Money is never stored (DESIGN.md §6): reports price token counts with this table at report time,
 so a corrected price re-prices all history. The table (`prices.json`, shipped in the package) is
@@ -68,7 +68,7 @@ class ModelPrice(Rates):
 
 
 class PriceTable(BaseModel):
-    """The packaged table: model name (as Anthropic's API reports it) -> price."""
+    """The packaged table: model name (as the provider's API reports it) -> price."""
 
     model_config = _STRICT
 
@@ -193,8 +193,12 @@ def cost_usd(price: ModelPrice, usage: Usage, *, long_context: bool, fast: bool 
 # --- building the table from LiteLLM ------------------------------------------------------------
 
 NOTES = (
-    "Prices are USD per token, copied from LiteLLM entries with litellm_provider == 'anthropic' "
-    "(Anthropic's first-party prices); Bedrock/Vertex regional uplifts are not applied.",
+    "Prices are USD per token, copied from LiteLLM's first-party entries: litellm_provider "
+    "'anthropic' for Claude, 'openai' for OpenAI models, 'vertex_ai-language-models' (else "
+    "'gemini') for Gemini; Bedrock/Vertex regional uplifts are not applied.",
+    "OpenAI and Gemini bill no cache writes except where LiteLLM lists "
+    "cache_creation_input_token_cost (GPT-5.6); the derived write prices of the others apply "
+    "to no tokens.",
     "cache_write_1h is 2x input, Anthropic's published rule, where LiteLLM has no "
     "cache_creation_input_token_cost_above_1hr or one that contradicts the rule; such models "
     "list it in 'derived'.",
@@ -225,13 +229,14 @@ def table_from_litellm(
     """
     version, data = current
     models: dict[str, ModelPrice] = {}
-    for name, entry in _claude_entries(data):
+    entries = dict(_entries(data))
+    for name, entry in entries.items():
         price = _model_price(entry, version, name)
         if price is not None:
             models[name] = price
     if backfill is not None:
         old_version, old_data = backfill
-        for name, entry in _claude_entries(old_data):
+        for name, entry in _entries(old_data):
             old = _model_price(entry, old_version, name)
             if old is None:
                 continue
@@ -241,7 +246,7 @@ def table_from_litellm(
             now = models[name]
             # A tier LiteLLM dropped once the model lost its 1M context: requests can no longer
             # exceed 200k, so the tier only prices history, which Anthropic billed at it.
-            capped = _max_input(data[name]) <= LONG_CONTEXT_THRESHOLD
+            capped = _max_input(entries[name]) <= LONG_CONTEXT_THRESHOLD
             if capped and now.long_context is None and old.long_context is not None:
                 models[name] = now.model_copy(update={
                     "long_context": old.long_context,
@@ -266,16 +271,35 @@ def dump_table(table: PriceTable) -> bytes:
     return canonical(table.model_dump(mode="json"))
 
 
-def _claude_entries(data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
-    return sorted(
-        (name, entry)
-        for name, entry in data.items()
-        if name.startswith("claude-")
-        and not name.endswith("-latest")
-        and isinstance(entry, Mapping)
-        and entry.get("litellm_provider") == "anthropic"
-        and entry.get("mode", "chat") == "chat"
-    )
+_OPENAI_NAME = re.compile(r"^(?:gpt-|o\d|codex-)")
+_GEMINI_PREFIX = "gemini/"
+
+
+def _entries(data: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    """The first-party text models of the CLIs ccsync reads, by the names their logs use:
+    Anthropic's Claude, OpenAI's models (Codex; `responses` is the Codex models' mode) and
+    Google's Gemini (Vertex and AI Studio list the same prices; a model only AI Studio lists
+    is taken from its `gemini/` entry)."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for name, entry in data.items():
+        if not isinstance(entry, Mapping) or name.endswith("-latest"):
+            continue
+        provider, mode = entry.get("litellm_provider"), entry.get("mode", "chat")
+        if provider == "anthropic" and name.startswith("claude-") and mode == "chat":
+            found[name] = entry
+        elif provider == "openai" and _OPENAI_NAME.match(name) and mode in ("chat", "responses"):
+            found[name] = entry
+        elif provider == "vertex_ai-language-models" and name.startswith("gemini-") and mode == "chat":
+            found[name] = entry
+    for name, entry in data.items():
+        bare = name.removeprefix(_GEMINI_PREFIX)
+        if (
+            name.startswith(_GEMINI_PREFIX) and bare.startswith("gemini-") and bare not in found
+            and not bare.endswith("-latest") and isinstance(entry, Mapping)
+            and entry.get("litellm_provider") == "gemini" and entry.get("mode", "chat") == "chat"
+        ):
+            found[bare] = entry
+    return sorted(found.items())
 
 
 def _max_input(entry: Mapping[str, Any]) -> int:
@@ -295,7 +319,7 @@ def _rates(entry: Mapping[str, Any], suffix: str, derived: list[str], label: str
     """Rates from the LiteLLM keys ending in `suffix` ("" for base, "_above_200k_tokens" for a tier)."""
     base = _number(entry, "input_cost_per_token" + suffix)
     output = _number(entry, "output_cost_per_token" + suffix)
-    if base is None or output is None:
+    if not base or not output:  # absent, or 0 for a free experimental model: no price known
         return None
     rates = {"input": base, "output": output}
     for field, key, factor in (

@@ -142,8 +142,11 @@ def report_table(
 
 
 def report_title(result: report.Report, *, window: report.Window, zone: tzinfo, device: str | None) -> str:
-    """`Usage by date: work-laptop, 2026-11-01 to 2026-11-30, Europe/Berlin`."""
+    """`Usage by date: work-laptop, 2026-11-01 to 2026-11-30, Europe/Berlin` (`codex only,` after
+    the device when narrowed to one source)."""
     who = device if device is not None else "all devices"
+    if window.source:
+        who += f" ({window.source} only)"
     days = [r.key for r in result.rows] if result.kind == "daily" else []
     since = window.since.isoformat() if window.since else (min(days) if days else None)
     until = window.until.isoformat() if window.until else (max(days) if days else None)
@@ -190,6 +193,7 @@ def goal_lines(progress: goal_mod.GoalProgress, *, width: int = 30) -> list[str]
     m = progress.metric
     lines = [
         f"Goal: {goal_amount(progress.target, m)} by {progress.deadline.isoformat()}"
+        + (f" ({progress.source} only)" if progress.source else "")
         + (f", counting from {progress.start.isoformat()}" if progress.start else ""),
         f"[{bar}] {progress.percent:.1f}%  {metric_text(progress.current, m)} done, "
         f"{metric_text(progress.remaining, m)} to go",
@@ -259,6 +263,11 @@ def status_value(name: str, value: object, zone: tzinfo = UTC) -> str:
     """One `ccsync status` field as text, times in `zone`."""
     if value is None:
         return "never" if name.startswith("last_") else "-"
+    if name == "sources" and isinstance(value, list):
+        return "; ".join(
+            f"{s['source']} {s['log_files']} files in {', '.join(s['log_roots']) or 'no folder'} (${s['env_var']})"
+            for s in value
+        )
     if isinstance(value, list):
         return ", ".join(str(v) for v in value) or "none found"
     if name == "last_sync" and isinstance(value, dict):

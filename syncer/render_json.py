@@ -60,6 +60,7 @@ def status_json(result: StatusResult) -> dict[str, object]:
         "remote": result.remote,
         "log_roots": result.roots,
         "log_files": result.files,
+        "sources": result.sources,
         "pending_bytes": result.pending_bytes,
         "last_scan": result.last_scan,
         "last_sync": {k: result.last_sync.get(k) for k in ("time", "tip", "committed", "pushed")}

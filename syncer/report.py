@@ -10,13 +10,15 @@ from typing import Literal
 
 from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
 from syncer.pricing import ModelPrice, PriceTable, cost_usd, find_price
+from syncer.sources import SOURCES
 from syncer.usage import Usage
 
-Kind = Literal["daily", "weekly", "monthly", "session", "model", "project", "branch"]
+Kind = Literal["daily", "weekly", "monthly", "session", "model", "project", "branch", "source"]
 PricedRow = HourRow | SessionUsage
 KEY_FIELD: dict[str, str] = {
     "daily": "date", "weekly": "week", "monthly": "month", "session": "session",
     "model": "model", "project": "project", "branch": "branch", "device": "device", "owner": "owner",
+    "source": "source",
 }
 
 
@@ -91,21 +93,24 @@ class Report:
 
 @dataclass(frozen=True)
 class Window:
+    """Which usage a report covers: days (inclusive) and one source, or everything."""
+
     since: date | None = None
     until: date | None = None
+    source: str | None = None
 
     def holds(self, day: date) -> bool:
         return (self.since is None or day >= self.since) and (self.until is None or day <= self.until)
 
 
 class Pricer:
-    """Prices rows by model and tier, remembering what it could not price."""
+    """Prices rows by source, model and tier."""
 
     def __init__(self, table: PriceTable) -> None:
         self._table = table
 
-    def __call__(self, row: PricedRow) -> float | None:
-        price = _lookup(self._table, row.model)
+    def __call__(self, source: str, row: PricedRow) -> float | None:
+        price = _lookup(self._table, source, row.model)
         if price is None:
             return None
         usage = Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
@@ -114,8 +119,11 @@ class Pricer:
 
 
 @lru_cache(maxsize=512)
-def _lookup(table: PriceTable, model: str) -> ModelPrice | None:
-    return find_price(table, model)
+def _lookup(table: PriceTable, source: str, model: str) -> ModelPrice | None:
+    """A source names its models its own way; it says which table entry one is (DESIGN §8)."""
+    adapter = SOURCES.get(source)
+    name = adapter.price_name(model) if adapter is not None else model
+    return find_price(table, name) if name else None
 
 
 def _local_date(moment: datetime, zone: tzinfo) -> date:
@@ -139,20 +147,20 @@ def build(
     *,
     zone: tzinfo,
     window: Window,
-    pricer: Callable[[PricedRow], float | None],
+    pricer: Callable[[str, PricedRow], float | None],
     week_start: int = 0,
 ) -> Report:
     """Group every ledger's hourly rows (or sessions) into one report.
 
     Counts are summed per (row, model, pricing tier) first and priced once per group: cost is
     linear in tokens, and 20 devices' two years are tens of thousands of hourly rows."""
-    groups: dict[tuple[str, str, bool, bool], list[int]] = {}
+    groups: dict[tuple[str, str, str, bool, bool], list[int]] = {}
     extra: dict[str, dict[str, object]] = {}
 
-    def add(key: str, row: PricedRow) -> None:
-        counts = groups.get((key, row.model, row.long_context, row.fast))
+    def add(key: str, source: str, row: PricedRow) -> None:
+        counts = groups.get((key, source, row.model, row.long_context, row.fast))
         if counts is None:
-            groups[(key, row.model, row.long_context, row.fast)] = list(row[-6:])
+            groups[(key, source, row.model, row.long_context, row.fast)] = list(row[-6:])
         else:
             for i, value in enumerate(row[-6:]):
                 counts[i] += value
@@ -162,13 +170,16 @@ def build(
             for session in ledger.sessions:
                 if not window.holds(_local_date(session.last, zone)):
                     continue
+                if window.source is not None and session.source != window.source:
+                    continue
                 extra[session.id] = {
-                    "project": session.project, "branch": session.branch, "device": ledger.device,
+                    "source": session.source, "project": session.project, "branch": session.branch,
+                    "device": ledger.device,
                     "first": session.first.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "last": session.last.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 }
                 for usage in session.usage:
-                    add(session.id, usage)
+                    add(session.id, session.source, usage)
     else:
         day_of: dict[str, date] = {}
 
@@ -179,19 +190,20 @@ def build(
             return found
 
         key_of = _key_function(kind, day, week_start)
-        everything = window.since is None and window.until is None
+        all_days = window.since is None and window.until is None
+        source = window.source
         for ledger in ledgers:
             for hour_row in ledger.hours:
-                if everything or window.holds(day(hour_row.hour)):
-                    add(key_of(hour_row, ledger), hour_row)
+                if (source is None or hour_row.source == source) and (all_days or window.holds(day(hour_row.hour))):
+                    add(key_of(hour_row, ledger), hour_row.source, hour_row)
 
     rows: dict[str, Row] = {}
-    for (key, model, long_context, fast), counts in groups.items():
+    for (key, source, model, long_context, fast), counts in groups.items():
         usage = SessionUsage(model, long_context, fast, *counts)
         row = rows.get(key)
         if row is None:
             row = rows[key] = Row(key, extra=extra.get(key, {}))
-        _add(row, usage, pricer(usage))
+        _add(row, usage, pricer(source, usage))
     if kind == "session":
         ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
     else:
@@ -225,6 +237,8 @@ def _key_function(
         return lambda r, _: r.project
     if kind == "branch":
         return lambda r, _: r.branch
+    if kind == "source":
+        return lambda r, _: r.source
     if kind == "device":
         return lambda _, ledger: ledger.device
     if kind == "owner":

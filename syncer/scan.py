@@ -21,13 +21,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import orjson
 
 from syncer import store
-from syncer.events import BadLine
+from syncer.events import Event
 from syncer.keystore import KeyStore
 from syncer.ledger import MAX_TEXT, Ledger, fit
 from syncer.logfiles import LogFile, find_logs
@@ -35,6 +34,7 @@ from syncer.paths import StatePaths
 from syncer.pricing import long_context_threshold
 from syncer.privacy import branch_name, project_name
 from syncer.sources import SOURCES
+from syncer.sources.adapter import Emit, LogParser
 from syncer.store import Checkpoint, Config, LocalState
 from syncer.tally import Batch, Tally
 
@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 
 FINGERPRINT_BYTES = 4096
 READ_CHUNK = 64 * 1024 * 1024
-USAGE_MARK = b'"usage"'
 # Below this, starting a worker process costs more than it saves (measured on 2 cores: even
 # at 16 MB, at 32 MB the pair is 20% faster, at 64 MB 20-30%).
 PARALLEL_BYTES = 32 * 1024 * 1024
@@ -219,10 +218,13 @@ def _usable_cpus() -> int:
 
 
 def resume_at(log: LogFile, cp: Checkpoint | None) -> int:
-    """Where reading `log` will likely start (for the progress bar; `_read_file` decides)."""
-    if cp is not None and (cp.dev, cp.ino) == (log.dev, log.ino) and cp.offset <= log.size:
+    """Where reading `log` will likely start (for the progress bar and `status`; `read_log`
+    decides): a file of a source that is not resumable is read whole unless unchanged."""
+    if cp is None or (cp.dev, cp.ino) != (log.dev, log.ino) or cp.offset > log.size:
+        return 0
+    if SOURCES[log.source].resumable:
         return cp.offset
-    return 0
+    return log.size if _unchanged(log, cp) else 0
 
 
 def _fingerprint(head: bytes) -> str:
@@ -282,36 +284,33 @@ def read_log(job: ReadJob) -> ReadOutcome:
             offset = cp.offset - cp.tail  # a final line read without its newline is read again
         if offset and os.lseek(fd, offset - 1, os.SEEK_SET) >= 0 and os.read(fd, 1) != b"\n":
             offset = 0  # rewritten in place with the same first bytes: not where we stopped
-        start = position = offset
-        os.lseek(fd, offset, os.SEEK_SET)
         source = SOURCES[log.source]
+        if not source.resumable:
+            offset = 0  # read again from the start; its event keys make that harmless
+        start = offset
+        os.lseek(fd, offset, os.SEEK_SET)
         names = _Names(source.fallback_project(log.path, log.root), job.privacy, job.hash_key)
-        # Read up to the size fstat saw (what comes later is read next run). A line cut by the
-        # chunk boundary, or half-written, is carried (rule 4: read it once complete).
-        size = info.st_size
-        buffer = b""
-        while position < size:
-            chunk = os.read(fd, min(size - position, READ_CHUNK))
-            if not chunk:
-                break  # truncated while we read
-            position += len(chunk)
-            buffer = buffer + chunk if buffer else chunk
-            end = buffer.rfind(b"\n") + 1
-            if end:
-                outcome.bad_lines += _ingest(buffer, end, source, batch, names, log.path.stem, offset, bad)
-                offset += end
-                buffer = buffer[end:]
+        parser = source.parser(log.path)
+        emit = _Emitter(batch, names, source.name, log.path.stem)
         tail = 0
-        if buffer and position == size and _whole_object(buffer):
-            # Rule 4: a last line without its newline that parses whole counts now; if more is
-            # written onto it later, it is read again, and max-wins makes that harmless.
-            outcome.bad_lines += _ingest(
-                buffer + b"\n", len(buffer) + 1, source, batch, names, log.path.stem, offset, bad
-            )
-            tail = len(buffer)
-            offset += tail
-        if bad:
-            outcome.bad = _numbered(fd, bad)
+        if source.resumable:
+            position, offset, tail, outcome.bad_lines = _read_lines(fd, offset, info.st_size, parser, emit, bad)
+            if bad:
+                outcome.bad = _numbered(fd, bad)
+        else:
+            raw = _read_exactly(fd, info.st_size)
+            position = offset = len(raw)
+            try:
+                data = source.decode(log.path, raw)
+            except ValueError as exc:  # a compressed file still being written, or corrupt
+                return ReadOutcome(str(log.path), warning=f"skipped {log.path}: {exc}")
+            end = data.rfind(b"\n") + 1
+            reject = _Rejects(0, bad)
+            parser.feed(data, end, emit, reject)
+            parser.finish(data[end:], emit, reject)
+            outcome.bad_lines = reject.count
+            # Line numbers straight from the bytes in hand (decompressed ones have no file offsets).
+            outcome.bad = [(data.count(b"\n", 0, at) + 1, why) for at, why in bad]
     except OSError as exc:  # a failing disk or a vanished network share: next run retries
         return ReadOutcome(str(log.path), warning=f"skipped {log.path}: {exc.strerror or exc}")
     finally:
@@ -371,48 +370,87 @@ class _Names:
         return named
 
 
-def _ingest(
-    buffer: bytes, end: int, source: ModuleType, batch: Batch, names: _Names, fallback_session: str,
-    base: int, found: list[tuple[int, str]],
-) -> int:
-    """Parse only the lines of `buffer[:end]` that mention usage: most bytes are tool results,
-    never parsed. Returns the number of bad lines; the first few go into `bad` as (offset in
-    the file, why), `buffer` starting at file offset `base`."""
-    # The line is known to mention usage: a source may skip checking that again.
-    parse_line = getattr(source, "parse_marked_line", source.parse_line)
-    name = source.NAME
-    find = buffer.find
-    rfind = buffer.rfind
-    add = batch.add
-    known = names.known
-    bad = 0
-    position = 0
-    while True:
-        mark = find(USAGE_MARK, position, end)
-        if mark < 0:
-            return bad
-        start = rfind(b"\n", position, mark) + 1 or position
-        stop = find(b"\n", mark, end)
-        position = stop + 1
-        try:
-            event = parse_line(buffer[start:stop])
-        except BadLine as exc:
-            bad += 1
-            if len(found) < BAD_LINES_NAMED:
-                found.append((base + start, str(exc)))
-            continue
-        if event is None:
-            continue
+def _read_lines(
+    fd: int, offset: int, size: int, parser: LogParser, emit: Emit, bad: list[tuple[int, str]]
+) -> tuple[int, int, int, int]:
+    """Feed the complete lines from `offset` up to the size fstat saw (what comes later is read
+    next run). A line cut by the chunk boundary, or half-written, is carried (rule 4: read it
+    once complete). Returns (position read to, offset past what was read, of which a last line
+    without its newline, bad lines)."""
+    position = offset
+    bad_lines = 0
+    buffer = b""
+    while position < size:
+        chunk = os.read(fd, min(size - position, READ_CHUNK))
+        if not chunk:
+            break  # truncated while we read
+        position += len(chunk)
+        buffer = buffer + chunk if buffer else chunk
+        end = buffer.rfind(b"\n") + 1
+        if end:
+            reject = _Rejects(offset, bad)
+            parser.feed(buffer, end, emit, reject)
+            bad_lines += reject.count
+            offset += end
+            buffer = buffer[end:]
+    tail = 0
+    if buffer and position == size and _whole_object(buffer):
+        # Rule 4: a last line without its newline that parses whole counts now; if more is
+        # written onto it later, it is read again, and max-wins makes that harmless.
+        reject = _Rejects(offset, bad)
+        parser.feed(buffer + b"\n", len(buffer) + 1, emit, reject)
+        bad_lines += reject.count
+        tail = len(buffer)
+        offset += tail
+    return position, offset, tail, bad_lines
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    parts = []
+    while size > 0:
+        chunk = os.read(fd, min(size, READ_CHUNK))
+        if not chunk:
+            break  # truncated while we read
+        parts.append(chunk)
+        size -= len(chunk)
+    return b"".join(parts)
+
+
+class _Rejects:
+    """Counts a parser's bad lines and keeps the first few as (offset in the file, why)."""
+
+    __slots__ = ("base", "count", "found")
+
+    def __init__(self, base: int, found: list[tuple[int, str]]) -> None:
+        self.base, self.count, self.found = base, 0, found
+
+    def __call__(self, position: int, why: str) -> None:
+        self.count += 1
+        if len(self.found) < BAD_LINES_NAMED:
+            self.found.append((self.base + position, why))
+
+
+class _Emitter:
+    """Hands a parser's events to the file's batch: names fitted, project and branch named
+    once, the file's name as the session of events that carry none."""
+
+    __slots__ = ("add", "fallback_session", "known", "names", "source")
+
+    def __init__(self, batch: Batch, names: _Names, source: str, fallback_session: str) -> None:
+        self.add, self.known, self.names, self.source = batch.add, names.known, names, source
+        self.fallback_session = fallback_session
+
+    def __call__(self, event: Event) -> None:
         if len(event.model) > MAX_TEXT or len(event.session) > MAX_TEXT:
             event.model, event.session = fit(event.model), fit(event.session)
-        named = known.get((event.cwd, event.branch)) or names(event.cwd, event.branch)
+        named = self.known.get((event.cwd, event.branch)) or self.names(event.cwd, event.branch)
         if not event.session:
-            event.session = fallback_session
-        add(event, source=name, project=named[0], branch=named[1])
-        if event.extra:  # compaction and advisor steps billed apart
+            event.session = self.fallback_session
+        self.add(event, source=self.source, project=named[0], branch=named[1])
+        if event.extra:  # steps of the same request billed apart
             for step in event.extra:
                 step.model, step.session = fit(step.model), event.session
-                add(step, source=name, project=named[0], branch=named[1])
+                self.add(step, source=self.source, project=named[0], branch=named[1])
 
 
 def read_all(jobs: list[ReadJob], *, workers: int) -> Iterator[ReadOutcome]:

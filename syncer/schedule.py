@@ -36,6 +36,7 @@ from xml.sax.saxutils import escape as xml_escape
 
 from syncer.errors import ConfigError, UsageError
 from syncer.paths import state_home
+from syncer.sources import SOURCES
 
 SCHEDULED_FLAG = "--scheduled"
 """Every job definition passes it: `status` tells the scheduler's runs from a user's, which a
@@ -72,7 +73,7 @@ SCHTASKS_XML = "ccsync-task.xml"
 # Variables that change what `ccsync` reads or writes. A scheduler starts jobs with its own,
 # minimal environment, so the ones set when installing are written into the job; otherwise the
 # nightly run would quietly use a different state folder than the user's shell does.
-PASSED_ENV = ("CCSYNC_HOME", "CLAUDE_CONFIG_DIR")
+PASSED_ENV = ("CCSYNC_HOME", *(source.env_var for source in SOURCES.values()))
 
 _AT_RE = re.compile(r"([0-9]{1,2}):([0-9]{2})")  # [0-9]: \d also matches non-ASCII digits
 _TASK_NS = "http://schemas.microsoft.com/windows/2004/02/mit/task"
@@ -513,7 +514,7 @@ def _passed_env(env: Mapping[str, str], home: Path, *, windows: bool) -> dict[st
         if not env.get(key):
             continue
         parts = []
-        for part in env[key].split(",") if key == "CLAUDE_CONFIG_DIR" else [env[key]]:
+        for part in env[key].split(","):  # a source may take a comma-separated list of folders
             if part == "~" or part.startswith(("~/", "~\\")):
                 part = str(home) + part[1:]
             if part and not absolute(part).is_absolute():

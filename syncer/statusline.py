@@ -93,6 +93,7 @@ class _Goal(NamedTuple):
     target: int | float
     metric: pace.Metric
     deadline: date
+    source: str | None
 
 
 def model_segment(data: Mapping[str, Any]) -> str:
@@ -165,7 +166,9 @@ def goal_segment(paths: StatePaths, now: live.Live, now_ms: int, zone: tzinfo) -
     if cached is None or metric is None:
         return None
     devices = dict(cached.devices)
-    if cached.metric != "cost":  # this device's own figures are fresher than the cache's
+    # This device's own figures are fresher than the cache's; the live ones mix every source, so a
+    # goal narrowed to one source keeps the cache's figures.
+    if cached.metric != "cost" and cached.source is None:
         value = {"processed": blocks.processed, "all": _all_tokens, "output": _output}[cached.metric]
         daily: dict[date, float] = {}
         total = 0.0
@@ -185,7 +188,7 @@ def goal_segment(paths: StatePaths, now: live.Live, now_ms: int, zone: tzinfo) -
             merged[day] = merged.get(day, 0.0) + amount
     today = datetime.fromtimestamp(now_ms / 1000, UTC).astimezone(zone).date()
     progress = pace.progress(
-        _Goal(cached.target, metric, cached.deadline),
+        _Goal(cached.target, metric, cached.deadline, cached.source),
         daily={d: v for d, v in merged.items() if d > today - timedelta(days=goalcache.PACE_DAYS)},
         devices={name: current for name, (current, _) in devices.items()},
         today=today,

@@ -12,6 +12,9 @@ FIELDS = (
     "cache_read_tokens",
 )
 
+TokenCounts = tuple[int, int, int, int, int]
+"""A response's counts in `FIELDS` order: how events and index entries carry them compactly."""
+
 
 @dataclass(slots=True)
 class Usage:
@@ -26,6 +29,15 @@ class Usage:
     cache_creation_tokens: int = 0
     cache_creation_1h_tokens: int = 0
     cache_read_tokens: int = 0
+
+    def as_tuple(self) -> TokenCounts:
+        return (
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_creation_tokens,
+            self.cache_creation_1h_tokens,
+            self.cache_read_tokens,
+        )
 
     @property
     def total_tokens(self) -> int:

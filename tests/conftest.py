@@ -1,5 +1,5 @@
-"""Every test runs with its own home, state folder and Claude config folder under tmp_path:
-no test can read the real ~/.claude, ~/.config/claude or ~/.ccsync."""
+"""Every test runs with its own home, state folder and each source's log folder under tmp_path:
+no test can read the real ~/.claude, ~/.config/claude, ~/.codex, ~/.gemini or ~/.ccsync."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("CCSYNC_HOME", str(tmp_path / "ccsync"))
     monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "claude"))
     monkeypatch.setenv("TZ", "UTC")
-    for name in ("CODEX_HOME", "GEMINI_HOME", "XDG_CONFIG_HOME", "CCSYNC_GIT_TOKEN", "GIT_TOKEN", "GITHUB_TOKEN"):
+    # Codex and Gemini read ~/.codex and ~/.gemini under the home above unless a test names a
+    # folder (`codex_dir`, `gemini_dir`): a variable naming a missing folder is an error.
+    for name in ("CODEX_HOME", "GEMINI_CLI_HOME", "GEMINI_HOME", "XDG_CONFIG_HOME",
+                 "CCSYNC_GIT_TOKEN", "GIT_TOKEN", "GITHUB_TOKEN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
     return home
@@ -33,6 +36,24 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def claude_dir(tmp_path: Path) -> Path:
     path = tmp_path / "claude"
     (path / "projects").mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture
+def codex_dir(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`$CODEX_HOME` with its (empty) sessions folder."""
+    path = tmp_path / "codex"
+    (path / "sessions").mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("CODEX_HOME", str(path))
+    return path
+
+
+@pytest.fixture
+def gemini_dir(tmp_path: Path, isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`$GEMINI_CLI_HOME`, holding `.gemini/tmp/`."""
+    path = tmp_path / "gemini"
+    (path / ".gemini" / "tmp").mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("GEMINI_CLI_HOME", str(path))
     return path
 
 

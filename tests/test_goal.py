@@ -48,9 +48,9 @@ def test_progress_maths() -> None:
     assert [(d, share) for d, _, share in p.devices] == [("a", 0.75), ("b", 0.25)]
     js = p.as_json()
     assert js["deadline"] == "2026-12-31" and js["projected_date"] == "2027-01-21"
-    assert set(js) == {"target", "metric", "deadline", "start", "current", "percent", "remaining", "days_left",
-                       "required_per_day", "pace_7d", "pace_30d", "projected_date", "on_track", "devices",
-                       "reached_date"}
+    assert set(js) == {"target", "metric", "deadline", "start", "source", "current", "percent", "remaining",
+                       "days_left", "required_per_day", "pace_7d", "pace_30d", "projected_date", "on_track",
+                       "devices", "reached_date"}
 
 
 def test_reached_goal_is_on_track_today() -> None:

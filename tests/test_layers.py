@@ -19,11 +19,12 @@ ONLY_IN = {
     # The key index is ours; an export is written for the user; a ccusage database being
     # imported is someone else's, read only.
     "sqlite3": {"keystore.py", "commands/export.py", "commands/import_file.py"},
+    "zstandard": {"sources/codex/__init__.py"},
 }
 PURE = {
     "ledger.py", "tally.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
-    "sources/claude.py", "output.py", "dashboard.py", "export.py", "blocks.py",
-    "pace.py", "entries.py", "imports.py", "devices.py",
+    "sources/adapter.py", "sources/claude/parser.py", "sources/codex/parser.py", "sources/gemini/parser.py",
+    "output.py", "dashboard.py", "export.py", "blocks.py", "pace.py", "entries.py", "imports.py", "devices.py",
 }
 IO_NAMES = {"open", "print", "input"}
 
@@ -75,3 +76,31 @@ def test_only_the_cli_prints() -> None:
         calls = [n for n in ast.walk(ast.parse(path.read_text()))
                  if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print"]
         assert not calls, f"{path.name} prints"
+
+
+def test_a_source_is_known_only_inside_its_folder() -> None:
+    """Only the registry imports a source's folder; everything else goes through `Source`."""
+    sources = PACKAGE / "sources"
+    names = {p.name for p in sources.iterdir() if p.is_dir() and (p / "__init__.py").exists()}
+    assert {"claude", "codex", "gemini"} <= names
+    for path in modules():
+        rel = path.relative_to(PACKAGE)
+        if rel.parts[0] == "sources" and (len(rel.parts) == 2 or rel.parts[1] in names):
+            if len(rel.parts) > 2:  # a source's own folder imports no other source
+                other = {f"syncer.sources.{n}" for n in names - {rel.parts[1]}}
+                assert not _module_imports(path) & other, f"{rel} imports another source"
+            continue
+        used = {m for m in _module_imports(path) if m.split(".")[:2] == ["syncer", "sources"] and m.count(".") >= 2
+                and m.split(".")[2] in names}
+        assert not used, f"{rel} imports {sorted(used)}"
+
+
+def _module_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found

@@ -1026,11 +1026,15 @@ def test_dry_run_task_scheduler_flavour_parses_as_written(
     assert command == (str(fake_bin / "ccsync.exe") if sys.platform == "win32" else schedule.STAND_IN_CCSYNC["windows"])
 
 
-def test_dry_run_cron_flavour_is_one_crontab_line(cli: Cli, fake_bin: Path) -> None:
+def test_dry_run_cron_flavour_is_one_crontab_line(
+    cli: Cli, fake_bin: Path, codex_dir: Path, gemini_dir: Path
+) -> None:
+    """Each source's folder variable set at install reaches the job."""
     code, out, err = cli("schedule", "install", "--dry-run", "--scheduler", "cron", "--at", "7:05")
     assert code == 0, err
     line = dry_run_files(out)["crontab line"]
-    shape = r"5 7 \* \* \* PATH=\S+ CCSYNC_HOME=\S+ CLAUDE_CONFIG_DIR=\S+ \S+ --scheduled >/dev/null # ccsync:nightly\n"
+    shape = (r"5 7 \* \* \* PATH=\S+ CCSYNC_HOME=\S+ CLAUDE_CONFIG_DIR=\S+ CODEX_HOME=\S+ GEMINI_CLI_HOME=\S+ \S+ "
+             r"--scheduled >/dev/null # ccsync:nightly\n")
     assert re.fullmatch(shape, line), line
     assert f" {fake_bin / 'ccsync'} --scheduled >/dev/null" in line
 

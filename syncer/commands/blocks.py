@@ -96,7 +96,9 @@ def price(models: dict[blocks.Tier, list[int]], pricer: Pricer) -> tuple[Totals,
     for (model, long_context, fast), counts in sorted(models.items()):
         usage = SessionUsage(model=model, long_context=long_context, fast=fast,
                              **dict(zip(COUNT_FIELDS, counts, strict=True)))
-        cost = pricer(usage)
+        # Blocks keep no source: each model is priced by its name as logged (Claude's rule), and
+        # the price table holds OpenAI's and Google's ids too.
+        cost = pricer("claude", usage)
         total.add_row(usage, cost, model)
         by_model.setdefault(model, Totals()).add_row(usage, cost, model)
     return total, by_model

@@ -23,7 +23,8 @@ def goal_progress(ctx: Context, *, offline: bool, zone: tzinfo) -> TotalResult:
 
 
 def set_goal(
-    ctx: Context, *, target: str, by: date | None, metric: goal.Metric, zone: tzinfo, start: date | None = None
+    ctx: Context, *, target: str, by: date | None, metric: goal.Metric, zone: tzinfo, start: date | None = None,
+    source: str | None = None,
 ) -> goal.Goal:
     cfg = config(ctx)
     today = ctx.now.astimezone(zone).date()
@@ -34,14 +35,15 @@ def set_goal(
         raise UsageError(f"--from {start.isoformat()} is after the deadline {deadline.isoformat()}")
     new = goal.Goal(
         target=goal.parse_target(target, metric), metric=metric, deadline=deadline, start=start, set_by=cfg.device,
-        set_at=ctx.now.astimezone(UTC).replace(microsecond=0),
+        set_at=ctx.now.astimezone(UTC).replace(microsecond=0), source=source,
     )
     with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):  # the local repositories are made under it
         remote = remote_of(ctx, cfg)
         local.open_repo(ctx.paths.repo)
         sync_files(
             ctx.paths.repo, remote, device=cfg.device, changes={"goal.json": goal.dump_goal(new)},
-            message=f"{cfg.device}: goal {new.target:,} {new.metric} by {new.deadline.isoformat()}",
+            message=f"{cfg.device}: goal {new.target:,} {new.metric} by {new.deadline.isoformat()}"
+            + (f" ({source} only)" if source else ""),
             **access(ctx, remote),
         )
     return new

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC
 
 from syncer import report, runlog, store
 from syncer.commands.context import Context
 from syncer.errors import LedgerCorrupt
 from syncer.git import urls
-from syncer.logfiles import find_logs
+from syncer.logfiles import LogFile, find_logs
 from syncer.paths import StatePaths
 from syncer.pricing import load_table
 from syncer.published import LastSync, read_last_sync
 from syncer.scan import resume_at
+from syncer.sources import SOURCES
 from syncer.store import Config
 
 
@@ -32,6 +33,20 @@ class StatusResult:
     remote: str
     last_run: runlog.RunRecord | None
     last_scheduled_run: runlog.RunRecord | None
+    sources: list[dict[str, object]] = field(default_factory=list)
+
+
+def _sources_found(ctx: Context, roots: list[str], logs: list[LogFile]) -> list[dict[str, object]]:
+    """Each source's log folders that exist, its log files, and the variable that moves them."""
+    return [
+        {
+            "source": name,
+            "env_var": source.env_var,
+            "log_roots": [str(r) for r in source.log_roots(ctx.env, ctx.home) if str(r) in roots],
+            "log_files": sum(1 for log in logs if log.source == name),
+        }
+        for name, source in SOURCES.items()
+    ]
 
 
 def status(ctx: Context) -> StatusResult:
@@ -54,6 +69,7 @@ def status(ctx: Context) -> StatusResult:
     if ledger is not None:
         totals = report.build("device", [ledger], zone=UTC, window=report.Window(),
                               pricer=report.Pricer(load_table())).total
+    sources = _sources_found(ctx, roots, logs)
     runs = runlog.read_runs(ctx.paths.runlog)
     health = runlog.health(runs, ctx.now)
     if health and cfg is not None:
@@ -62,5 +78,5 @@ def status(ctx: Context) -> StatusResult:
     return StatusResult(
         cfg, ctx.paths, roots, len(logs), pending, state.last_scan if state else None, read_last_sync(ctx.paths),
         state.bad_lines if state else 0, totals, warnings, urls.redact(remote), runs[-1] if runs else None,
-        runlog.last_scheduled(runs),
+        runlog.last_scheduled(runs), sources,
     )

@@ -68,18 +68,19 @@ class TotalResult:
     goal_error: CcsyncError | None = None
 
 
-def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
+def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo, source: str | None = None) -> TotalResult:
     gathered = gather(ctx, offline=offline)
     pricer = report.Pricer(load_table())
-    everything = report.Window()
-    by_device = report.build("device", gathered.ledgers, zone=zone, window=everything, pricer=pricer)
+    window = report.Window(source=source)
+    by_device = report.build("device", gathered.ledgers, zone=zone, window=window, pricer=pricer)
     grouped = (
         by_device if by == "device"
-        else report.build(by, gathered.ledgers, zone=zone, window=everything, pricer=pricer)
+        else report.build(by, gathered.ledgers, zone=zone, window=window, pricer=pricer)
     )
-    progress = _progress(gathered, by_device, zone, pricer, ctx.now)
+    every_source = by_device if source is None else None
+    progress = _progress(gathered, every_source, zone, pricer, ctx.now)
     # What the status line shows as the goal across devices, until the next total.
-    goalcache.remember(ctx.paths, device=config(ctx).device, ledgers=gathered.ledgers, by_device=by_device,
+    goalcache.remember(ctx.paths, device=config(ctx).device, ledgers=gathered.ledgers, by_device=every_source,
                        current=gathered.goal, zone=zone, pricer=pricer, now=ctx.now)
     warnings = gathered.warnings + by_device.warnings
     included = entries.summary(gathered.ledgers)
@@ -89,8 +90,10 @@ def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo) -> TotalResult:
 
 
 def _progress(
-    gathered: Gathered, by_device: report.Report, zone: tzinfo, pricer: report.Pricer, now: datetime
+    gathered: Gathered, by_device: report.Report | None, zone: tzinfo, pricer: report.Pricer, now: datetime
 ) -> goal.GoalProgress | None:
+    """The goal's progress; `by_device` is every source's usage by device, when at hand. A
+    goal narrowed to one source counts that source's usage only."""
     if gathered.goal is None:
         return None
     return goal.progress_over(

@@ -1,18 +1,18 @@
-"""The CLIs whose logs ccsync reads. Each source module offers the same names:
-
-- `NAME`: the source's name in the ledger (`claude`)
-- `log_roots(env, home) -> list[Path]`: folders to walk for its log files
-- `is_log_file(name) -> bool`
-- `parse_line(line: bytes) -> Event | None`: pure; raises `BadLine` for a malformed usage line
-- `fallback_project(path) -> str`: a project name for lines that carry no working directory
-
-Adding a source is one new module and one line in `SOURCES`.
-"""
+"""The CLIs whose logs ccsync reads, each one folder behind the `Source` interface
+(`syncer/sources/adapter.py`). Adding a source is one folder and one line in `SOURCES`; no
+module outside its folder says its name."""
 
 from __future__ import annotations
 
-from types import ModuleType
+from collections.abc import Callable
 
-from syncer.sources import claude
+from syncer.events import Event
+from syncer.sources import claude, codex, gemini
+from syncer.sources.adapter import Source
 
-SOURCES: dict[str, ModuleType] = {claude.NAME: claude}
+SOURCES: dict[str, Source] = {s.name: s for s in (claude.SOURCE, codex.SOURCE, gemini.SOURCE)}
+
+# The sources the status line reads a line at a time from where its last run stopped. Codex and
+# Gemini logs need their whole file (cumulative counts, one JSON document), so their recent
+# usage comes from the ledger's hours (as of the last scan) instead.
+LINE_PARSERS: dict[str, Callable[[bytes], Event | None]] = {claude.SOURCE.name: claude.parse_line}

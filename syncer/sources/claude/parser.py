@@ -4,21 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from syncer.events import BadLine, Event
-
-NAME = "claude"
-env_var = "CLAUDE_CONFIG_DIR"  # moves the logs; named in messages about a missing folder
-_MAX_TOKENS = 2**40  # far above any real response; larger values are a corrupt line
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# Times a ledger can label by UTC hour: years 1 to 9999 once converted to UTC.
-_FIRST_MS = (datetime(1, 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
-_LAST_MS = (datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC) - _EPOCH) // timedelta(milliseconds=1)
+from syncer.events import MAX_TOKENS, BadLine, Event, count, json_object, parse_time_ms
 
 
 def log_roots(env: Mapping[str, str], home: Path) -> list[Path]:
@@ -51,31 +40,6 @@ def fallback_project(path: Path, root: Path) -> str:
         return ""
 
 
-def parse_time_ms(value: object) -> int:
-    if not isinstance(value, str):
-        raise BadLine("timestamp missing")
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadLine(f"bad timestamp {value[:40]!r}") from None
-    if moment.tzinfo is None:
-        raise BadLine("timestamp without a time zone")
-    # Integer arithmetic (no float rounding of milliseconds); the same as `// 1 ms`, faster.
-    since = moment - _EPOCH
-    ms = since.days * 86_400_000 + since.seconds * 1000 + since.microseconds // 1000
-    if not _FIRST_MS <= ms <= _LAST_MS:
-        raise BadLine(f"timestamp {value[:40]!r} is outside years 1-9999 in UTC")
-    return ms
-
-
-def _count(value: object, name: str) -> int:
-    if type(value) is int and 0 <= value < _MAX_TOKENS:
-        return value
-    if value is None:
-        return 0
-    raise BadLine(f"usage.{name} is not a token count")
-
-
 def parse_line(line: bytes) -> Event | None:
     """The usage event a line carries, or None for lines that carry none (user turns,
     summaries, `<synthetic>` client errors). Raises BadLine for a line that should carry
@@ -90,13 +54,8 @@ def parse_marked_line(line: bytes) -> Event | None:
     """`parse_line` for a line already known to contain `"usage"` (the scanner found it).
 
     The hot loop of a cold scan: checks are inlined, and the common shape (every count an int
-    in range) takes the fewest steps; anything else goes through `_count`, which decides."""
-    try:
-        record = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        raise BadLine("not JSON") from None
-    if type(record) is not dict:
-        raise BadLine("not a JSON object")
+    in range) takes the fewest steps; anything else goes through `count`, which decides."""
+    record = json_object(line)
     kind = record.get("type")
     inner: Any
     if kind == "assistant":
@@ -128,17 +87,17 @@ def parse_marked_line(line: bytes) -> Event | None:
     r = get("cache_read_input_tokens", 0)
     if not (
         type(i) is int and type(o) is int and type(c) is int and type(r) is int
-        and 0 <= i < _MAX_TOKENS and 0 <= o < _MAX_TOKENS and 0 <= c < _MAX_TOKENS and 0 <= r < _MAX_TOKENS
+        and 0 <= i < MAX_TOKENS and 0 <= o < MAX_TOKENS and 0 <= c < MAX_TOKENS and 0 <= r < MAX_TOKENS
     ):
-        c = _count(c, "cache_creation_input_tokens")
-        i = _count(i, "input_tokens")
-        o = _count(o, "output_tokens")
-        r = _count(r, "cache_read_input_tokens")
+        c = count(c, "usage.cache_creation_input_tokens")
+        i = count(i, "usage.input_tokens")
+        o = count(o, "usage.output_tokens")
+        r = count(r, "usage.cache_read_input_tokens")
     split = get("cache_creation")
     if type(split) is dict:
         h = split.get("ephemeral_1h_input_tokens", 0)
-        if not (type(h) is int and 0 <= h < _MAX_TOKENS):
-            h = _count(h, "ephemeral_1h")
+        if not (type(h) is int and 0 <= h < MAX_TOKENS):
+            h = count(h, "usage.ephemeral_1h")
         if h > c:
             h = c
     else:
@@ -196,22 +155,22 @@ def _billed_apart(event: Event, iterations: list[Any]) -> list[Event]:
         counts: dict[str, Any] = nested if type(nested) is dict else step
         named = step.get("model")
         model = named if type(named) is str and named else event.model
-        create = _count(counts.get("cache_creation_input_tokens"), "iterations.cache_creation_input_tokens")
+        create = count(counts.get("cache_creation_input_tokens"), "usage.iterations.cache_creation_input_tokens")
         split = counts.get("cache_creation")
         one_hour = 0
         if type(split) is dict:
-            one_hour = _count(split.get("ephemeral_1h_input_tokens"), "iterations.ephemeral_1h")
+            one_hour = count(split.get("ephemeral_1h_input_tokens"), "usage.iterations.ephemeral_1h")
         extra.append(Event(
             f"{event.key}/{n}",
             None,
             event.time_ms,
             model,
             (
-                _count(counts.get("input_tokens"), "iterations.input_tokens"),
-                _count(counts.get("output_tokens"), "iterations.output_tokens"),
+                count(counts.get("input_tokens"), "usage.iterations.input_tokens"),
+                count(counts.get("output_tokens"), "usage.iterations.output_tokens"),
                 create,
                 min(one_hour, create),
-                _count(counts.get("cache_read_input_tokens"), "iterations.cache_read_input_tokens"),
+                count(counts.get("cache_read_input_tokens"), "usage.iterations.cache_read_input_tokens"),
             ),
             event.session,
             event.cwd,
