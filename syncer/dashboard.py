@@ -30,11 +30,13 @@ def build(
     *,
     daily: report.Report,
     progress: GoalProgress | None,
+    goal_daily: report.Report,
     zone: tzinfo,
     pricer: Callable[[str, PricedRow], float | None],
     now: datetime,
 ) -> dict[str, object]:
-    """The page's figures; `daily` is the ledgers' daily report in `zone`."""
+    """The page's figures; `daily` is the ledgers' daily report in `zone`, `goal_daily` the one
+    the goal counts (`daily`, or a narrowed goal's one source)."""
     everything = report.Window()
     today = now.astimezone(zone).date()
     first = date.fromisoformat(daily.rows[0].key) if daily.rows else today
@@ -66,7 +68,7 @@ def build(
             "messages": total.messages,
             "unpriced_models": sorted(total.unpriced),
         },
-        "goal": _burn_up(progress, daily, days, today) if progress else None,
+        "goal": _burn_up(progress, goal_daily, days, today) if progress else None,
         "top": {
             **{
                 kind: _top(report.build(kind, ledgers, zone=zone, window=everything, pricer=pricer).rows)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Literal
 
@@ -17,7 +17,7 @@ from syncer.ledger import Ledger
 from syncer.pace import GoalProgress as GoalProgress  # the maths live apart, free of pydantic
 from syncer.pace import Metric as Metric
 from syncer.pace import progress as progress
-from syncer.report import PricedRow, Report, Totals, Window, build
+from syncer.report import Pricer, Report, Totals, Window, build
 
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
@@ -95,28 +95,26 @@ def json_schema() -> bytes:
     return json_schema_of(Goal, title="ccsync goal (goal.json)")
 
 
-def progress_over(
-    goal: Goal,
-    ledgers: Sequence[Ledger],
-    *,
-    zone: tzinfo,
-    pricer: Callable[[str, PricedRow], float | None],
-    today: date,
-    devices: Report | None = None,
-) -> GoalProgress:
-    """`progress` over every device's ledgers, counting only usage from the goal's start and of
-    its source when it names them. `devices` (a by-device report of every source over all time)
-    is reused when the goal narrows neither."""
-    window = Window(since=goal.start, source=goal.source)
-    daily = build("daily", ledgers, zone=zone, window=window, pricer=pricer)
-    if devices is None or goal.start is not None or goal.source is not None:
-        devices = build("device", ledgers, zone=zone, window=window, pricer=pricer)
-    return progress_from(goal, daily=daily, devices=devices, today=today)
-
-
 def progress_from(goal: Goal, *, daily: Report, devices: Report, today: date) -> GoalProgress:
     """`progress` from a daily report and a by-device report over every device, both made
     with the goal's window (see `progress_over`)."""
     series = {date.fromisoformat(row.key): metric_value(row.totals, goal.metric) for row in daily.rows}
     shares = {row.key: metric_value(row.totals, goal.metric) for row in devices.rows}
     return progress(goal, daily=series, devices=shares, today=today)
+
+
+def progress_over(
+    goal: Goal, ledgers: Sequence[Ledger], *, zone: tzinfo, pricer: Pricer, today: date,
+    daily: Report | None = None, devices: Report | None = None,
+) -> tuple[GoalProgress, Report]:
+    """The goal's progress over every device's ledgers, and the daily report it counted: only
+    usage from the goal's start and of its source, when it names them. `daily` and `devices`
+    are the reports over every source and all time when the caller made them already; they
+    are reused when the goal narrows neither."""
+    narrowed = goal.start is not None or goal.source is not None
+    window = Window(since=goal.start, source=goal.source)
+    if daily is None or narrowed:
+        daily = build("daily", ledgers, zone=zone, window=window, pricer=pricer)
+    if devices is None or narrowed:
+        devices = build("device", ledgers, zone=zone, window=window, pricer=pricer)
+    return progress_from(goal, daily=daily, devices=devices, today=today), daily

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import time
@@ -233,7 +234,7 @@ def fields(doc: dict[str, object]) -> tuple[object, ...]:
 CLAUDE_SAMPLE = (23, 324, 2311, 57736, 3)
 
 
-def test_reports_total_and_goal_show_and_filter_every_source(cli, three_sources) -> None:  # type: ignore[no-untyped-def]
+def test_reports_total_and_goal_show_and_filter_every_source(cli, three_sources, tmp_path) -> None:  # type: ignore[no-untyped-def]
     r, chat = three_sources
     assert cli("scan")[0] == 0
     want = {"claude": CLAUDE_SAMPLE, "codex": codex_expected(r), "gemini": gemini_expected(chat)}
@@ -261,6 +262,15 @@ def test_reports_total_and_goal_show_and_filter_every_source(cli, three_sources)
     assert (code, out) == (0, f"Goal set: 1M processed by {datetime.now().year}-12-31 (claude only).\n")
     goal = orjson.loads(cli("goal", "--json", "--offline")[1])
     assert goal["source"] == "claude" and goal["current"] == sum(CLAUDE_SAMPLE[:3])
+    # The dashboard's burn-up and the export's goal table count what the goal counts.
+    page = tmp_path / "page.html"
+    code, _, err = cli("dashboard", "--out", str(page), "--all-devices", "--timezone", "UTC")
+    assert code == 0, err
+    found = re.search(r'<script id="data" type="application/json">(.*?)</script>', page.read_text(), re.S)
+    assert found
+    burn_up = orjson.loads(found.group(1))["goal"]
+    assert burn_up["source"] == "claude" and burn_up["current"] == sum(CLAUDE_SAMPLE[:3])
+    assert burn_up["actual"][burn_up["days"].index(burn_up["today"])] == burn_up["current"]
 
 
 def test_status_lists_each_source_with_its_folders_and_files(  # type: ignore[no-untyped-def]

@@ -153,6 +153,18 @@ def test_goal_across_devices_as_of_the_last_total(usage: dict[str, object]) -> N
     assert (code, out) == (0, "goal 11% on track\n")
 
 
+def test_a_goal_narrowed_to_one_source_counts_that_source_only(usage: dict[str, object]) -> None:
+    deadline = (datetime.now(UTC) + timedelta(days=400)).date().isoformat()
+    ccsync("scan")
+    ccsync("goal", "set", "4000", "--by", deadline, "--source", "codex")
+    ccsync("total", "--offline")
+    # The live figures are Claude's: a Codex goal keeps the cache's (no Codex usage at all).
+    assert run(orjson.dumps(CLAUDE_JSON), "--segments", "goal")[1] == "goal 0% behind\n"
+    ccsync("goal", "set", "4000", "--by", deadline, "--source", "claude")
+    ccsync("total", "--offline", "--source", "codex")  # what total shows does not narrow the cache
+    assert run(orjson.dumps(CLAUDE_JSON), "--segments", "goal")[1] == "goal 11% on track\n"
+
+
 def test_segments_are_chosen_and_ordered() -> None:
     assert statusline.parse_segments(["--segments", "goal,model,nonsense"]) == ("goal", "model")
     assert statusline.parse_segments(["--segments=block"]) == ("block",)

@@ -34,6 +34,7 @@ class Usage:
     devices: report.Report
     goal: Goal | None
     progress: GoalProgress | None
+    goal_daily: report.Report  # the daily report the goal counts: `daily`, or one source's
     pricer: report.Pricer
     warnings: list[str] = field(default_factory=list)
 
@@ -51,11 +52,11 @@ def gather(ctx: Context, *, all_devices: bool, zone: tzinfo) -> Usage:
     everything = report.Window()
     daily = report.build("daily", ledgers, zone=zone, window=everything, pricer=pricer)
     devices = report.build("device", ledgers, zone=zone, window=everything, pricer=pricer)
-    progress = None
+    progress, goal_daily = None, daily
     if goal is not None:
-        today = ctx.now.astimezone(zone).date()
-        progress = progress_over(goal, ledgers, zone=zone, pricer=pricer, today=today, devices=devices)
-    return Usage(ledgers, daily, devices, goal, progress, pricer, warnings + daily.warnings)
+        progress, goal_daily = progress_over(goal, ledgers, zone=zone, pricer=pricer,
+                                             today=ctx.now.astimezone(zone).date(), daily=daily, devices=devices)
+    return Usage(ledgers, daily, devices, goal, progress, goal_daily, pricer, warnings + daily.warnings)
 
 
 def tables(ctx: Context, usage: Usage, *, zone: tzinfo) -> list[export.Table]:
@@ -182,7 +183,8 @@ def _asset(name: str) -> str:
 
 def render_dashboard(ctx: Context, usage: Usage, *, zone: tzinfo) -> str:
     data = dashboard.build(
-        usage.ledgers, daily=usage.daily, progress=usage.progress, zone=zone, pricer=usage.pricer, now=ctx.now
+        usage.ledgers, daily=usage.daily, progress=usage.progress, goal_daily=usage.goal_daily, zone=zone,
+        pricer=usage.pricer, now=ctx.now,
     )
     return dashboard.render(data, template=_asset("dashboard.html"), library=_asset("chart.umd.min.js"))
 

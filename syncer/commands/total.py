@@ -92,11 +92,9 @@ def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo, source: str | N
 def _progress(
     gathered: Gathered, by_device: report.Report | None, zone: tzinfo, pricer: report.Pricer, now: datetime
 ) -> goal.GoalProgress | None:
-    """The goal's progress; `by_device` is every source's usage by device, when at hand. A
-    goal narrowed to one source counts that source's usage only."""
+    """The goal's progress; `by_device` is every source's usage by device, when at hand."""
     if gathered.goal is None:
         return None
-    return goal.progress_over(
-        gathered.goal, gathered.ledgers, zone=zone, pricer=pricer, today=now.astimezone(zone).date(),
-        devices=by_device,
-    )
+    progress, _ = goal.progress_over(gathered.goal, gathered.ledgers, zone=zone, pricer=pricer,
+                                     today=now.astimezone(zone).date(), devices=by_device)
+    return progress
