@@ -4,6 +4,8 @@ moment), and the three sources side by side in one ledger."""
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 import random
 import re
@@ -324,3 +326,28 @@ def test_codex_and_gemini_usage_is_priced_by_its_own_names(cli, codex_dir, gemin
     costs = {row["model"]: row["cost_usd"] for row in orjson.loads(out)["rows"]}
     want = 60_000 * 3e-7 + 40_000 * 3e-8 + 1_500 * 2.5e-6
     assert costs["models/gemini-2.5-flash"] == pytest.approx(want, abs=1e-6)  # JSON rounds to 1e-6
+
+
+def test_codex_and_gemini_rows_flow_through_the_exports_and_the_dashboard(  # type: ignore[no-untyped-def]
+    cli, three_sources, tmp_path
+) -> None:
+    r, chat = three_sources
+    assert cli("scan")[0] == 0
+    want = {"claude": CLAUDE_SAMPLE, "codex": codex_expected(r), "gemini": gemini_expected(chat)}
+    code, out, err = cli("export", "csv", "-", "--table", "hourly_usage")
+    assert code == 0, err
+    by_source: dict[str, list[int]] = {}
+    for row in csv.DictReader(io.StringIO(out)):
+        sums = by_source.setdefault(row["source"], [0] * len(FIELDS))
+        for i, name in enumerate(FIELDS):
+            sums[i] += int(row[name])
+    assert {source: tuple(sums) for source, sums in by_source.items()} == want
+    code, out, _ = cli("export", "csv", "-", "--table", "model_breakdown")
+    models = {row["model_name"]: row["cost"] for row in csv.DictReader(io.StringIO(out))}
+    assert r.model in models and models[r.model] != ""  # priced by OpenAI's id
+    page = tmp_path / "page.html"
+    assert cli("dashboard", "--out", str(page), "--timezone", "UTC")[0] == 0
+    found = re.search(r'<script id="data" type="application/json">(.*?)</script>', page.read_text(), re.S)
+    assert found
+    stacks = {s["label"]: sum(s["values"]) for s in orjson.loads(found.group(1))["stacks"]["source"]}
+    assert stacks == {source: sum(counts[:3]) for source, counts in want.items()}  # processed tokens
