@@ -568,8 +568,8 @@ class ReportKind(StrEnum):
     model = "model"
     project = "project"
     branch = "branch"
-    blocks = "blocks"
     source = "source"
+    blocks = "blocks"
 
 
 class Weekday(StrEnum):
@@ -587,7 +587,7 @@ class Order(StrEnum):
     desc = "desc"
 
 
-@app.command("report", short_help="Usage by day, week, month, session, model, project or branch.")
+@app.command("report", short_help="Usage by day, week, month, session, model, project, branch or source.")
 def report_command(
     kind: Annotated[ReportKind, typer.Argument(help="How to group usage.")],
     as_json: JsonOption = False,

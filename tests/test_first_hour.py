@@ -50,8 +50,35 @@ def test_no_log_folder_at_all_is_an_error(cli: Cli, monkeypatch: pytest.MonkeyPa
     monkeypatch.delenv("CLAUDE_CONFIG_DIR")
     code, _, err = cli()
     assert code == 78
-    assert err.startswith(f"ccsync: no log folder found (looked in {isolated_home / '.config/claude/projects'}, ")
-    assert err.endswith("use Claude Code once, or set CLAUDE_CONFIG_DIR to the folder that holds projects/\n")
+    assert err.startswith(f"ccsync: no log folder found for any source (looked in "
+                          f"{isolated_home / '.config/claude/projects'}, {isolated_home / '.claude/projects'}, "
+                          f"{isolated_home / '.codex/sessions'}, {isolated_home / '.codex/archived_sessions'}, "
+                          f"{isolated_home / '.gemini/tmp'}); ")
+    assert err.endswith("use Claude Code, Codex or Gemini CLI once, or set CLAUDE_CONFIG_DIR to the folder that "
+                        "holds projects/, CODEX_HOME to the folder that holds sessions/, GEMINI_CLI_HOME to the "
+                        "folder that holds .gemini/\n")
+
+
+@pytest.mark.parametrize(("variable", "holds", "missing"), [
+    ("CODEX_HOME", "sessions/", "{0}/sessions or {0}/archived_sessions"),
+    ("GEMINI_CLI_HOME", ".gemini/", "{0}/.gemini/tmp"),
+])
+def test_a_typo_in_codex_home_or_gemini_cli_home_is_an_error_too(
+    cli: Cli, claude_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str, holds: str,
+    missing: str,
+) -> None:
+    """Claude's logs are there, but a source's variable names no log folder: fail loudly, as
+    for CLAUDE_CONFIG_DIR, rather than count nothing of that source night after night."""
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    typo = tmp_path / "typo"
+    monkeypatch.setenv(variable, str(typo))
+    code, out, err = cli("scan")
+    assert (code, out) == (78, "")
+    assert err == (f"ccsync: {variable}={typo}, but there is no log folder {missing.format(typo)}; fix {variable} "
+                   f"(the folder that holds {holds}), or unset it\n")
+    assert err.removeprefix("ccsync: ").rstrip("\n") in orjson.loads(cli("status", "--json")[1])["warnings"]
+    monkeypatch.delenv(variable)
+    assert cli("scan")[0] == 0  # unset, the source is simply absent
 
 
 def test_claude_config_dir_at_the_projects_folder_is_read_with_a_note(

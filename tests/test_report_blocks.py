@@ -142,7 +142,7 @@ def test_the_active_view_in_words_exactly() -> None:
     acts = [blocks.Activity(s + 10 * 60_000, "claude-sonnet-4-5", False, (3, 0, 100, 0, 1000, 1)),
             blocks.Activity(s + 70 * 60_000, "claude-sonnet-4-5", False, (3, 497, 100, 0, 1000, 1))]
     block = blocks.identify_blocks(acts, now_ms=now)[0]
-    totals, models = price(block.models, lambda usage: 1.5)  # type: ignore[arg-type]
+    totals, models = price(block.models, lambda source, usage: 1.5)  # type: ignore[arg-type]
     row = BlockRow(block, totals, models)
     pace = blocks.burn(block, now_ms=now, cost=1.5)
     result = BlocksResult([row], totals, Active(row, pace, projected_over=True), 1000, Totals(), Totals(),

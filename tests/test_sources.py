@@ -36,6 +36,13 @@ COLUMN = {name: i for i, name in enumerate(HourRow._fields)}  # a device file's 
 paths, cfg, sample_logs = test_scan.paths, test_scan.cfg, test_cli.sample_logs  # the fixtures those tests use
 
 
+@pytest.fixture
+def no_claude(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A machine without Claude Code: its variable unset and no folder of its own (a source
+    whose folder does not exist is simply absent)."""
+    monkeypatch.delenv("CLAUDE_CONFIG_DIR")
+
+
 def run(paths: StatePaths, cfg: store.Config) -> ScanResult:
     return scan(paths, cfg, env=dict(os.environ), home=Path.home(), now=NOW)
 
@@ -64,7 +71,7 @@ def a_chat(n: int, replies: int = 3) -> Chat:
     return chat
 
 
-def test_codex_growth_read_in_pieces_counts_each_call_once(paths, cfg, codex_dir) -> None:  # type: ignore[no-untyped-def]
+def test_codex_growth_read_in_pieces_counts_each_call_once(paths, cfg, codex_dir, no_claude) -> None:  # type: ignore[no-untyped-def]
     r = a_rollout(1, calls=1)
     path = r.write(codex_dir)
     data = r.data()
@@ -81,7 +88,7 @@ def test_codex_growth_read_in_pieces_counts_each_call_once(paths, cfg, codex_dir
     assert totals(paths, "codex") == codex_expected(r)
 
 
-def test_gemini_growth_and_whole_rewrites_count_each_message_once(paths, cfg, gemini_dir) -> None:  # type: ignore[no-untyped-def]
+def test_gemini_growth_and_whole_rewrites_count_each_message_once(paths, cfg, gemini_dir, no_claude) -> None:  # type: ignore[no-untyped-def]
     chat = a_chat(1, replies=1)
     legacy = a_chat(2, replies=1)
     path = chat.write(gemini_dir)
@@ -100,7 +107,7 @@ def test_gemini_growth_and_whole_rewrites_count_each_message_once(paths, cfg, ge
     assert totals(paths, "gemini") == gemini_expected(chat, legacy)
 
 
-def test_vanished_files_change_nothing(paths, cfg, codex_dir, gemini_dir) -> None:  # type: ignore[no-untyped-def]
+def test_vanished_files_change_nothing(paths, cfg, codex_dir, gemini_dir, no_claude) -> None:  # type: ignore[no-untyped-def]
     r = a_rollout(2)
     chat = a_chat(3)
     files = [r.write(codex_dir), chat.write(gemini_dir)]
@@ -113,7 +120,7 @@ def test_vanished_files_change_nothing(paths, cfg, codex_dir, gemini_dir) -> Non
     assert totals(paths, "codex") == codex_expected(r) and totals(paths, "gemini") == gemini_expected(chat)
 
 
-def test_codex_archived_then_compressed_counts_once(paths, cfg, codex_dir) -> None:  # type: ignore[no-untyped-def]
+def test_codex_archived_then_compressed_counts_once(paths, cfg, codex_dir, no_claude) -> None:  # type: ignore[no-untyped-def]
     r = a_rollout(4)
     path = r.write(codex_dir)
     run(paths, cfg)
@@ -131,7 +138,7 @@ def test_codex_archived_then_compressed_counts_once(paths, cfg, codex_dir) -> No
     assert totals(paths, "codex") == codex_expected(r)
 
 
-def test_codex_resumed_from_the_archive_adds_only_new_calls(paths, cfg, codex_dir) -> None:  # type: ignore[no-untyped-def]
+def test_codex_resumed_from_the_archive_adds_only_new_calls(paths, cfg, codex_dir, no_claude) -> None:  # type: ignore[no-untyped-def]
     r = a_rollout(5)
     path = r.write(codex_dir, archived=True)
     zst = path.with_name(path.name + ".zst")
@@ -146,7 +153,7 @@ def test_codex_resumed_from_the_archive_adds_only_new_calls(paths, cfg, codex_di
     assert totals(paths, "codex") == codex_expected(r)
 
 
-def test_a_corrupt_compressed_rollout_is_a_warning(paths, cfg, codex_dir) -> None:  # type: ignore[no-untyped-def]
+def test_a_corrupt_compressed_rollout_is_a_warning(paths, cfg, codex_dir, no_claude) -> None:  # type: ignore[no-untyped-def]
     r = a_rollout(6)
     path = r.write(codex_dir)
     data = zstandard.ZstdCompressor().compress(r.data())
@@ -180,7 +187,7 @@ def test_three_sources_side_by_side(paths, cfg, claude_dir, codex_dir, gemini_di
 @pytest.mark.slow
 @pytest.mark.skipif(os.name != "posix", reason="SIGKILL needs POSIX")
 def test_sigkill_during_scans_of_codex_and_gemini_loses_and_doubles_nothing(  # type: ignore[no-untyped-def]
-    codex_dir, gemini_dir, state_dir, tmp_path
+    codex_dir, gemini_dir, state_dir, tmp_path, no_claude
 ) -> None:
     rollouts = [a_rollout(100 + n, calls=6, start=datetime(2026, 11, 1, tzinfo=UTC) + timedelta(hours=n))
                 for n in range(60)]
@@ -306,7 +313,7 @@ def test_a_missing_source_folder_is_simply_absent(cli, sample_logs) -> None:  # 
     assert orjson.loads(out)["warnings"] == []
 
 
-def test_codex_and_gemini_usage_is_priced_by_its_own_names(cli, codex_dir, gemini_dir) -> None:  # type: ignore[no-untyped-def]
+def test_codex_and_gemini_usage_is_priced_by_its_own_names(cli, codex_dir, gemini_dir, no_claude) -> None:  # type: ignore[no-untyped-def]
     r = Rollout(thread_id(40), start=datetime(2026, 11, 13, 9, 0, tzinfo=UTC))
     r.call(10, 0, 1)  # before any turn_context: model unknown, unpriced
     r.turn().call(12_000, 9_000, 300).call(5_000, 1_000, 100)
