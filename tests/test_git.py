@@ -704,7 +704,7 @@ def test_snapshot_skips_hostile_entries_with_warnings(tmp_path: Path, monkeypatc
     for name in ("link.json", "dir.json", "UPPER.json", "-dash.json", "notes.txt", "big.json", "sub.json", "goal.json"):
         assert sum(name in w for w in snap.warnings) == 1, (name, text)
     assert len(snap.warnings) == 8
-    assert "symbolic link" in text and "submodule" in text and "folder" in text and "5000 bytes" in text
+    assert "symbolic link" in text and "submodule" in text and "folder" in text and "1000 byte limit" in text
     assert huge_sha.encode() not in read  # the size came from the object header, not the body
 
 
@@ -743,7 +743,7 @@ def test_fetch_checks_the_objects_really_arrived(
         assert determine_wants(dict(refs.refs))
         return FetchPackResult(dict(refs.refs), dict(refs.symrefs), None)
 
-    monkeypatch.setattr(LocalGitClient, "fetch", lying_fetch)
+    monkeypatch.setattr(transport.CappedLocalClient, "fetch", lying_fetch)
     with pytest.raises(RemoteUnavailable) as info:
         transport.fetch(tmp_path / "a.git", str(remote))
     assert "did not arrive" in str(info.value)

@@ -57,9 +57,7 @@ def entry(repo: Repo, tree_sha: ObjectID | None, path: str) -> tuple[int, Object
     return None
 
 
-def write_tree(
-    repo: Repo, tree_sha: ObjectID | None, entries: Mapping[tuple[str, ...], ObjectID | None]
-) -> ObjectID:
+def write_tree(repo: Repo, tree_sha: ObjectID | None, entries: Mapping[tuple[str, ...], ObjectID | None]) -> ObjectID:
     """A copy of `tree_sha` with only `entries` (path parts -> blob sha, or None to remove) replaced.
 
     Untouched entries keep their mode and sha, so other devices' files stay byte-identical.
@@ -103,7 +101,8 @@ def read_capped_blob(repo: Repo, mode: int, sha: ObjectID, where: str) -> tuple[
     try:
         header = object_header(repo, sha)
         if header is None:
-            return None, f"skipped {where}: its object {sha.decode()} is missing from the local copy"
+            why = f"over the {limit} byte limit, or never sent"
+            return None, f"skipped {where}: its object {sha.decode()} is missing from the local copy ({why})"
         kind, size = header
         if kind is not None and kind != OBJ_BLOB:
             return None, f"skipped {where}: not a file object"

@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 import urllib3
 import urllib3.exceptions
 from dulwich.client import (
+    FetchPackResult,
     GitClient,
     HTTPProxyUnauthorized,
     HTTPUnauthorized,
@@ -42,16 +43,18 @@ from dulwich.errors import (
     ObjectFormatException,
 )
 from dulwich.file import FileLocked
-from dulwich.objects import ObjectID
+from dulwich.object_store import MissingObjectFinder
+from dulwich.objects import ObjectID, ShaFile
 from dulwich.pack import UnpackedObject
 from dulwich.refs import Ref
-from dulwich.repo import Repo
+from dulwich.repo import BaseRepo, Repo
 
 from syncer.errors import CcsyncError, DiskError, RemoteRefused, RemoteUnavailable
 from syncer.git import layout, local, objects
 from syncer.git.layout import DEFAULT_BRANCH
 from syncer.git.limits import NETWORK_TIMEOUT, at_deadline, bounded, ssh_options
 from syncer.git.locks import LockRecovery
+from syncer.git.size import MALFORMED, object_header
 from syncer.git.urls import Scrubber, local_remote_path, redact, validate_remote
 
 # dulwich logs through the `logging` module; with no handler configured, Python's last-resort
@@ -189,7 +192,7 @@ def client_for(
     local_path = local_remote_path(remote)
     if local_path is not None:
         # Built directly: get_transport_and_path would read a path containing ":" as ssh.
-        return LocalGitClient(quiet=True), str(local_path)
+        return CappedLocalClient(), str(local_path)
     scheme = urlsplit(remote).scheme.lower() if "://" in remote else "ssh"
     username, password = credentials if credentials and scheme in {"http", "https"} else (None, None)
     ssh = f"{ssh_command or 'ssh'} {ssh_options(timeout)}" if scheme in {"ssh", "git+ssh"} else None
@@ -205,6 +208,49 @@ def client_for(
     if isinstance(client, SSHGitClient):
         client.ssh_vendor = _EndingSSHVendor()
     return client, path
+
+
+class CappedLocalClient(LocalGitClient):
+    """A folder remote whose objects are copied one by one, each size read from its header
+    first: dulwich's own local fetch inflates every object into a pack, so a peer's 1 GiB blob
+    of zeros (1 MB on disk) would cost a gigabyte of memory on every device. An object over
+    MAX_DEVICE_FILE is left behind and remembered in `refused`; readers then skip that device's
+    file with a warning, as they would if it had arrived."""
+
+    def __init__(self) -> None:
+        super().__init__(quiet=True)
+        self.refused: set[ObjectID] = set()
+
+    def fetch(  # noqa: PLR0913 - dulwich's signature; depth, filters and shallow are never asked for
+        self,
+        path: bytes | str,
+        target: BaseRepo,
+        determine_wants: Any = None,
+        progress: Any = None,
+        depth: int | None = None,
+        ref_prefix: Any = None,
+        filter_spec: bytes | None = None,
+        protocol_version: int | None = None,
+        shallow_since: str | None = None,
+        shallow_exclude: list[str] | None = None,
+    ) -> FetchPackResult:
+        with self._open_repo(path) as source:
+            refs = source.get_refs()
+            wants = determine_wants(refs, None) if determine_wants else [s for s in refs.values() if s]
+            haves = [sha for sha in target.refs.as_dict().values() if sha in source.object_store]
+            copied: list[tuple[ShaFile, str | None]] = []
+            for sha, _hint in MissingObjectFinder(source.object_store, haves, wants):
+                try:
+                    header = object_header(source, sha)
+                except MALFORMED:
+                    header = None  # unreadable here: dulwich reports it properly below
+                if header is not None and header[1] > layout.MAX_DEVICE_FILE:
+                    self.refused.add(sha)
+                    continue
+                copied.append((source.object_store[sha], None))
+            if copied:
+                target.object_store.add_objects(copied)
+            return FetchPackResult(dict(refs), source.refs.get_symrefs(), None)
 
 
 class _EndingSSHVendor(SubprocessSSHVendor):
@@ -314,13 +360,14 @@ def fetch_into(r: Repo, client: GitClient, path: str, capture: Capture, preferre
     tip = wanted[0]
     if tip is None:
         return Fetched(branch, None)
-    _verify_tip(r, tip)
+    _verify_tip(r, tip, client.refused if isinstance(client, CappedLocalClient) else set())
     local.set_tracking(r, branch, tip)
     return Fetched(branch, tip)
 
 
-def _verify_tip(r: Repo, tip: ObjectID) -> None:
-    """dulwich trusts the server's pack: check the objects we will read really arrived."""
+def _verify_tip(r: Repo, tip: ObjectID, refused: AbstractSet[ObjectID]) -> None:
+    """dulwich trusts the server's pack: check the objects we will read really arrived (or
+    were `refused` as too large to fetch: their files are skipped when read)."""
     missing: list[ObjectID] = []
     if tip not in r.object_store:
         raise ObjectFormatException(f"fetch finished but the remote tip {tip.decode()} did not arrive")
@@ -334,17 +381,16 @@ def _verify_tip(r: Repo, tip: ObjectID) -> None:
     for item in root.iteritems():
         if item.mode == layout.MODE_GITLINK:
             continue  # a submodule's commit is never in this repository
-        if item.sha not in r.object_store:
+        if item.sha not in r.object_store and item.sha not in refused:
             missing.append(item.sha)
         elif item.path == b"data" and item.mode == layout.MODE_TREE:
             for sub in objects.tree(r, item.sha).iteritems():
-                if sub.mode != layout.MODE_GITLINK and sub.sha not in r.object_store:
+                if sub.mode != layout.MODE_GITLINK and sub.sha not in r.object_store and sub.sha not in refused:
                     missing.append(sub.sha)
     if missing:
         raise ObjectFormatException(
             f"fetch finished but {len(missing)} objects of {tip.decode()} did not arrive (first {missing[0].decode()})"
         )
-
 
 
 def fetch(

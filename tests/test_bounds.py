@@ -1,0 +1,106 @@
+"""A peer's oversized object in the sync repo is refused before it is inflated (issue 15)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import zlib
+from pathlib import Path
+
+import pytest
+
+from syncer.git import layout
+from tests.gitserver import git, make_bare, requires_git
+
+pytestmark = requires_git
+
+ROOT = Path(__file__).resolve().parent.parent
+GIB = 1 << 30
+
+
+def _zero_blob(server: Path, size: int) -> str:
+    """Write a loose blob of `size` zero bytes, streamed: neither side of the test holds it."""
+    header = b"blob %d\0" % size
+    digest = hashlib.sha1(header)
+    packer = zlib.compressobj(1)
+    chunk = bytes(1 << 20)
+    tmp = server / "objects" / "tmp-zero"
+    with open(tmp, "wb") as f:
+        f.write(packer.compress(header))
+        for _ in range(size // len(chunk)):
+            digest.update(chunk)
+            f.write(packer.compress(chunk))
+        f.write(packer.flush())
+    sha = digest.hexdigest()
+    (server / "objects" / sha[:2]).mkdir(exist_ok=True)
+    tmp.rename(server / "objects" / sha[:2] / sha[2:])
+    return sha
+
+
+def _remote_with_zero_bomb(tmp_path: Path, size: int) -> Path:
+    server = make_bare(tmp_path / "bomb.git")
+    big = _zero_blob(server, size)
+    ok = (
+        subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], input=b'{"ok":1}', cwd=server, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .strip()
+    )
+    mktree = ["git", "mktree"]
+    data = subprocess.run(
+        mktree,
+        input=f"100644 blob {big}\tbomb.json\n100644 blob {ok}\tpeer.json\n",
+        text=True,
+        cwd=server,
+        capture_output=True,
+        check=True,
+    ).stdout.strip()
+    root = subprocess.run(
+        mktree, input=f"040000 tree {data}\tdata\n", text=True, cwd=server, capture_output=True, check=True
+    ).stdout.strip()
+    commit = git("commit-tree", root, "-m", "a peer's bomb", cwd=server).stdout.strip()
+    git("update-ref", "refs/heads/main", commit, cwd=server)
+    return server
+
+
+_SYNC_AND_MEASURE = """
+import json, resource, sys
+from pathlib import Path
+from syncer.git import snapshot, sync
+repo, remote = Path(sys.argv[1]), sys.argv[2]
+pushed = sync.sync_files(repo, remote, device="laptop", changes={"data/laptop.json": b'{"me":1}'},
+                         message="ccsync: update laptop")
+snap = snapshot.snapshot(repo)
+print(json.dumps({"committed": pushed.committed, "files": sorted(snap.files), "warnings": snap.warnings,
+                  "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+"""
+
+
+def _sync_in_child(repo: Path, remote: str) -> dict[str, object]:
+    done = subprocess.run(
+        [sys.executable, "-c", _SYNC_AND_MEASURE, str(repo), remote],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    result: dict[str, object] = json.loads(done.stdout)
+    return result
+
+
+@pytest.mark.slow
+def test_a_peers_gigabyte_of_zeros_on_a_folder_remote_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
+    server = _remote_with_zero_bomb(tmp_path, GIB)
+    result = _sync_in_child(tmp_path / "a.git", str(server))
+    assert result["committed"] is True  # our own file still went out
+    assert git("show", "main:data/laptop.json", cwd=server).stdout == '{"me":1}'
+    assert result["files"] == ["laptop", "peer"]
+    warnings = result["warnings"]
+    assert isinstance(warnings, list) and len(warnings) == 1
+    assert "data/bomb.json" in warnings[0] and f"{layout.MAX_DEVICE_FILE} byte limit" in warnings[0]
+    peak_kib = result["peak_kib"]
+    assert isinstance(peak_kib, int) and peak_kib < 200 * 1024, peak_kib
