@@ -57,7 +57,9 @@ def entry(repo: Repo, tree_sha: ObjectID | None, path: str) -> tuple[int, Object
     return None
 
 
-def write_tree(repo: Repo, tree_sha: ObjectID | None, entries: Mapping[tuple[str, ...], ObjectID | None]) -> ObjectID:
+def write_tree(
+    repo: Repo, tree_sha: ObjectID | None, entries: Mapping[tuple[str, ...], ObjectID | None]
+) -> ObjectID:
     """A copy of `tree_sha` with only `entries` (path parts -> blob sha, or None to remove) replaced.
 
     Untouched entries keep their mode and sha, so other devices' files stay byte-identical.
