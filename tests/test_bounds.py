@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from syncer.git import layout
-from tests.gitserver import git, make_bare, requires_git
+from syncer.git import limits
+from tests.gitserver import SECRET_TOKEN, SECRET_USER, GitDaemon, GitHttpServer, git, make_bare, requires_git
 
 pytestmark = requires_git
 
@@ -39,8 +39,9 @@ def _zero_blob(server: Path, size: int) -> str:
     return sha
 
 
-def _remote_with_zero_bomb(tmp_path: Path, size: int) -> Path:
-    server = make_bare(tmp_path / "bomb.git")
+def _remote_with_zero_bomb(path: Path, size: int) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    server = make_bare(path)
     big = _zero_blob(server, size)
     ok = (
         subprocess.run(
@@ -70,18 +71,21 @@ _SYNC_AND_MEASURE = """
 import json, resource, sys
 from pathlib import Path
 from syncer.git import snapshot, sync
-repo, remote = Path(sys.argv[1]), sys.argv[2]
+repo, remote, ssh = Path(sys.argv[1]), sys.argv[2], sys.argv[3] or None
+credentials = (sys.argv[4], sys.argv[5]) if len(sys.argv) > 5 else None
 pushed = sync.sync_files(repo, remote, device="laptop", changes={"data/laptop.json": b'{"me":1}'},
-                         message="ccsync: update laptop")
+                         message="ccsync: update laptop", credentials=credentials, ssh_command=ssh)
 snap = snapshot.snapshot(repo)
-print(json.dumps({"committed": pushed.committed, "files": sorted(snap.files), "warnings": snap.warnings,
-                  "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+again = sync.sync_files(repo, remote, device="laptop", changes={"data/laptop.json": b'{"me":2}'},
+                        message="ccsync: update laptop", credentials=credentials, ssh_command=ssh)
+print(json.dumps({"committed": pushed.committed and again.committed, "files": sorted(snap.files),
+                  "warnings": snap.warnings, "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 """
 
 
-def _sync_in_child(repo: Path, remote: str) -> dict[str, object]:
+def _sync_in_child(repo: Path, remote: str, *extra: str) -> dict[str, object]:
     done = subprocess.run(
-        [sys.executable, "-c", _SYNC_AND_MEASURE, str(repo), remote],
+        [sys.executable, "-c", _SYNC_AND_MEASURE, str(repo), remote, *(extra or ("",))],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -92,15 +96,43 @@ def _sync_in_child(repo: Path, remote: str) -> dict[str, object]:
     return result
 
 
-@pytest.mark.slow
-def test_a_peers_gigabyte_of_zeros_on_a_folder_remote_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
-    server = _remote_with_zero_bomb(tmp_path, GIB)
-    result = _sync_in_child(tmp_path / "a.git", str(server))
-    assert result["committed"] is True  # our own file still went out
-    assert git("show", "main:data/laptop.json", cwd=server).stdout == '{"me":1}'
+def _check_skipped(result: dict[str, object], server: Path, peak_mib: int) -> None:
+    assert result["committed"] is True  # our own file still went out, twice
+    assert git("show", "main:data/laptop.json", cwd=server).stdout == '{"me":2}'
     assert result["files"] == ["laptop", "peer"]
     warnings = result["warnings"]
     assert isinstance(warnings, list) and len(warnings) == 1
-    assert "data/bomb.json" in warnings[0] and f"{layout.MAX_DEVICE_FILE} byte limit" in warnings[0]
+    assert "data/bomb.json" in warnings[0] and f"{limits.MAX_DEVICE_FILE} byte limit" in warnings[0]
+    assert git("cat-file", "-s", "main:data/bomb.json", cwd=server).stdout.strip() != "0"  # still on the remote
     peak_kib = result["peak_kib"]
-    assert isinstance(peak_kib, int) and peak_kib < 200 * 1024, peak_kib
+    assert isinstance(peak_kib, int) and peak_kib < peak_mib * 1024, peak_kib
+
+
+@pytest.mark.slow
+def test_a_peers_gigabyte_of_zeros_on_a_folder_remote_is_skipped_in_bounded_memory(tmp_path: Path) -> None:
+    server = _remote_with_zero_bomb(tmp_path / "bomb.git", GIB)
+    _check_skipped(_sync_in_child(tmp_path / "a.git", str(server)), server, 200)
+
+
+BOMB = 256 << 20  # sixteen times the limit: dulwich alone would hold all of it
+
+
+def test_a_peers_zero_bomb_over_git_daemon_is_left_out_before_inflating(tmp_path: Path, git_daemon: GitDaemon) -> None:
+    server = _remote_with_zero_bomb(git_daemon.root / "sync.git", BOMB)
+    _check_skipped(_sync_in_child(tmp_path / "a.git", git_daemon.url("sync.git")), server, 160)
+
+
+def test_a_peers_zero_bomb_over_http_is_left_out_before_inflating(tmp_path: Path, http_server: GitHttpServer) -> None:
+    server = _remote_with_zero_bomb(http_server.root / "sync.git", BOMB)
+    result = _sync_in_child(tmp_path / "a.git", http_server.url("sync.git"), "", SECRET_USER, SECRET_TOKEN)
+    _check_skipped(result, server, 160)
+
+
+def test_a_peers_zero_bomb_over_ssh_is_left_out_before_inflating(tmp_path: Path) -> None:
+    # No sshd here: a stand-in `ssh` runs the remote command (git-upload-pack, git-receive-pack)
+    # on this machine, so the ssh transport's own code path is the one exercised.
+    ssh = tmp_path / "ssh"
+    ssh.write_text('#!/bin/sh\nfor last; do :; done\nexec sh -c "$last"\n')
+    ssh.chmod(0o755)
+    server = _remote_with_zero_bomb(tmp_path / "srv" / "sync.git", BOMB)
+    _check_skipped(_sync_in_child(tmp_path / "a.git", f"ssh://127.0.0.1{server}", str(ssh)), server, 160)

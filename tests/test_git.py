@@ -21,7 +21,7 @@ from dulwich.objects import ObjectID
 from dulwich.repo import Repo
 
 from syncer.errors import ConfigError, RemoteRefused, RemoteUnavailable
-from syncer.git import layout, locks, objects, transport, urls
+from syncer.git import layout, limits, locks, objects, transport, urls
 from syncer.git import local as git_local
 from syncer.git import snapshot as git_snapshot
 from syncer.git import sync as git_sync
@@ -683,7 +683,7 @@ def _hostile_remote(tmp_path: Path, big: int) -> Path:
 
 
 def test_snapshot_skips_hostile_entries_with_warnings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(layout, "MAX_DEVICE_FILE", 1000)
+    monkeypatch.setattr(limits, "MAX_DEVICE_FILE", 1000)
     server = _hostile_remote(tmp_path, big=5000)
     huge_sha = git("rev-parse", "HEAD:data/big.json", cwd=server).stdout.strip()
     local = tmp_path / "a.git"

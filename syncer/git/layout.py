@@ -13,9 +13,6 @@ from dulwich.refs import Ref
 
 from syncer.ledger import DEVICE_ID_PATTERN
 
-MAX_DEVICE_FILE = 16 * 1024 * 1024
-"""Largest device file (and goal.json) we will read from the sync repo: untrusted input."""
-
 DEFAULT_BRANCH = "main"
 DEVICE_ID = re.compile(DEVICE_ID_PATTERN)
 GOAL = "goal.json"

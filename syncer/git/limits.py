@@ -1,6 +1,7 @@
-"""How long a network call may take: every connect and read is bounded, and so is a whole
-sync, so a nightly run always ends (DESIGN.md §4) even against a server that accepts the
-connection and never answers.
+"""Every limit on what the sync repo may cost, in one place: how large a shared file or a
+fetched pack may be (other devices' files are untrusted input), and how long a network call may
+take: every connect and read is bounded, and so is a whole sync, so a nightly run always ends
+(DESIGN.md §4) even against a server that accepts the connection and never answers.
 
 No dulwich here. The per-call bound is a socket timeout (git://, and urllib3's timeout for
 http); ssh gets ConnectTimeout and keep-alive options; and a wall-clock deadline (SIGALRM, in
@@ -18,6 +19,14 @@ from contextlib import contextmanager
 from types import FrameType
 
 from syncer.errors import RemoteUnavailable
+
+MAX_DEVICE_FILE = 16 * 1024 * 1024
+"""Largest device file (and goal.json) any device reads from the sync repo, and so the largest
+this device publishes (`syncer.fold` folds old history to stay under it): an object over it is
+never inflated, whichever transport brought it."""
+
+MAX_INCOMING_PACK = 1024 * 1024 * 1024
+"""Largest pack a fetch accepts from the network (on disk, before it is filtered)."""
 
 NETWORK_TIMEOUT = 30.0
 """Seconds any one connect or read may wait; `CCSYNC_NETWORK_TIMEOUT` overrides it."""

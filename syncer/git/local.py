@@ -155,3 +155,25 @@ def config_set(r: Repo, values: Mapping[bytes, str]) -> None:
     if changed:
         config.write_to_path()
 
+
+
+LEFT_OUT = "ccsync-left-out"
+"""In the local copy: the objects a fetch left out as over MAX_DEVICE_FILE, one hex sha a line.
+Later fetches never send them again (we hold the commits naming them), so their absence is
+remembered rather than taken for a broken fetch."""
+
+
+def left_out(r: Repo) -> set[ObjectID]:
+    try:
+        text = (Path(r.controldir()) / LEFT_OUT).read_bytes()
+    except FileNotFoundError:
+        return set()
+    return {ObjectID(line) for line in text.split()}
+
+
+def remember_left_out(r: Repo, shas: list[ObjectID]) -> None:
+    path = Path(r.controldir()) / LEFT_OUT
+    known = left_out(r)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(b"".join(sha + b"\n" for sha in sorted(known | set(shas))))
+    os.replace(tmp, path)

@@ -6,12 +6,13 @@ Trees are read and built in memory, never checked out (DESIGN.md §4).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 
 from dulwich.errors import ApplyDeltaError, ChecksumMismatch, ObjectFormatException
 from dulwich.objects import Commit, ObjectID, Tree
 from dulwich.repo import Repo
 
-from syncer.git import layout
+from syncer.git import layout, limits
 from syncer.git.size import MALFORMED, OBJ_BLOB, object_header
 
 UNREADABLE: tuple[type[Exception], ...] = (KeyError, OSError, ObjectFormatException, ChecksumMismatch, ApplyDeltaError)
@@ -89,8 +90,11 @@ def write_tree(
     return new.id
 
 
-def read_capped_blob(repo: Repo, mode: int, sha: ObjectID, where: str) -> tuple[bytes | None, str | None]:
-    """The bytes of a regular-file blob no larger than MAX_DEVICE_FILE, or a warning."""
+def read_capped_blob(
+    repo: Repo, mode: int, sha: ObjectID, where: str, left_out: AbstractSet[ObjectID] = frozenset()
+) -> tuple[bytes | None, str | None]:
+    """The bytes of a regular-file blob no larger than MAX_DEVICE_FILE, or a warning. `left_out`:
+    the objects a fetch left out as too large (`local.left_out`)."""
     if mode == layout.MODE_LINK:
         return None, f"skipped {where}: a symbolic link, not a regular file"
     if mode == layout.MODE_TREE:
@@ -99,12 +103,13 @@ def read_capped_blob(repo: Repo, mode: int, sha: ObjectID, where: str) -> tuple[
         return None, f"skipped {where}: a submodule, not a file"
     if mode not in (layout.MODE_FILE, layout.MODE_EXEC):
         return None, f"skipped {where}: unexpected file mode {mode:o}"
-    limit = layout.MAX_DEVICE_FILE
+    limit = limits.MAX_DEVICE_FILE
     try:
         header = object_header(repo, sha)
         if header is None:
-            why = f"over the {limit} byte limit, or never sent"
-            return None, f"skipped {where}: its object {sha.decode()} is missing from the local copy ({why})"
+            if sha in left_out:
+                return None, f"skipped {where}: over the {limit} byte limit (left out when fetched)"
+            return None, f"skipped {where}: its object {sha.decode()} is missing from the local copy"
         kind, size = header
         if kind is not None and kind != OBJ_BLOB:
             return None, f"skipped {where}: not a file object"

@@ -19,7 +19,7 @@ from dulwich.repo import Repo
 
 OBJ_BLOB = 3
 _LOOSE_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
-_OFS_DELTA, _REF_DELTA = 6, 7
+OFS_DELTA, REF_DELTA = 6, 7
 
 MALFORMED: tuple[type[Exception], ...] = (IndexError, ValueError, zlib.error)
 """What `object_header` raises on a malformed header."""
@@ -57,7 +57,8 @@ def object_header(repo: Repo, sha: ObjectID) -> tuple[int | None, int] | None:
     return None
 
 
-def _pack_entry_header(f: BinaryIO) -> tuple[int | None, int]:
+def pack_entry_header(f: BinaryIO) -> tuple[int, int]:
+    """(type, size) of the pack entry `f` is at, leaving `f` after that header."""
     byte = f.read(1)[0]
     kind = (byte >> 4) & 7
     size = byte & 0x0F
@@ -66,26 +67,35 @@ def _pack_entry_header(f: BinaryIO) -> tuple[int | None, int]:
         byte = f.read(1)[0]
         size |= (byte & 0x7F) << shift
         shift += 7
-    if kind not in (_OFS_DELTA, _REF_DELTA):
-        return (kind, size)
-    if kind == _OFS_DELTA:
-        byte = f.read(1)[0]
-        while byte & 0x80:
-            byte = f.read(1)[0]
-    else:
-        f.read(20)
-    inflater = zlib.decompressobj()
-    data = inflater.decompress(f.read(64), 32)
+    return kind, size
+
+
+def delta_result_size(delta: bytes) -> int:
+    """The size of what a delta makes: the second of the two numbers it starts with."""
     pos = 0
     values: list[int] = []
     while len(values) < 2:  # source size, then result size
         value = shift = 0
         while True:
-            byte = data[pos]
+            byte = delta[pos]
             pos += 1
             value |= (byte & 0x7F) << shift
             shift += 7
             if not byte & 0x80:
                 break
         values.append(value)
-    return (None, values[1])
+    return values[1]
+
+
+def _pack_entry_header(f: BinaryIO) -> tuple[int | None, int]:
+    kind, size = pack_entry_header(f)
+    if kind not in (OFS_DELTA, REF_DELTA):
+        return (kind, size)
+    if kind == OFS_DELTA:
+        byte = f.read(1)[0]
+        while byte & 0x80:
+            byte = f.read(1)[0]
+    else:
+        f.read(20)
+    inflater = zlib.decompressobj()
+    return (None, delta_result_size(inflater.decompress(f.read(64), 32)))

@@ -54,7 +54,7 @@ def _read_goal(r: Repo, root: Tree) -> tuple[bytes | None, str | None]:
     if layout.GOAL.encode() not in root:
         return None, None
     mode, sha = root[layout.GOAL.encode()]
-    return objects.read_capped_blob(r, mode, sha, layout.GOAL)
+    return objects.read_capped_blob(r, mode, sha, layout.GOAL, local.left_out(r))
 
 
 def _read_device_files(r: Repo, root: Tree, warnings: list[str]) -> dict[str, bytes]:
@@ -71,6 +71,7 @@ def _read_device_files(r: Repo, root: Tree, warnings: list[str]) -> dict[str, by
     except objects.UNREADABLE as exc:
         warnings.append(f"skipped data/: unreadable ({type(exc).__name__})")
         data_tree = Tree()
+    left_out = local.left_out(r)
     for item in data_tree.iteritems(name_order=True):
         name = item.path.decode("utf-8", "replace")
         shown = "data/" + name.encode("unicode_escape").decode("ascii")
@@ -80,7 +81,7 @@ def _read_device_files(r: Repo, root: Tree, warnings: list[str]) -> dict[str, by
         if not layout.DEVICE_ID.fullmatch(device) or device + ".json" != name:
             warnings.append(f"skipped {shown}: not named data/<device-id>.json with a valid device id")
             continue
-        content, warning = objects.read_capped_blob(r, item.mode, item.sha, shown)
+        content, warning = objects.read_capped_blob(r, item.mode, item.sha, shown, left_out)
         if warning:
             warnings.append(warning)
         elif content is not None:

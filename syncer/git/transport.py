@@ -12,6 +12,7 @@ import errno
 import logging
 import re
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
@@ -50,7 +51,7 @@ from dulwich.refs import Ref
 from dulwich.repo import BaseRepo, Repo
 
 from syncer.errors import CcsyncError, DiskError, RemoteRefused, RemoteUnavailable
-from syncer.git import layout, local, objects
+from syncer.git import incoming, layout, limits, local, objects
 from syncer.git.layout import DEFAULT_BRANCH
 from syncer.git.limits import NETWORK_TIMEOUT, at_deadline, bounded, ssh_options
 from syncer.git.locks import LockRecovery
@@ -214,12 +215,12 @@ class CappedLocalClient(LocalGitClient):
     """A folder remote whose objects are copied one by one, each size read from its header
     first: dulwich's own local fetch inflates every object into a pack, so a peer's 1 GiB blob
     of zeros (1 MB on disk) would cost a gigabyte of memory on every device. An object over
-    MAX_DEVICE_FILE is left behind and remembered in `refused`; readers then skip that device's
+    MAX_DEVICE_FILE is left behind and counted in `dropped`; readers then skip that device's
     file with a warning, as they would if it had arrived."""
 
     def __init__(self) -> None:
         super().__init__(quiet=True)
-        self.refused: set[ObjectID] = set()
+        self.dropped = 0
 
     def fetch(  # noqa: PLR0913 - dulwich's signature; depth, filters and shallow are never asked for
         self,
@@ -244,13 +245,37 @@ class CappedLocalClient(LocalGitClient):
                     header = object_header(source, sha)
                 except MALFORMED:
                     header = None  # unreadable here: dulwich reports it properly below
-                if header is not None and header[1] > layout.MAX_DEVICE_FILE:
-                    self.refused.add(sha)
+                if header is not None and header[1] > limits.MAX_DEVICE_FILE:
+                    self.dropped += 1
                     continue
                 copied.append((source.object_store[sha], None))
             if copied:
                 target.object_store.add_objects(copied)
             return FetchPackResult(dict(refs), source.refs.get_symrefs(), None)
+
+
+def _fetch_capped(
+    client: GitClient, path: str, r: Repo, wants: Callable[..., list[ObjectID]], progress: Callable[[bytes], None]
+) -> tuple[FetchPackResult, int]:
+    """Fetch what `wants` asks for, leaving out every object over MAX_DEVICE_FILE before it is
+    inflated; the number left out. Over the network the pack is kept on disk (at most
+    MAX_INCOMING_PACK bytes) and filtered before dulwich indexes it (see `incoming`)."""
+    if isinstance(client, CappedLocalClient):
+        before = client.dropped
+        return client.fetch(path, r, determine_wants=wants, progress=progress), client.dropped - before
+    where = r.object_store.path
+    with tempfile.TemporaryFile(dir=where) as raw:
+        sink = incoming.CappedSink(raw, limits.MAX_INCOMING_PACK)
+        result = client.fetch_pack(path, wants, r.get_graph_walker(), sink.write, progress=progress)
+        if not sink.size:
+            return result, 0
+        raw.seek(0)
+        with tempfile.TemporaryFile(dir=where) as kept:
+            filtered = incoming.filter_pack(raw, kept, limits.MAX_DEVICE_FILE)
+            if filtered.kept:
+                kept.seek(0)
+                r.object_store.add_thin_pack(kept.read, None, progress=progress)
+    return result, filtered.dropped
 
 
 class _EndingSSHVendor(SubprocessSSHVendor):
@@ -344,14 +369,14 @@ def fetch_into(r: Repo, client: GitClient, path: str, capture: Capture, preferre
         wanted[0] = sha
         return [] if sha in r.object_store else [sha]
 
-    result = client.fetch(path, r, determine_wants=wants, progress=capture.progress)
+    result, dropped = _fetch_capped(client, path, r, wants, capture.progress)
     head_target = result.symrefs.get(Ref(b"HEAD"))
     if head_target and head_target.startswith(b"refs/heads/") and result.refs.get(head_target):
         # The server named its default branch: follow it (a second, usually empty, fetch).
         named = head_target[len(b"refs/heads/") :].decode("utf-8", "replace")
         if named != chosen[0] and _safe_branch(named):
             chosen[0] = named
-            client.fetch(path, r, determine_wants=wants, progress=capture.progress)
+            dropped += _fetch_capped(client, path, r, wants, capture.progress)[1]
     branch = chosen[0]
     if branch is None:
         return Fetched(preferred if preferred and _safe_branch(preferred) else DEFAULT_BRANCH, None)
@@ -360,37 +385,41 @@ def fetch_into(r: Repo, client: GitClient, path: str, capture: Capture, preferre
     tip = wanted[0]
     if tip is None:
         return Fetched(branch, None)
-    _verify_tip(r, tip, client.refused if isinstance(client, CappedLocalClient) else set())
+    _verify_tip(r, tip, dropped)
     local.set_tracking(r, branch, tip)
     return Fetched(branch, tip)
 
 
-def _verify_tip(r: Repo, tip: ObjectID, refused: AbstractSet[ObjectID]) -> None:
-    """dulwich trusts the server's pack: check the objects we will read really arrived (or
-    were `refused` as too large to fetch: their files are skipped when read)."""
-    missing: list[ObjectID] = []
+def _verify_tip(r: Repo, tip: ObjectID, dropped: int) -> None:
+    """dulwich trusts the server's pack: check the objects we will read really arrived. A file
+    missing because it was left out as too large (one of the `dropped` this fetch, or an earlier
+    one) is remembered, and read as skipped; anything else missing fails the fetch."""
     if tip not in r.object_store:
         raise ObjectFormatException(f"fetch finished but the remote tip {tip.decode()} did not arrive")
     commit = objects.commit(r, tip)
-    for parent in commit.parents[:1]:
-        if parent not in r.object_store:
-            missing.append(parent)
+    missing = [parent for parent in commit.parents[:1] if parent not in r.object_store]
     if commit.tree not in r.object_store:
         raise ObjectFormatException(f"fetch finished but the tree of {tip.decode()} did not arrive")
-    root = objects.tree(r, commit.tree)
-    for item in root.iteritems():
+    files: list[ObjectID] = []  # missing entries whose readers skip them: files, or folders inside data/
+    for item in objects.tree(r, commit.tree).iteritems():
         if item.mode == layout.MODE_GITLINK:
             continue  # a submodule's commit is never in this repository
-        if item.sha not in r.object_store and item.sha not in refused:
-            missing.append(item.sha)
+        if item.sha not in r.object_store:
+            (missing if item.mode == layout.MODE_TREE else files).append(item.sha)
         elif item.path == b"data" and item.mode == layout.MODE_TREE:
             for sub in objects.tree(r, item.sha).iteritems():
-                if sub.mode != layout.MODE_GITLINK and sub.sha not in r.object_store and sub.sha not in refused:
-                    missing.append(sub.sha)
+                if sub.mode != layout.MODE_GITLINK and sub.sha not in r.object_store:
+                    files.append(sub.sha)
+    left_out = local.left_out(r)
+    unexplained = [sha for sha in files if sha not in left_out]
+    if len(unexplained) > dropped:
+        missing += unexplained
     if missing:
         raise ObjectFormatException(
             f"fetch finished but {len(missing)} objects of {tip.decode()} did not arrive (first {missing[0].decode()})"
         )
+    if unexplained:
+        local.remember_left_out(r, unexplained)
 
 
 def fetch(
