@@ -258,24 +258,6 @@ def hour_index(label: str) -> int:
     return int(datetime.fromisoformat(label).replace(tzinfo=UTC).timestamp()) // 3600
 
 
-def holds_all(newer: Ledger, older: Ledger) -> bool:
-    """Whether `newer` counts everything `older` does: every session of it, at least as large.
-    (Totals alone cannot tell a renamed record from a copy that went on on another machine.)"""
-    a, b = newer.totals, older.totals
-    if any(getattr(a, f) < getattr(b, f) for f in type(a).model_fields):
-        return False
-    sessions = {s.id: {(u.model, u.long_context, u.fast): u[3:] for u in s.usage} for s in newer.sessions}
-    for session in older.sessions:
-        ours = sessions.get(session.id)
-        if ours is None:
-            return False
-        for u in session.usage:
-            counts = ours.get((u.model, u.long_context, u.fast))
-            if counts is None or any(x < y for x, y in zip(counts, u[3:], strict=True)):
-                return False
-    return True
-
-
 def checked_bytes(ledger: Ledger) -> bytes:
     """The bytes of `ledger`, after proving they read back as a valid ledger: a bug must never
     write a file that the next run (or another device) would refuse."""

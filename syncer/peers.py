@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from syncer import entries
 from syncer.errors import ConfigError, LedgerCorrupt, SchemaTooNew
-from syncer.ledger import Ledger, holds_all, parse_ledger
+from syncer.fold import holds_all
+from syncer.ledger import Ledger, parse_ledger
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from syncer.events import Event
+from syncer.fold import folded_before_ms
 from syncer.ledger import (
     MAX_COUNT,
     SCHEMA_VERSION,
@@ -163,6 +164,9 @@ class Tally:
         self.covered_before: int | None = None
         self._fresh: set[str] = set()  # keys first seen this run, dated before covered_before
         self.whole_seconds = False  # the ledger's session times predate millisecond times
+        # Lines before this belong to sessions folded into daily or monthly rows (a shared
+        # copy, restored: see `fold`), whose ids the ledger no longer holds.
+        self.folded_before: int | None = None
         self._threshold = threshold
         self._thresholds: dict[str, int] = {}
         self._main_of: dict[str, str] = {}
@@ -191,6 +195,7 @@ class Tally:
                 state.usage[(u.model, u.long_context, u.fast)] = list(u[-6:])
             tally.sessions[s.id] = state
             tally.ledger_last[s.id] = state.last_ms
+        tally.folded_before = folded_before_ms(ledger)
         # One session in a thousand ends on a whole second; all of them only in an old ledger.
         tally.whole_seconds = bool(ledger.sessions) and all(
             s.first.microsecond == 0 and s.last.microsecond == 0 for s in ledger.sessions
@@ -323,6 +328,8 @@ class Tally:
         this run's lines) covered its session up to that time."""
         if self.covered_before is None or record[_TIME] >= self.covered_before:
             return False
+        if self.folded_before is not None and record[_TIME] < self.folded_before:
+            return True
         last = self.ledger_last.get(record[_SESSION])
         # Ledgers written before millisecond times kept whole seconds: each covers its second.
         return last is not None and record[_TIME] <= (last + 999 if self.whole_seconds else last)

@@ -25,6 +25,7 @@ PURE = {
     "ledger.py", "tally.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
     "sources/adapter.py", "sources/claude/parser.py", "sources/codex/parser.py", "sources/gemini/parser.py",
     "output.py", "dashboard.py", "export.py", "blocks.py", "pace.py", "entries.py", "imports.py", "devices.py",
+    "fold.py",
 }
 IO_NAMES = {"open", "print", "input"}
 

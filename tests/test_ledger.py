@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from syncer.errors import LedgerCorrupt, SchemaTooNew
 from syncer.events import Event
-from syncer.ledger import Ledger, dump_ledger, holds_all, parse_ledger
+from syncer.fold import holds_all
+from syncer.ledger import Ledger, dump_ledger, parse_ledger
 from syncer.tally import Batch, Tally
 
 T0 = 1_795_166_045_000  # 2026-11-20T09:14:05Z

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from syncer import entries, store
 from syncer.commands.context import DEFAULT_WAIT, Context, config
 from syncer.commands.remote import Access, access, remote_of
+from syncer.fold import shared_bytes
 from syncer.git import local, transport, urls
-from syncer.git.limits import bounded
+from syncer.git.limits import MAX_DEVICE_FILE, bounded
 from syncer.git.snapshot import snapshot
 from syncer.git.sync import PushResult, sync_files
 from syncer.ledger import Ledger, dump_ledger
@@ -51,8 +52,9 @@ def sync(
             # An adoption cut short after its commit point: the ledger's identity wins.
             cfg = cfg.model_copy(update={"install_id": ledger.install_id})
             store.save_config(ctx.paths, cfg)
-        data = dump_ledger(ledger)
-        digest = hashlib.sha256(data).hexdigest()
+        # The digest of the local ledger (what the idle run can hash): what is published is a
+        # function of it (`shared_bytes`).
+        digest = hashlib.sha256(dump_ledger(ledger)).hexdigest()
         remote = remote_of(ctx, cfg)
         how = access(ctx, remote)
         last = read_last_sync(ctx.paths)
@@ -64,18 +66,16 @@ def sync(
                 return SyncResult(scanned, None, urls.redact(remote), 0)
         local.open_repo(ctx.paths.repo)
         with bounded(how["timeout"]):  # one deadline over the fetch and the push
-            result, added, data = _publish(ctx, cfg, ledger, data, remote, how)
-        digest = hashlib.sha256(data).hexdigest()  # what was pushed: entries may have been taken back
+            result, added, ledger = _publish(ctx, cfg, ledger, remote, how)
+        digest = hashlib.sha256(dump_ledger(ledger)).hexdigest()  # entries may have been taken back
         store.write_atomic(ctx.paths.last_sync, encode_sync(
             now=ctx.now, tip=result.tip, committed=result.committed, pushed=result.pushed, remote=remote, digest=digest,
         ))
     return SyncResult(scanned, result, urls.redact(remote), added if result.committed else 0)
 
 
-def _publish(
-    ctx: Context, cfg: Config, ledger: Ledger, data: bytes, remote: str, how: Access
-) -> tuple[PushResult, int, bytes]:
-    """Fetch, check what the sync repo holds under our name, and push our file (its bytes are
+def _publish(ctx: Context, cfg: Config, ledger: Ledger, remote: str, how: Access) -> tuple[PushResult, int, Ledger]:
+    """Fetch, check what the sync repo holds under our name, and push our file (the ledger is
     returned: the entries of the published copy are taken back first)."""
     transport.fetch(ctx.paths.repo, remote, **how)
     snap = snapshot(ctx.paths.repo)
@@ -86,17 +86,18 @@ def _publish(
     merged = entries.union(ledger, published) if published else None
     if merged is not None:
         store.record(ctx.paths, merged)
-        ledger, data = merged, dump_ledger(merged)
+        ledger = merged
     added = _processed(ledger) - (_processed(published) if published else 0)
+    shared = shared_bytes(ledger, MAX_DEVICE_FILE)  # old history folded if it would not fit
     result = sync_files(
-        ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": data},
+        ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": shared},
         retire=former_names(
             snap.files, ledger, device=cfg.device, install_ids={ledger.install_id, *cfg.former_install_ids}
         ),
         guard=_refuse_other_machines(cfg.device, ledger),
         message=f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})", **how,
     )
-    return result, added, data
+    return result, added, ledger
 
 
 def _processed(ledger: Ledger) -> int:
