@@ -136,22 +136,33 @@ def _fold_sessions(ledger: Ledger, days: str | None, months: str | None) -> list
 def holds_all(newer: Ledger, older: Ledger) -> bool:
     """Whether `newer` counts everything `older` does: every session of it, at least as large.
     (Totals alone cannot tell a renamed record from a copy that went on on another machine.)
-    Where either was folded, both are compared at the grain of the more folded one."""
+    Where either was folded, both are compared at the grain of the more folded one, folded
+    rows by period alone (a project renamed since, by a change of privacy, names them anew)."""
     a, b = newer.totals, older.totals
     if any(getattr(a, f) < getattr(b, f) for f in type(a).model_fields):
         return False
     days, months = folded_through((newer, older))
-    ours = _fold_sessions(newer, days, months) if days else newer.sessions
-    sessions = {s.id: {(u.model, u.long_context, u.fast): u[3:] for u in s.usage} for s in ours}
-    for session in _fold_sessions(older, days, months) if days else older.sessions:
-        held = sessions.get(session.id)
+    ours = _by_period(_fold_sessions(newer, days, months) if days else newer.sessions)
+    for key, usage in _by_period(_fold_sessions(older, days, months) if days else older.sessions).items():
+        held = ours.get(key)
         if held is None:
             return False
-        for u in session.usage:
-            counts = held.get((u.model, u.long_context, u.fast))
-            if counts is None or any(x < y for x, y in zip(counts, u[3:], strict=True)):
+        for what, counts in usage.items():
+            have = held.get(what)
+            if have is None or any(x < y for x, y in zip(have, counts, strict=True)):
                 return False
     return True
+
+
+def _by_period(sessions: Iterable[Session]) -> dict[str, dict[UsageKey, list[int]]]:
+    """Each session's usage by id, folded rows added up by their period."""
+    table: dict[str, dict[UsageKey, list[int]]] = {}
+    for s in sessions:
+        key = s.id.rsplit(":", 1)[0] if s.id.startswith(PREFIX) else s.id
+        usage = table.setdefault(key, {})
+        for u in s.usage:
+            _add(usage, (u.model, u.long_context, u.fast), u[3:])
+    return table
 
 
 def folded_through(ledgers: Iterable[Ledger]) -> tuple[str | None, str | None]:

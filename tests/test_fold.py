@@ -137,6 +137,9 @@ def test_a_five_year_ledger_is_published_folded_under_the_limit_with_every_sum_k
     assert holds_all(whole, published) and holds_all(published, whole)
     smaller = whole.model_copy(update={"sessions": whole.sessions[1:]})
     assert not holds_all(smaller, published)
+    # A project renamed since (by a change of privacy) leaves the folded copy ours.
+    renamed = [s._replace(project="p-" + s.project[:8]) for s in whole.sessions]
+    assert holds_all(whole.model_copy(update={"sessions": renamed}), published)
     # Restored from the shared copy, a rebuild takes lines of folded sessions as counted.
     assert Tally.from_ledger(published).folded_before == hour_index(days + "T00") * 3_600_000
 
