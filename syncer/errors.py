@@ -33,6 +33,12 @@ class GoalCorrupt(CcsyncError):
     exit_code = EX_DATAERR
 
 
+class RemoteCorrupt(CcsyncError):
+    """The sync repo sent what no device may take in (a pack over the size limit)."""
+
+    exit_code = EX_DATAERR
+
+
 class DiskError(CcsyncError):
     exit_code = EX_IOERR
 

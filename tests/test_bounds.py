@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import zlib
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from syncer.git import limits
+from syncer.errors import RemoteCorrupt
+from syncer.git import limits, local, snapshot, transport
 from tests.gitserver import SECRET_TOKEN, SECRET_USER, GitDaemon, GitHttpServer, git, make_bare, requires_git
 
 pytestmark = requires_git
@@ -136,3 +138,25 @@ def test_a_peers_zero_bomb_over_ssh_is_left_out_before_inflating(tmp_path: Path)
     ssh.chmod(0o755)
     server = _remote_with_zero_bomb(tmp_path / "srv" / "sync.git", BOMB)
     _check_skipped(_sync_in_child(tmp_path / "a.git", f"ssh://127.0.0.1{server}", str(ssh)), server, 160)
+
+
+def test_a_pack_over_the_incoming_limit_stops_the_fetch_with_one_line(
+    tmp_path: Path, git_daemon: GitDaemon, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = make_bare(git_daemon.root / "sync.git")
+    blob = subprocess.run(
+        ["git", "hash-object", "-w", "--stdin"], input=os.urandom(50_000), cwd=server, capture_output=True, check=True
+    ).stdout.decode().strip()
+    tree = subprocess.run(
+        ["git", "mktree"], input=f"100644 blob {blob}\tpeer.json\n", text=True, cwd=server, capture_output=True,
+        check=True,
+    ).stdout.strip()
+    git("update-ref", "refs/heads/main", git("commit-tree", tree, "-m", "big", cwd=server).stdout.strip(), cwd=server)
+    monkeypatch.setattr(limits, "MAX_INCOMING_PACK", 20_000)
+    local.open_repo(tmp_path / "a.git")
+    with pytest.raises(RemoteCorrupt) as info:
+        transport.fetch(tmp_path / "a.git", git_daemon.url("sync.git"))
+    assert info.value.exit_code == 65 and "\n" not in info.value.message
+    assert "more than 20000 bytes in one fetch" in info.value.message and "local data is saved" in info.value.message
+    assert snapshot.snapshot(tmp_path / "a.git").tip is None  # nothing half-fetched is taken for the remote
+    assert not [p for p in (tmp_path / "a.git" / "objects").rglob("*") if p.is_file() and "pack" in p.name]

@@ -24,7 +24,7 @@ from dulwich.pack import pack_object_header
 
 from syncer.git.size import MALFORMED, OFS_DELTA, REF_DELTA, delta_result_size, pack_entry_header
 
-_CHUNK = 1 << 16
+_CHUNK = 1 << 20  # read, inflated and thrown away in pieces this large
 _SHA_LENGTH = 20
 
 

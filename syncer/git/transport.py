@@ -50,7 +50,7 @@ from dulwich.pack import UnpackedObject
 from dulwich.refs import Ref
 from dulwich.repo import BaseRepo, Repo
 
-from syncer.errors import CcsyncError, DiskError, RemoteRefused, RemoteUnavailable
+from syncer.errors import CcsyncError, DiskError, RemoteCorrupt, RemoteRefused, RemoteUnavailable
 from syncer.git import incoming, layout, limits, local, objects
 from syncer.git.layout import DEFAULT_BRANCH
 from syncer.git.limits import NETWORK_TIMEOUT, at_deadline, bounded, ssh_options
@@ -166,6 +166,12 @@ def failure(remote: str, exc: BaseException, capture: Capture) -> CcsyncError:
         return DiskError(
             f"{exc.strerror or 'disk error'}{where} during a sync with {remote}; the ledger is saved and the "
             "local copy of the sync repo stays usable. Free some space and run: ccsync sync"
+        )
+    if isinstance(exc, incoming.PackTooLarge):
+        return RemoteCorrupt(
+            f"sync remote {remote} sent more than {limits.MAX_INCOMING_PACK} bytes in one fetch, which no device "
+            "takes in; nothing was fetched and local data is saved. A sync repo holds only small files: check "
+            "what was pushed to it"
         )
     if isinstance(exc, HTTPUnauthorized | HTTPProxyUnauthorized):
         return RemoteRefused(capture.scrub(
