@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -10,10 +11,14 @@ import sys
 import zlib
 from pathlib import Path
 
+import orjson
 import pytest
+from dulwich.objects import ObjectID
+from dulwich.repo import Repo
 
 from syncer.errors import RemoteCorrupt
-from syncer.git import limits, local, snapshot, transport
+from syncer.git import incoming, limits, local, snapshot, transport
+from tests.cli_runner import Cli
 from tests.gitserver import SECRET_TOKEN, SECRET_USER, GitDaemon, GitHttpServer, git, make_bare, requires_git
 
 pytestmark = requires_git
@@ -160,3 +165,65 @@ def test_a_pack_over_the_incoming_limit_stops_the_fetch_with_one_line(
     assert "more than 20000 bytes in one fetch" in info.value.message and "local data is saved" in info.value.message
     assert snapshot.snapshot(tmp_path / "a.git").tip is None  # nothing half-fetched is taken for the remote
     assert not [p for p in (tmp_path / "a.git" / "objects").rglob("*") if p.is_file() and "pack" in p.name]
+
+
+def test_sync_and_total_skip_a_peers_zero_bomb_with_a_warning(
+    tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = _remote_with_zero_bomb(tmp_path / "bomb.git", BOMB)
+    monkeypatch.setenv("CCSYNC_HOME", str(tmp_path / "state"))
+    code, _, err = cli("init", "--device", "laptop", "--remote", str(server))
+    assert code == 0, err
+    code, _, err = cli("sync", "--no-scan")
+    assert code == 0, err
+    code, out, err = cli("total", "--json")
+    assert code == 0, err
+    warnings = orjson.loads(out)["warnings"]
+    assert [w for w in warnings if "data/bomb.json" in w and "byte limit" in w], warnings
+    code, out, err = cli("goal", "--json")
+    assert "Traceback" not in err and "zlib" not in err
+
+
+def test_filtering_a_pack_keeps_every_delta_whose_base_stays(tmp_path: Path) -> None:
+    # History as a sync repo has it: a device file rewritten commit after commit (git stores the
+    # versions as deltas of each other), and, part-way, a peer's file over the limit.
+    server = make_bare(tmp_path / "sync.git")
+    rows = [f'["2026-01-{d % 28 + 1:02d}T{d % 24:02d}","claude","m","p","main",{d},{d * 7}]' for d in range(400)]
+    blobs: list[str] = []
+    parent: list[str] = []
+    for n in range(12):
+        text = "[\n" + ",\n".join(rows[: 300 + n * 8]) + "\n]\n"
+        blob = _git_in(server, text, "hash-object", "-w", "--stdin")
+        entries = f"100644 blob {blob}\tlaptop.json\n"
+        if n == 5:
+            big = _git_in(server, "x" * 60_000, "hash-object", "-w", "--stdin")
+            entries += f"100644 blob {big}\tbomb.json\n"
+        data = _git_in(server, entries, "mktree")
+        root = _git_in(server, f"040000 tree {data}\tdata\n", "mktree")
+        commit = git("commit-tree", root, *parent, "-m", f"{n}", cwd=server).stdout.strip()
+        parent = ["-p", commit]
+        blobs.append(blob)
+    git("update-ref", "refs/heads/main", commit, cwd=server)
+    listing = git("rev-list", "--objects", "--all", cwd=server).stdout
+    pack = subprocess.run(
+        ["git", "pack-objects", "--stdout", "--delta-base-offset", "--depth=50", "--window=50"],
+        input=listing.encode(), cwd=server, capture_output=True, check=True,
+    ).stdout
+    kept = tmp_path / "kept.pack"
+    with open(kept, "w+b") as out:
+        filtered = incoming.filter_pack(io.BytesIO(pack), out, 50_000)
+    assert filtered.dropped == 1
+    r = Repo.init_bare(str(tmp_path / "local.git"), mkdir=True)
+    with open(kept, "rb") as f:
+        r.object_store.add_thin_pack(f.read, None)
+    idx = next((tmp_path / "local.git").rglob("*.idx"))
+    assert "chain length" in git("verify-pack", "-v", str(idx)).stdout  # deltas kept, re-pointed at their bases
+    for blob in blobs:
+        want = git("cat-file", "blob", blob, cwd=server).stdout.encode()
+        assert r.object_store[ObjectID(blob.encode())].as_raw_string() == want
+    assert ObjectID(big.encode()) not in r.object_store
+
+
+def _git_in(cwd: Path, text: str, *args: str) -> str:
+    done = subprocess.run(["git", *args], input=text, text=True, cwd=cwd, capture_output=True, check=True)
+    return done.stdout.strip()
