@@ -13,6 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from dulwich.errors import ObjectFormatException
 from dulwich.objects import ObjectID
 from dulwich.repo import Repo
 
@@ -227,3 +228,18 @@ def test_filtering_a_pack_keeps_every_delta_whose_base_stays(tmp_path: Path) -> 
 def _git_in(cwd: Path, text: str, *args: str) -> str:
     done = subprocess.run(["git", *args], input=text, text=True, cwd=cwd, capture_output=True, check=True)
     return done.stdout.strip()
+
+
+def test_a_delta_on_a_left_out_base_fails_the_fetch_in_one_line(tmp_path: Path) -> None:
+    # Without offset deltas a delta names its base by id, which a left-out entry never gets.
+    server = make_bare(tmp_path / "sync.git")
+    text = "".join(f'["row",{n},"{n * 7919 % 10007}"]\n' for n in range(3000))
+    shas = [_git_in(server, text + "tail\n" * n, "hash-object", "-w", "--stdin") for n in range(3)]
+    listing = ("\n".join(shas) + "\n").encode()
+    pack_bytes = subprocess.run(
+        ["git", "pack-objects", "--stdout", "--window=10"], input=listing, cwd=server, capture_output=True, check=True
+    ).stdout
+    r = Repo.init_bare(str(tmp_path / "local.git"), mkdir=True)
+    with pytest.raises(ObjectFormatException) as info:
+        incoming.take_in(io.BytesIO(pack_bytes), r.object_store, len(text) + 7, None)  # the largest is left out
+    assert "has no base" in str(info.value)

@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
 from dulwich.errors import ObjectFormatException
 from dulwich.object_format import DEFAULT_OBJECT_FORMAT
-from dulwich.pack import pack_object_header
+from dulwich.object_store import DiskObjectStore
+from dulwich.pack import UnresolvedDeltas, pack_object_header
 
 from syncer.git.size import MALFORMED, OFS_DELTA, REF_DELTA, delta_result_size, pack_entry_header
 
@@ -148,6 +151,19 @@ def filter_pack(src: BinaryIO, dst: BinaryIO, limit: int) -> Filtered:
         digest.update(piece)
     dst.write(digest.digest())
     return Filtered(len(moved), len(dropped))
+
+
+def take_in(raw: BinaryIO, store: DiskObjectStore, limit: int, progress: Callable[[bytes], None] | None) -> int:
+    """Add the pack in `raw` to `store` without its entries over `limit`; how many were left out."""
+    with tempfile.TemporaryFile(dir=store.path) as kept:
+        filtered = filter_pack(raw, kept, limit)
+        if filtered.kept:
+            kept.seek(0)
+            try:
+                store.add_thin_pack(kept.read, None, progress=progress)
+            except (KeyError, UnresolvedDeltas):  # a delta on a base neither sent (or left out) nor held
+                raise ObjectFormatException("a delta in the remote's pack has no base") from None
+    return filtered.dropped
 
 
 def _check_trailer(src: BinaryIO) -> None:

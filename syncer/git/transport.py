@@ -276,12 +276,7 @@ def _fetch_capped(
         if not sink.size:
             return result, 0
         raw.seek(0)
-        with tempfile.TemporaryFile(dir=where) as kept:
-            filtered = incoming.filter_pack(raw, kept, limits.MAX_DEVICE_FILE)
-            if filtered.kept:
-                kept.seek(0)
-                r.object_store.add_thin_pack(kept.read, None, progress=progress)
-    return result, filtered.dropped
+        return result, incoming.take_in(raw, r.object_store, limits.MAX_DEVICE_FILE, progress)
 
 
 class _EndingSSHVendor(SubprocessSSHVendor):
