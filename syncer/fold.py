@@ -45,20 +45,20 @@ HourKey = tuple[str, str, str, str, str, bool, bool]
 UsageKey = tuple[str, bool, bool]
 
 
-def shared_bytes(ledger: Ledger, limit: int) -> bytes:
-    """The bytes of `ledger` to publish: as they are while they fit in TARGET of `limit`, else
-    with the oldest history folded until they do. A ledger that cannot fit even folded to
-    months is refused (exit 65), never published for other devices to drop."""
-    data = dump_ledger(ledger)
+def shared_bytes(ledger: Ledger, limit: int, data: bytes | None = None) -> bytes:
+    """The bytes of `ledger` to publish (`data`: its bytes, if already made): as they are while
+    they fit in TARGET of `limit`, else with the oldest history folded until they do. A ledger
+    that cannot fit even folded to months is refused (exit 65), never published for other
+    devices to drop."""
+    data = dump_ledger(ledger) if data is None else data
     target = int(limit * TARGET)
     if len(data) <= target // 2:
         return data  # far from the limit: not worth estimating
     # Decided on the estimate alone, so a folded copy, published again, stays as it is.
-    estimate = _size(ledger)
+    estimate = _size(ledger.hours, ledger.sessions)
     if estimate <= target:
         return data
-    days, months = _boundary(ledger, target, estimate)
-    folded = dump_ledger(fold(ledger, days=days, months=months))
+    folded = dump_ledger(_fitted(ledger, target, estimate))
     if len(folded) > limit:
         raise LedgerCorrupt(
             f"this device's ledger is {len(folded)} bytes even with its history folded to months, over the "
@@ -72,7 +72,7 @@ def fold(ledger: Ledger, *, days: str | None, months: str | None) -> Ledger:
     and those before `months` (not after `days`) to one per month. Folding folded rows again
     changes nothing; totals and every sum stay as they were."""
     hours = _fold_hours(ledger.hours, days, months)
-    sessions = _fold_sessions(ledger, days, months)
+    sessions = _fold_sessions(ledger.sessions, ledger.install_id, days, months)
     return ledger.model_copy(update={"hours": hours, "sessions": sessions, "totals": sum_tokens(hours)})
 
 
@@ -102,11 +102,13 @@ def _fold_hours(rows: Iterable[HourRow], days: str | None, months: str | None) -
     return merged
 
 
-def _fold_sessions(ledger: Ledger, days: str | None, months: str | None) -> list[Session]:
+def _fold_sessions(
+    sessions: Iterable[Session], install_id: str, days: str | None, months: str | None
+) -> list[Session]:
     kept: list[Session] = []
-    groups: dict[str, tuple[Session, dict[UsageKey, list[int]]]] = {}
+    groups: dict[str, list[Any]] = {}  # id -> source, project, branch, first, last, usage
     names: dict[tuple[str, str, str], str] = {}
-    for s in ledger.sessions:
+    for s in sessions:
         period = _period(s.first.date().isoformat(), days, months)
         if period is None:
             kept.append(s)
@@ -114,21 +116,18 @@ def _fold_sessions(ledger: Ledger, days: str | None, months: str | None) -> list
         where = (s.source, s.project, s.branch)
         name = names.get(where)
         if name is None:
-            name = names[where] = _digest(ledger.install_id, *where)
+            name = names[where] = _digest(install_id, *where)
         sid = f"{PREFIX}{period}:{name}"
         group = groups.get(sid)
         if group is None:
-            groups[sid] = (Session(sid, s.source, s.project, s.branch, s.first, s.last, []), {})
+            group = groups[sid] = [s.source, s.project, s.branch, s.first, s.last, {}]
         else:
-            row = group[0]
-            if s.first < row.first or s.last > row.last:
-                groups[sid] = (row._replace(first=min(row.first, s.first), last=max(row.last, s.last)), group[1])
-        usage = groups[sid][1]
+            group[3], group[4] = min(group[3], s.first), max(group[4], s.last)
         for u in s.usage:
-            _add(usage, (u.model, u.long_context, u.fast), u[3:])
+            _add(group[5], (u.model, u.long_context, u.fast), u[3:])
     folded = [
-        row._replace(usage=[SessionUsage(*key, *counts) for key, counts in sorted(usage.items())])
-        for row, usage in groups.values()
+        Session(sid, g[0], g[1], g[2], g[3], g[4], [SessionUsage(*k, *v) for k, v in sorted(g[5].items())])
+        for sid, g in groups.items()
     ]
     return sorted(kept + folded, key=lambda s: s.id)
 
@@ -142,8 +141,9 @@ def holds_all(newer: Ledger, older: Ledger) -> bool:
     if any(getattr(a, f) < getattr(b, f) for f in type(a).model_fields):
         return False
     days, months = folded_through((newer, older))
-    ours = _by_period(_fold_sessions(newer, days, months) if days else newer.sessions)
-    for key, usage in _by_period(_fold_sessions(older, days, months) if days else older.sessions).items():
+    ours = _by_period(_fold_sessions(newer.sessions, newer.install_id, days, months) if days else newer.sessions)
+    theirs = _fold_sessions(older.sessions, older.install_id, days, months) if days else older.sessions
+    for key, usage in _by_period(theirs).items():
         held = ours.get(key)
         if held is None:
             return False
@@ -199,9 +199,13 @@ def folded_before_ms(ledger: Ledger) -> int | None:
 # -- choosing the boundaries -----------------------------------------------------------------
 
 
-def _boundary(ledger: Ledger, target: int, whole: int) -> tuple[str | None, str | None]:
-    """The earliest month boundaries (days, months) at which the folded ledger fits in `target`
-    bytes, estimated from each row's size (the caller checks the real bytes)."""
+Part = tuple[list[HourRow], list[Session]]
+
+
+def _fitted(ledger: Ledger, target: int, estimate: int) -> Ledger:
+    """`ledger` folded at the earliest month boundaries at which it fits in `target` bytes, as
+    estimated from each row's size (the caller checks the real bytes). Each month is folded on
+    its own (a folded row never spans two), so the result is `fold` at those boundaries."""
     hours: dict[str, list[HourRow]] = {}
     sessions: dict[str, list[Session]] = {}
     for row in ledger.hours:
@@ -209,39 +213,40 @@ def _boundary(ledger: Ledger, target: int, whole: int) -> tuple[str | None, str 
     for s in ledger.sessions:
         sessions.setdefault(s.first.date().isoformat()[:7], []).append(s)
     order = sorted(hours.keys() | sessions.keys())
-    saved_by_days: dict[str, int] = {}  # month -> bytes saved by folding it to days
-    saved_by_months: dict[str, int] = {}  # month -> bytes saved by folding it from days to one row
-    for month in order:
-        end = _next_month(month + "-01")
-        part = ledger.model_copy(update={"hours": hours.get(month, []), "sessions": sessions.get(month, [])})
-        by_days = fold(part, days=end, months=None)
-        saved_by_days[month] = _size(part) - _size(by_days)
-        saved_by_months[month] = _size(by_days) - _size(fold(by_days, days=end, months=end))
+    # Each month's rows as they are, then folded to days, then to one month: made as needed.
+    grains: dict[str, list[Part]] = {m: [(hours.get(m, []), sessions.get(m, []))] for m in order}
+    sizes: dict[str, list[int]] = {}
     recent = order[-RECENT_MONTHS:]
     old = order[: len(order) - len(recent)]
-    size = whole
-    days: str | None = None
-    months: str | None = None
-    for group in (old, recent):
-        for month in group:  # oldest first, to days
-            size -= saved_by_days[month]
-            days = _next_month(month + "-01")
-            if size <= target:
-                return days, months
-        for month in group:  # then the same months to one row each
-            size -= saved_by_months[month]
-            months = _next_month(month + "-01")
-            if size <= target:
-                return days, months
-    return days, months
+    size = estimate
+    for group in (old, recent):  # the older months first, and each to days before any to months
+        for to_months in (False, True):
+            for month in group:
+                end = _next_month(month + "-01")
+                until = end if to_months else None
+                last = grains[month][-1]
+                sizes.setdefault(month, [_size(*last)])
+                grains[month].append(
+                    (_fold_hours(last[0], end, until), _fold_sessions(last[1], ledger.install_id, end, until))
+                )
+                sizes[month].append(_size(*grains[month][-1]))
+                size -= sizes[month][-2] - sizes[month][-1]
+                if size <= target:
+                    return _assembled(ledger, [grains[m][-1] for m in order])
+    return _assembled(ledger, [grains[m][-1] for m in order])
 
 
-def _size(part: Ledger) -> int:
-    """About the bytes `dump_ledger` gives the rows of `part` (times are written a little
-    differently)."""
-    hours = sum(len(orjson.dumps(list(row))) for row in part.hours)
-    sessions = sum(len(orjson.dumps([*s[:6], [list(u) for u in s.usage]])) for s in part.sessions)
-    return hours + sessions + _ROW_OVERHEAD * (len(part.hours) + len(part.sessions))
+def _assembled(ledger: Ledger, parts: Sequence[Part]) -> Ledger:
+    hours = sorted(row for part in parts for row in part[0])
+    sessions = sorted((s for part in parts for s in part[1]), key=lambda s: s.id)
+    return ledger.model_copy(update={"hours": hours, "sessions": sessions, "totals": sum_tokens(hours)})
+
+
+def _size(hours: Sequence[HourRow], sessions: Sequence[Session]) -> int:
+    """About the bytes `dump_ledger` gives these rows (times are written a little differently)."""
+    hour_bytes = sum(len(orjson.dumps(list(row))) for row in hours)
+    session_bytes = sum(len(orjson.dumps([*s[:6], [list(u) for u in s.usage]])) for s in sessions)
+    return hour_bytes + session_bytes + _ROW_OVERHEAD * (len(hours) + len(sessions))
 
 
 def _next_month(day: str) -> str:
@@ -255,4 +260,12 @@ def _digest(*parts: str) -> str:
 
 def _add(table: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:
     found = table.get(key)
-    table[key] = list(counts) if found is None else [a + b for a, b in zip(found, counts, strict=True)]
+    if found is None:
+        table[key] = list(counts)
+    else:  # the six counts, unrolled: this runs once per row of years of history
+        found[0] += counts[0]
+        found[1] += counts[1]
+        found[2] += counts[2]
+        found[3] += counts[3]
+        found[4] += counts[4]
+        found[5] += counts[5]

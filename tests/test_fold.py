@@ -113,6 +113,7 @@ def test_a_five_year_ledger_is_published_folded_under_the_limit_with_every_sum_k
     assert session_sums(published) == session_sums(whole)
     days, months = fold.folded_through([published])
     assert days is not None and months is not None  # this one needed both
+    assert dump_ledger(fold.fold(whole, days=days, months=months)) == shared
     # Folded rows keep UTC days (and months): exact per UTC day after the folded months, per
     # UTC month throughout; in any zone exact in total, and per day where nothing was folded.
     assert daily(published, UTC, monthly=True) == daily(whole, UTC, monthly=True)

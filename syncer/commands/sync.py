@@ -52,9 +52,10 @@ def sync(
             # An adoption cut short after its commit point: the ledger's identity wins.
             cfg = cfg.model_copy(update={"install_id": ledger.install_id})
             store.save_config(ctx.paths, cfg)
-        # The digest of the local ledger (what the idle run can hash): what is published is a
+        # The digest of the local ledger (what the idle run hashes): what is published is a
         # function of it (`shared_bytes`).
-        digest = hashlib.sha256(dump_ledger(ledger)).hexdigest()
+        data = dump_ledger(ledger)
+        digest = hashlib.sha256(data).hexdigest()
         remote = remote_of(ctx, cfg)
         how = access(ctx, remote)
         last = read_last_sync(ctx.paths)
@@ -66,17 +67,19 @@ def sync(
                 return SyncResult(scanned, None, urls.redact(remote), 0)
         local.open_repo(ctx.paths.repo)
         with bounded(how["timeout"]):  # one deadline over the fetch and the push
-            result, added, ledger = _publish(ctx, cfg, ledger, remote, how)
-        digest = hashlib.sha256(dump_ledger(ledger)).hexdigest()  # entries may have been taken back
+            result, added, data = _publish(ctx, cfg, ledger, data, remote, how)
+        digest = hashlib.sha256(data).hexdigest()  # entries may have been taken back
         store.write_atomic(ctx.paths.last_sync, encode_sync(
             now=ctx.now, tip=result.tip, committed=result.committed, pushed=result.pushed, remote=remote, digest=digest,
         ))
     return SyncResult(scanned, result, urls.redact(remote), added if result.committed else 0)
 
 
-def _publish(ctx: Context, cfg: Config, ledger: Ledger, remote: str, how: Access) -> tuple[PushResult, int, Ledger]:
-    """Fetch, check what the sync repo holds under our name, and push our file (the ledger is
-    returned: the entries of the published copy are taken back first)."""
+def _publish(
+    ctx: Context, cfg: Config, ledger: Ledger, data: bytes, remote: str, how: Access
+) -> tuple[PushResult, int, bytes]:
+    """Fetch, check what the sync repo holds under our name, and push our file (the local
+    ledger's bytes are returned: the entries of the published copy are taken back first)."""
     transport.fetch(ctx.paths.repo, remote, **how)
     snap = snapshot(ctx.paths.repo)
     published = published_record(snap.files.get(cfg.device), device=cfg.device, ours=ledger)
@@ -86,9 +89,9 @@ def _publish(ctx: Context, cfg: Config, ledger: Ledger, remote: str, how: Access
     merged = entries.union(ledger, published) if published else None
     if merged is not None:
         store.record(ctx.paths, merged)
-        ledger = merged
+        ledger, data = merged, dump_ledger(merged)
     added = _processed(ledger) - (_processed(published) if published else 0)
-    shared = shared_bytes(ledger, MAX_DEVICE_FILE)  # old history folded if it would not fit
+    shared = shared_bytes(ledger, MAX_DEVICE_FILE, data)  # old history folded if it would not fit
     result = sync_files(
         ctx.paths.repo, remote, device=cfg.device, changes={f"data/{cfg.device}.json": shared},
         retire=former_names(
@@ -97,7 +100,7 @@ def _publish(ctx: Context, cfg: Config, ledger: Ledger, remote: str, how: Access
         guard=_refuse_other_machines(cfg.device, ledger),
         message=f"{cfg.device}: {added:+,} tokens (ledger generation {ledger.generation})", **how,
     )
-    return result, added, ledger
+    return result, added, data
 
 
 def _processed(ledger: Ledger) -> int:
