@@ -125,17 +125,20 @@ def test_a_peers_gigabyte_of_zeros_on_a_folder_remote_is_skipped_in_bounded_memo
 BOMB = 256 << 20  # sixteen times the limit: dulwich alone would hold all of it
 
 
+@pytest.mark.slow
 def test_a_peers_zero_bomb_over_git_daemon_is_left_out_before_inflating(tmp_path: Path, git_daemon: GitDaemon) -> None:
     server = _remote_with_zero_bomb(git_daemon.root / "sync.git", BOMB)
     _check_skipped(_sync_in_child(tmp_path / "a.git", git_daemon.url("sync.git")), server, 160)
 
 
+@pytest.mark.slow
 def test_a_peers_zero_bomb_over_http_is_left_out_before_inflating(tmp_path: Path, http_server: GitHttpServer) -> None:
     server = _remote_with_zero_bomb(http_server.root / "sync.git", BOMB)
     result = _sync_in_child(tmp_path / "a.git", http_server.url("sync.git"), "", SECRET_USER, SECRET_TOKEN)
     _check_skipped(result, server, 160)
 
 
+@pytest.mark.slow
 def test_a_peers_zero_bomb_over_ssh_is_left_out_before_inflating(tmp_path: Path) -> None:
     # No sshd here: a stand-in `ssh` runs the remote command (git-upload-pack, git-receive-pack)
     # on this machine, so the ssh transport's own code path is the one exercised.
