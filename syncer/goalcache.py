@@ -29,6 +29,7 @@ class CachedGoal(NamedTuple):
     metric: str
     deadline: date
     source: str | None  # the only source the figures count, or None for all of them
+    start: date | None  # the first day the figures count, or None for all time
     device: str  # this device's id when the cache was written
     written: str
     devices: dict[str, tuple[float, dict[date, float]]]  # device -> (current, metric per local day)
@@ -50,13 +51,15 @@ def remember(
     doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "written": written, "device": device, "goal": None,
                            "devices": {}}
     if current is not None:
+        start = current.start
         doc["goal"] = {"target": current.target, "metric": current.metric, "deadline": current.deadline.isoformat(),
-                       "source": current.source}
+                       "source": current.source, "start": None if start is None else start.isoformat()}
         today = now.astimezone(zone).date()
-        recent = report.Window(today - timedelta(days=PACE_DAYS), today, current.source)
-        if by_device is None or current.source is not None:
-            by_device = report.build("device", ledgers, zone=zone, window=report.Window(source=current.source),
-                                     pricer=pricer)
+        since = today - timedelta(days=PACE_DAYS)
+        recent = report.Window(since if start is None else max(since, start), today, current.source)
+        if by_device is None or current.source is not None or start is not None:
+            by_device = report.build("device", ledgers, zone=zone,
+                                     window=report.Window(since=start, source=current.source), pricer=pricer)
         whole = {row.key: row.totals for row in by_device.rows}
         for ledger in ledgers:
             daily = report.build("daily", [ledger], zone=zone, window=recent, pricer=pricer)
@@ -81,9 +84,10 @@ def read(paths: StatePaths) -> CachedGoal | None:
             name: (float(d["current"]), {date.fromisoformat(k): float(v) for k, v in d["daily"].items()})
             for name, d in doc["devices"].items()
         }
-        source = g.get("source")
+        source, start = g.get("source"), g.get("start")
         return CachedGoal(g["target"], str(g["metric"]), date.fromisoformat(g["deadline"]),
-                          None if source is None else str(source), str(doc["device"]),
+                          None if source is None else str(source),
+                          None if start is None else date.fromisoformat(start), str(doc["device"]),
                           str(doc["written"]), devices)
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None

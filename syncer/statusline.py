@@ -173,13 +173,15 @@ def goal_segment(paths: StatePaths, now: live.Live, now_ms: int, zone: tzinfo) -
         daily: dict[date, float] = {}
         total = 0.0
         day_of: dict[int, date] = {}
-        for a in now.activities:
-            v = value(a.counts)
-            total += v
+        for a in [*now.activities, *_entry_activities(now.ledger)]:
             hour = a.time_ms // blocks.HOUR_MS
             day = day_of.get(hour)
             if day is None:
                 day = day_of[hour] = datetime.fromtimestamp(hour * 3600, UTC).astimezone(zone).date()
+            if cached.start is not None and day < cached.start:
+                continue  # before the goal's start: the goal does not count it
+            v = value(a.counts)
+            total += v
             daily[day] = daily.get(day, 0.0) + v
         devices[cached.device] = (total, daily)
     merged: dict[date, float] = {}
@@ -194,6 +196,24 @@ def goal_segment(paths: StatePaths, now: live.Live, now_ms: int, zone: tzinfo) -
         today=today,
     )
     return f"goal {progress.percent:.0f}% {'on track' if progress.on_track else 'behind'}"
+
+
+def _entry_activities(ledger: Mapping[str, Any] | None) -> list[blocks.Activity]:
+    """This device's entries added by hand or imported, as `total` counts them (less those this
+    device removed; a removal by another device reaches the status line with the next total)."""
+    if not ledger:
+        return []
+    removed = {r.get("id") for r in ledger.get("removed", ())}
+    return [
+        blocks.Activity.from_hour(
+            live.hour_index(e["hour"]), e["model"], False,
+            # usage.FIELDS order, then messages; an entry has no 1-hour cache creation of its own
+            (e.get("input_tokens", 0), e.get("output_tokens", 0), e.get("cache_creation_tokens", 0), 0,
+             e.get("cache_read_tokens", 0), 0),
+            fast=False,
+        )
+        for e in ledger.get("entries", ()) if e.get("id") not in removed
+    ]
 
 
 def _all_tokens(c: Sequence[int]) -> int:

@@ -229,3 +229,25 @@ def test_a_second_run_reads_on_from_its_cache(usage: dict[str, object], state_di
     assert run(orjson.dumps(CLAUDE_JSON), "--segments", "session")[1] == f"session {2 * PER_EVENT} $0.42\n"
     (state_dir / "live-cache.json").write_bytes(b"garbage")  # a broken cache is only a slower run
     assert run(orjson.dumps(CLAUDE_JSON), "--segments", "session")[1] == f"session {2 * PER_EVENT} $0.42\n"
+
+
+def test_a_goal_counting_from_a_day_leaves_out_this_devices_usage_before_it(usage: dict[str, object]) -> None:
+    times = usage["times"]
+    assert isinstance(times, dict)
+    deadline = (datetime.now(UTC) + timedelta(days=400)).date().isoformat()
+    start = (times["old"] + timedelta(days=1)).date()  # yesterday's response is before it, the other three after
+    ccsync("scan")
+    ccsync("goal", "set", "4000", "--by", deadline, "--from", start.isoformat())
+    ccsync("total", "--offline")
+    # three responses of 113 tokens toward 4000: 8% (four, counted from the start of time, were 11%)
+    assert run(orjson.dumps(CLAUDE_JSON), "--segments", "goal")[1] == "goal 8% on track\n"
+
+
+def test_a_goal_counts_this_devices_manual_entries_as_total_does(usage: dict[str, object]) -> None:
+    deadline = (datetime.now(UTC) + timedelta(days=400)).date().isoformat()
+    ccsync("scan")
+    ccsync("add", "800", "200")  # 1,000 processed tokens spent where no log shows them
+    ccsync("goal", "set", "4000", "--by", deadline)
+    ccsync("total", "--offline")
+    # four responses of 113 tokens and the entry's 1,000 toward 4000: 36%
+    assert run(orjson.dumps(CLAUDE_JSON), "--segments", "goal")[1] == "goal 36% on track\n"
