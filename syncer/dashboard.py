@@ -14,12 +14,13 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import orjson
 
-from syncer import report
+from syncer import blocks, report
 from syncer.goal import GoalProgress, metric_value
 from syncer.ledger import Ledger, hour_index
 from syncer.report import PricedRow
 
 TOP = 10  # rows in each "top" table
+BLOCKS = 30  # the latest 5-hour blocks drawn
 SERIES = {"device": 12, "source": 6, "model": 8, "owner": 12}  # stacked series before "other"
 OTHER = "other"
 WEEKLY_AFTER = 120  # days
@@ -69,6 +70,7 @@ def build(
             "unpriced_models": sorted(total.unpriced),
         },
         "goal": _burn_up(progress, goal_daily, days, today) if progress else None,
+        "blocks": _blocks(ledgers, pricer, now, zone),
         "top": {
             **{
                 kind: _top(report.build(kind, ledgers, zone=zone, window=everything, pricer=pricer).rows)
@@ -146,6 +148,32 @@ def _burn_up(progress: GoalProgress, daily: report.Report, days: list[date], tod
         "required": required,
         "projection": projection,
     }
+
+
+def _blocks(
+    ledgers: Sequence[Ledger], pricer: Callable[[str, PricedRow], float | None], now: datetime, zone: tzinfo
+) -> dict[str, object] | None:
+    """The latest 5-hour blocks of every ledger's hourly rows together, as `report blocks
+    --all-devices` draws them from the ledgers (the page has no logs, so no minute precision);
+    None when there is no usage at all."""
+    now_ms = int(now.timestamp() * 1000)
+    activities = [a for ledger in ledgers for a in report.hour_activities(ledger)]
+    found = [b for b in blocks.identify_blocks(activities, now_ms=now_ms) if not b.is_gap]
+    if not found:
+        return None
+    rows = []
+    for block in found[-BLOCKS:]:
+        totals, by_model = report.price_tiers(block.models, pricer)
+        rows.append({
+            "start": blocks.iso(block.start_ms),
+            "label": datetime.fromtimestamp(block.start_ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            "processed_tokens": totals.usage.processed_tokens,
+            "cost_usd": round(totals.cost_usd, 2) if totals.cost_known else None,
+            "models": sorted(by_model),
+            "unpriced_models": sorted(totals.unpriced),
+            "active": block.is_active,
+        })
+    return {"count": len(found), "largest": blocks.largest_block(found), "rows": rows}
 
 
 def _top_sessions(ledgers: Sequence[Ledger], pricer: Callable[[str, PricedRow], float | None]) -> list[report.Row]:

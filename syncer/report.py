@@ -8,7 +8,8 @@ from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Literal
 
-from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
+from syncer import blocks
+from syncer.ledger import COUNT_FIELDS, HourRow, Ledger, SessionUsage, hour_index
 from syncer.pricing import ModelPrice, PriceTable, cost_usd, find_price
 from syncer.sources import SOURCES
 from syncer.usage import Usage
@@ -283,3 +284,32 @@ def as_json(report: Report) -> dict[str, object]:
         "total": report.total.as_json(),
         "warnings": report.warnings,
     }
+
+
+def hour_activities(ledger: Ledger, before_ms: int | None = None) -> list[blocks.Activity]:
+    """The ledger's hourly rows as block activities (those of hours before `before_ms`)."""
+    limit = None if before_ms is None else before_ms // blocks.HOUR_MS
+    out = []
+    for row in ledger.hours:
+        hour = hour_index(row.hour)
+        if limit is None or hour < limit:
+            counts = [getattr(row, f) for f in COUNT_FIELDS]
+            out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, counts, fast=row.fast))
+    return out
+
+
+def price_tiers(
+    models: dict[blocks.Tier, list[int]], pricer: Callable[[str, PricedRow], float | None]
+) -> tuple[Totals, dict[str, Totals]]:
+    """A block's (or a window's) counts per price tier, priced: the total and each model's."""
+    total = Totals()
+    by_model: dict[str, Totals] = {}
+    for (model, long_context, fast), counts in sorted(models.items()):
+        usage = SessionUsage(model=model, long_context=long_context, fast=fast,
+                             **dict(zip(COUNT_FIELDS, counts, strict=True)))
+        # Blocks keep no source: each model is priced by its name as logged (Claude's rule), and
+        # the price table holds OpenAI's and Google's ids too.
+        cost = pricer("claude", usage)
+        total.add_row(usage, cost, model)
+        by_model.setdefault(model, Totals()).add_row(usage, cost, model)
+    return total, by_model

@@ -69,6 +69,32 @@ def test_the_page_is_self_contained_and_agrees_with_the_reports(page_file: Path,
     assert [r["name"] for r in data["top"]["project"]][:3] and data["top"]["session"][0]["project"]
 
 
+def test_the_blocks_are_those_report_blocks_draws(
+    page_file: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, out, _ = cli("report", "blocks", "--json", "--all-devices", "--timezone", "UTC")
+    assert code == 0
+    drawn = [r for r in orjson.loads(out)["rows"] if not r["is_gap"]]
+
+    def same(shown: dict[str, Any], latest: int) -> None:
+        assert shown["count"] == len(drawn) == 5 and shown["largest"] == max(r["processed_tokens"] for r in drawn)
+        assert [(r["start"], r["processed_tokens"], r["models"], r["cost_usd"], r["unpriced_models"])
+                for r in shown["rows"]] == [
+            (r["start"], r["processed_tokens"], [m["model"] for m in r["models"]], round(r["cost_usd"], 2),
+             r["unpriced_models"])
+            for r in drawn[-latest:]
+        ]
+
+    shown = figures(page_file.read_text())["blocks"]
+    same(shown, 5)
+    # Labels are start times in the page's zone; some blocks' cost leaves an unpriced model out.
+    assert shown["rows"][0]["label"] == shown["rows"][0]["start"][:16].replace("T", " ")
+    assert len({bool(r["unpriced_models"]) for r in shown["rows"]}) == 2
+    monkeypatch.setattr(dashboard, "BLOCKS", 3)  # only the latest are drawn
+    assert cli("dashboard", "--out", str(page_file), "--all-devices", "--timezone", "UTC")[0] == 0
+    same(figures(page_file.read_text())["blocks"], 3)
+
+
 def test_a_name_cannot_close_the_data_element() -> None:
     html = dashboard.render(
         {"name": "</script><script>alert(1)</script>"}, template="<script>/*DATA*/</script>", library=""
@@ -100,6 +126,7 @@ def test_the_page_renders_in_chromium_without_errors_or_requests(page_file: Path
             "c.width > 100 && c.height > 100).map(c => c.id)"
         )
         assert sorted(drawn) == [
+            "chart-blocks",
             "chart-cost",
             "chart-device",
             "chart-goal",
@@ -167,3 +194,14 @@ def test_a_short_history_has_a_bar_per_day_up_to_today(cli: Cli, claude_dir: Pat
     assert data["period"] == "day" and data["labels"][:2] == ["2026-11-20", "2026-11-21"]
     assert data["labels"][-1] >= "2026-12-01" and data["goal"] is None  # a goal is the team's: --all-devices
     assert [sum(s["values"]) for s in data["stacks"]["model"]] == [2 * (3 + 10 + 100)]
+    # 09:14 and the next day's 23:59: two blocks, neither active by now.
+    assert [(r["label"], r["processed_tokens"], r["active"]) for r in data["blocks"]["rows"]] == [
+        ("2026-11-20 09:00", 113, False), ("2026-11-21 23:00", 113, False)
+    ]
+
+
+def test_a_page_with_no_usage_has_no_blocks(cli: Cli, tmp_path: Path) -> None:
+    cli("scan")
+    out = tmp_path / "page.html"
+    assert cli("dashboard", "--out", str(out), "--timezone", "UTC")[0] == 0
+    assert figures(out.read_text())["blocks"] is None

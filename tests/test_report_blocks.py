@@ -13,8 +13,8 @@ import pytest
 
 from syncer import blocks, render
 from syncer.blocks import BLOCK_MS, HOUR_MS, iso
-from syncer.commands.blocks import Active, BlockRow, BlocksResult, price
-from syncer.report import Totals
+from syncer.commands.blocks import Active, BlockRow, BlocksResult
+from syncer.report import Totals, price_tiers
 from tests import logs
 from tests.test_blocks import build_corpus
 
@@ -142,7 +142,7 @@ def test_the_active_view_in_words_exactly() -> None:
     acts = [blocks.Activity(s + 10 * 60_000, "claude-sonnet-4-5", False, (3, 0, 100, 0, 1000, 1)),
             blocks.Activity(s + 70 * 60_000, "claude-sonnet-4-5", False, (3, 497, 100, 0, 1000, 1))]
     block = blocks.identify_blocks(acts, now_ms=now)[0]
-    totals, models = price(block.models, lambda source, usage: 1.5)  # type: ignore[arg-type]
+    totals, models = price_tiers(block.models, lambda source, usage: 1.5)
     row = BlockRow(block, totals, models)
     pace = blocks.burn(block, now_ms=now, cost=1.5)
     result = BlocksResult([row], totals, Active(row, pace, projected_over=True), 1000, Totals(), Totals(),

@@ -11,9 +11,8 @@ from syncer import blocks, live, store
 from syncer.commands.context import Context, config
 from syncer.errors import UsageError
 from syncer.goal import parse_target
-from syncer.ledger import COUNT_FIELDS, Ledger, SessionUsage, hour_index
 from syncer.pricing import load_table, long_context_threshold
-from syncer.report import Pricer, Totals, Window, unpriced_warnings
+from syncer.report import Pricer, Totals, Window, hour_activities, price_tiers, unpriced_warnings
 
 
 @dataclass
@@ -55,17 +54,6 @@ def parse_limit(text: str | None) -> str | int | None:
         raise UsageError(f"--token-limit {text!r} is not a number like 500k or 20M, or max") from None
 
 
-def _hour_activities(ledger: Ledger, before_ms: int | None) -> list[blocks.Activity]:
-    limit = None if before_ms is None else before_ms // blocks.HOUR_MS
-    out = []
-    for row in ledger.hours:
-        hour = hour_index(row.hour)
-        if limit is None or hour < limit:
-            counts = [getattr(row, f) for f in COUNT_FIELDS]
-            out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, counts, fast=row.fast))
-    return out
-
-
 def gather(ctx: Context, *, all_devices: bool) -> tuple[list[blocks.Activity], int, list[str]]:
     """This device's activities (ledger hours, then log events from the cut), and with
     `all_devices` every other device's hours from the sync repo."""
@@ -82,26 +70,12 @@ def gather(ctx: Context, *, all_devices: bool) -> tuple[list[blocks.Activity], i
     else:
         own, peers = store.read_ledger(ctx.paths), []
     cut = live.cut_ms(now_ms, live.last_scan_ms(ctx.paths, own.generation) if own else None)
-    activities = _hour_activities(own, cut) if own else []
+    activities = hour_activities(own, cut) if own else []
     threshold = long_context_threshold(load_table())
     activities.extend(live.to_activity(e, threshold) for e in live.recent_events(ctx.env, ctx.home, cut))
     for peer in peers:
-        activities.extend(_hour_activities(peer, None))
+        activities.extend(hour_activities(peer, None))
     return activities, cut, warnings
-
-
-def price(models: dict[blocks.Tier, list[int]], pricer: Pricer) -> tuple[Totals, dict[str, Totals]]:
-    total = Totals()
-    by_model: dict[str, Totals] = {}
-    for (model, long_context, fast), counts in sorted(models.items()):
-        usage = SessionUsage(model=model, long_context=long_context, fast=fast,
-                             **dict(zip(COUNT_FIELDS, counts, strict=True)))
-        # Blocks keep no source: each model is priced by its name as logged (Claude's rule), and
-        # the price table holds OpenAI's and Google's ids too.
-        cost = pricer("claude", usage)
-        total.add_row(usage, cost, model)
-        by_model.setdefault(model, Totals()).add_row(usage, cost, model)
-    return total, by_model
 
 
 def report_blocks(
@@ -121,7 +95,7 @@ def report_blocks(
         start_day = datetime.fromtimestamp(block.start_ms / 1000, UTC).astimezone(zone).date()
         if not (block.is_active or window.holds(start_day)) or (active_only and not block.is_active):
             continue
-        totals, by_model = price(block.models, pricer)
+        totals, by_model = price_tiers(block.models, pricer)
         row = BlockRow(block, totals, by_model, over_limit=bool(limit) and block.processed_tokens > (limit or 0))
         rows.append(row)
         total.add_row(totals, None, None)
@@ -129,8 +103,8 @@ def report_blocks(
             pace = blocks.burn(block, now_ms=now_ms, cost=totals.cost_usd if totals.cost_known else None)
             active = Active(row, pace, projected_over=bool(limit) and pace.projected_tokens > (limit or 0))
     week = blocks.week_windows(now_ms, zone)
-    rolling, _ = price(blocks.window_usage(activities, week.rolling_start_ms, now_ms), pricer)
-    calendar, _ = price(blocks.window_usage(activities, week.calendar_start_ms, now_ms), pricer)
+    rolling, _ = price_tiers(blocks.window_usage(activities, week.rolling_start_ms, now_ms), pricer)
+    calendar, _ = price_tiers(blocks.window_usage(activities, week.calendar_start_ms, now_ms), pricer)
     if active is not None and active.projected_over:
         warnings.append(
             f"the active block is projected to reach {active.burn.projected_tokens:,} tokens, "
