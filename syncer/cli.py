@@ -169,6 +169,7 @@ CompactOption = Annotated[
     bool, typer.Option("--compact", help="Leave out the cache columns, as on a narrow terminal.")
 ]
 WaitOption = Annotated[bool, typer.Option("--no-wait", help="Exit 75 at once if another ccsync is running.")]
+OfflineOption = Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")]
 
 
 def _source(name: str | None) -> str | None:
@@ -334,7 +335,7 @@ def _format(as_json: bool, chosen: Format) -> Format:
 @app.command()
 def total(
     as_json: JsonOption = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+    offline: OfflineOption = False,
     by: Annotated[
         By, typer.Option(help="Group the devices' usage by device, owner, model, month or source.")
     ] = By.device,
@@ -380,7 +381,7 @@ class Metric(StrEnum):
 def goal_show(
     ctx: typer.Context,
     as_json: JsonOption = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+    offline: OfflineOption = False,
     timezone: ZoneOption = None,
     fmt: FormatOption = Format.table,
 ) -> None:
@@ -457,7 +458,7 @@ def add(
 def entries_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+    offline: OfflineOption = False,
 ) -> None:
     """Every device's manual and imported entries, with their ids and removals."""
     if ctx.invoked_subcommand is not None:
@@ -482,7 +483,7 @@ def entries_list(
 @entries_app.command("remove")
 def entries_remove(
     entry_id: Annotated[str, typer.Argument(help="The entry's id, as `ccsync entries` lists it.")],
-    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+    offline: OfflineOption = False,
 ) -> None:
     """Remove an entry (any device's): the removal is recorded and synced, never silent."""
     from syncer.commands.entries import remove_entry
@@ -502,7 +503,7 @@ def import_command(
     timezone: Annotated[
         str | None, typer.Option(help="IANA zone the tool dated its days in (default: the system's).")
     ] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+    offline: OfflineOption = False,
 ) -> None:
     """Take over another tool's history, never counting a day the logs already count."""
     from syncer.commands.import_file import import_file
@@ -526,7 +527,7 @@ def import_command(
 def devices_list(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="Print as JSON.")] = False,
-    offline: Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")] = False,
+    offline: OfflineOption = False,
 ) -> None:
     """Every device in the sync repo: sources, first and last usage, last sync, size, totals."""
     if ctx.invoked_subcommand is not None:

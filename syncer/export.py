@@ -61,7 +61,14 @@ _TOTAL = Column("total_tokens", "INTEGER", "All four token counts (tokens)")
 _PROCESSED = Column("processed_tokens", "INTEGER", "Input + output + cache creation: what goals count (tokens)")
 _MESSAGES = Column("messages", "INTEGER", "Billable API responses (count)")
 _COST = Column("total_cost", "REAL", "Cost at ccsync's price table; null when no model in it has a price (USD)")
+_STAMP = "%Y-%m-%dT%H:%M:%SZ"  # UTC, ISO 8601
 _MODELS = Column("models_used", "TEXT", "The models used, as a JSON array")
+_MODEL_COST = Column("cost", "REAL", "Cost; null when the model has no known price (USD)")
+_DATE = Column("date", "TEXT", "Local day (YYYY-MM-DD)")
+_DEVICE = Column("device", "TEXT", "Device id")
+_OWNER = Column("owner", "TEXT", "The device's owner, if it names one")
+_BRANCH = Column("branch", "TEXT", "Git branch")
+_ONE = Column("id", "INTEGER", "Always 1")  # the key of a one-row table
 
 
 def _figures(t: Totals) -> tuple[Value, ...]:
@@ -97,7 +104,7 @@ def build_tables(
             "Daily usage",
             "Tokens and cost per local day, every model together.",
             (
-                Column("date", "TEXT", "Local day (YYYY-MM-DD)"),
+                _DATE,
                 *_counts(),
                 _TOTAL,
                 _COST,
@@ -125,10 +132,10 @@ def build_tables(
             "Usage by day and model",
             "Each day's tokens and cost, one row per model.",
             (
-                Column("date", "TEXT", "Local day (YYYY-MM-DD)"),
+                _DATE,
                 Column("model_name", "TEXT", "Model"),
                 *_counts(),
-                Column("cost", "REAL", "Cost; null when the model has no known price (USD)"),
+                _MODEL_COST,
                 _TOTAL,
                 _MESSAGES,
             ),
@@ -153,9 +160,9 @@ def build_tables(
                 _MODELS,
                 Column("project_path", "TEXT", "Project (as the device's privacy setting records it)"),
                 Column("first_activity", "TEXT", "First response (UTC, ISO 8601)"),
-                Column("branch", "TEXT", "Git branch"),
-                Column("device", "TEXT", "Device id"),
-                Column("owner", "TEXT", "The device's owner, if it names one"),
+                _BRANCH,
+                _DEVICE,
+                _OWNER,
                 _MESSAGES,
             ),
             ("session_id",),
@@ -168,8 +175,8 @@ def build_tables(
             "Devices",
             "Each device in the sync repository and its whole record.",
             (
-                Column("device", "TEXT", "Device id"),
-                Column("owner", "TEXT", "Who the device belongs to, if named"),
+                _DEVICE,
+                _OWNER,
                 *_counts(),
                 _TOTAL,
                 _PROCESSED,
@@ -189,14 +196,14 @@ def build_tables(
             "About this export",
             "When and how this file was last written.",
             (
-                Column("id", "INTEGER", "Always 1"),
+                _ONE,
                 Column("exported_at", "TEXT", "UTC, ISO 8601"),
                 Column("time_zone", "TEXT", "Zone of the local days"),
                 Column("devices", "INTEGER", "Devices included (count)"),
             ),
             ("id",),
             (),
-            [(1, now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), str(zone), len(ledgers))],
+            [(1, now.astimezone(UTC).strftime(_STAMP), str(zone), len(ledgers))],
         ),
     ]
 
@@ -238,9 +245,6 @@ def _sessions(ledgers: Sequence[Ledger], pricer: Callable[[str, PricedRow], floa
     return rows
 
 
-_STAMP = "%Y-%m-%dT%H:%M:%SZ"
-
-
 def _hourly(
     ledgers: Sequence[Ledger], owners: dict[str, str | None], pricer: Callable[[str, PricedRow], float | None]
 ) -> Table:
@@ -276,17 +280,17 @@ def _hourly(
         "ccsync's finest grain: one UTC hour of one device, source, model, project and branch.",
         (
             Column("hour", "TEXT", "UTC hour (YYYY-MM-DDTHH)"),
-            Column("device", "TEXT", "Device id"),
-            Column("owner", "TEXT", "The device's owner, if it names one"),
+            _DEVICE,
+            _OWNER,
             Column("source", "TEXT", "The CLI the logs came from"),
             Column("model", "TEXT", "Model"),
             Column("project", "TEXT", "Project"),
-            Column("branch", "TEXT", "Git branch"),
+            _BRANCH,
             Column("long_context", "INTEGER", "1 for requests over the model's long-context threshold (priced higher)"),
             Column("fast", "INTEGER", "1 for fast-mode requests (priced higher)"),
             *_counts(),
             _TOTAL,
-            Column("cost", "REAL", "Cost; null when the model has no known price (USD)"),
+            _MODEL_COST,
             _MESSAGES,
             Column(
                 "cache_creation_1h_tokens", "INTEGER", "Part of cache creation written to the 1-hour cache (tokens)"
@@ -327,7 +331,7 @@ def _goal_table(goal: Goal | None, progress: GoalProgress | None) -> Table:
                 goal.metric,
                 goal.deadline.isoformat(),
                 goal.set_by,
-                goal.set_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                goal.set_at.astimezone(UTC).strftime(_STAMP),
                 _real(p["current"]),
                 _real(p["percent"]),
                 _real(p["remaining"]),
@@ -345,7 +349,7 @@ def _goal_table(goal: Goal | None, progress: GoalProgress | None) -> Table:
         "Goal",
         "The team's shared goal and where it stands; empty when no goal is set.",
         (
-            Column("id", "INTEGER", "Always 1"),
+            _ONE,
             Column("target", "REAL", "Target (tokens, or USD for a cost goal)"),
             Column("metric", "TEXT", "processed, all, output or cost"),
             Column("deadline", "TEXT", "YYYY-MM-DD"),

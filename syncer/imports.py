@@ -25,10 +25,10 @@ tracker file for all devices and one for a single device overlap, so only the fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import orjson
 
@@ -39,6 +39,7 @@ from syncer.ledger import MAX_COUNT, Entry, HourRow, Ledger, Session, SessionUsa
 Shape = Literal["tracker", "ccusage-db", "toktrack", "ccusage-daily"]
 FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
 Counts = tuple[int, int, int, int]
+T = TypeVar("T", dict[str, Any], list[Any])
 _TOKTRACK_SOURCES = {"claude-code": "claude", "claude": "claude", "codex": "codex", "gemini": "gemini"}
 
 
@@ -127,14 +128,8 @@ def _toktrack(doc: dict[str, Any], *, name: str) -> Parsed:
     keys = ("total_input_tokens", "total_output_tokens", "total_cache_creation_tokens", "total_cache_read_tokens")
     model_keys = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
     records: list[Record] = []
-    for i, summary in enumerate(doc["summaries"]):
-        where = f"{name}: summaries[{i}]"
-        if not isinstance(summary, dict):
-            raise BadImport(f"{where} is not an object")
-        day = _day(summary.get("date"), where)
-        models = summary.get("models") or {}
-        if not isinstance(models, dict):
-            raise BadImport(f"{where}.models is not an object")
+    for where, summary, day in _dated_rows(doc, "summaries", name):
+        models = _member(summary, "models", dict, where)
         if models:
             for model, usage in sorted(models.items()):
                 if not isinstance(usage, dict):
@@ -150,14 +145,8 @@ def _toktrack(doc: dict[str, Any], *, name: str) -> Parsed:
 def _ccusage_daily(doc: dict[str, Any], *, name: str) -> Parsed:
     keys = ("inputTokens", "outputTokens", "cacheCreationTokens", "cacheReadTokens")
     records: list[Record] = []
-    for i, row in enumerate(doc["daily"]):
-        where = f"{name}: daily[{i}]"
-        if not isinstance(row, dict):
-            raise BadImport(f"{where} is not an object")
-        day = _day(row.get("date"), where)
-        breakdowns = row.get("modelBreakdowns") or []
-        if not isinstance(breakdowns, list):
-            raise BadImport(f"{where}.modelBreakdowns is not a list")
+    for where, row, day in _dated_rows(doc, "daily", name):
+        breakdowns = _member(row, "modelBreakdowns", list, where)
         if breakdowns:
             for j, part in enumerate(breakdowns):
                 if not isinstance(part, dict) or not isinstance(part.get("modelName"), str):
@@ -231,6 +220,23 @@ def _deduplicated(shape: Shape, zone: Literal["utc", "local"], records: Iterable
             )
         merged[record.key] = record
     return Parsed(shape, zone, sorted(merged.values(), key=lambda r: (r.day, r.key)), duplicates=duplicates)
+
+
+def _dated_rows(doc: dict[str, Any], field: str, name: str) -> Iterator[tuple[str, dict[str, Any], date]]:
+    """Each object of a JSON record file's list of days, with where it is and its date."""
+    for i, row in enumerate(doc[field]):
+        where = f"{name}: {field}[{i}]"
+        if not isinstance(row, dict):
+            raise BadImport(f"{where} is not an object")
+        yield where, row, _day(row.get("date"), where)
+
+
+def _member(row: dict[str, Any], key: str, kind: type[T], where: str) -> T:
+    """`row[key]` when it is a `kind` (missing or null: an empty one)."""
+    value = row.get(key) or kind()
+    if not isinstance(value, kind):
+        raise BadImport(f"{where}.{key} is not {'an object' if kind is dict else 'a list'}")
+    return value
 
 
 def _day(value: object, where: str) -> date:
