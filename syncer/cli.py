@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import orjson
 import typer
 
-from syncer import __version__, output, render, render_json, report
+from syncer import __version__, boxtext, output, render, render_json, report
 from syncer.commands.context import DEFAULT_WAIT, Context
 from syncer.errors import CcsyncError, LockBusy, UsageError
 from syncer.paths import state_paths
@@ -81,14 +81,28 @@ def _width() -> int:
 
 
 def _show(shown: render.TableText | Table) -> None:
-    from rich.console import Console  # here, not at the top: see _say
-
     table, note = (shown.table, shown.note) if isinstance(shown, render.TableText) else (shown, None)
-    # rich already leaves styling out when piped and honours NO_COLOR; --color forces it on.
-    Console(highlight=False, soft_wrap=True, width=_width(), no_color=_color is False,
-            force_terminal=True if _color else None).print(table)
+    text = None if _terminal() else boxtext.box_text(table, _width())  # rich's characters, faster
+    if text is not None:
+        sys.stdout.write(text)
+    else:
+        from rich.console import Console  # here, not at the top: see _say
+
+        # rich already leaves styling out when piped and honours NO_COLOR; --color forces it on.
+        Console(highlight=False, soft_wrap=True, width=_width(), no_color=_color is False,
+                force_terminal=True if _color else None).print(table)
     if note:
         _say(note)
+
+
+def _terminal() -> bool:
+    """Whether rich would style its output (its own test, `Console.is_terminal`)."""
+    if _color:
+        return True
+    compatible, force = os.environ.get("TTY_COMPATIBLE", ""), os.environ.get("FORCE_COLOR")
+    if compatible in ("0", "1"):
+        return compatible == "1"
+    return force != "" if force is not None else sys.stdout.isatty()
 
 
 def _context() -> Context:
