@@ -11,6 +11,8 @@ from typing import NoReturn
 
 
 def main() -> NoReturn:
+    # No pydantic plugins: finding them scans every installed package's metadata on each run.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     if sys.argv[1:2] == ["statusline"] and not (set(sys.argv[2:3]) & {"install", "remove", "status", "--help"}):
         from syncer import statusline
 

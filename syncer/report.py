@@ -142,6 +142,15 @@ def local_day(hour: int, zone: tzinfo) -> date:
         return date.max if hour > 0 else date.min
 
 
+_NEAR_MAX = date.max - timedelta(days=2)
+
+
+@lru_cache(maxsize=1 << 17)
+def _label_day(label: str, zone: tzinfo) -> date:
+    """`local_day` of an hour label; every report of a run asks again for the same hours."""
+    return local_day(hour_index(label), zone)
+
+
 def build(
     kind: str,
     ledgers: Sequence[Ledger],
@@ -182,20 +191,21 @@ def build(
                 for usage in session.usage:
                     add(session.id, session.source, usage)
     else:
-        day_of: dict[str, date] = {}
-
         def day(label: str) -> date:
-            found = day_of.get(label)
-            if found is None:
-                found = day_of[label] = local_day(hour_index(label), zone)
-            return found
+            return _label_day(label, zone)
 
         key_of = _key_function(kind, day, week_start)
         all_days = window.since is None and window.until is None
         source = window.source
+        # Hour labels sort as time does: rows a day or more outside the window are skipped by
+        # comparing labels (no zone is 24 hours from UTC); the rest by their local day.
+        low = (window.since - timedelta(days=1)).isoformat() if window.since and window.since > date.min else ""
+        high = (window.until + timedelta(days=2)).isoformat() if window.until and window.until < _NEAR_MAX else "~"
         for ledger in ledgers:
             for hour_row in ledger.hours:
-                if (source is None or hour_row.source == source) and (all_days or window.holds(day(hour_row.hour))):
+                if (source is None or hour_row.source == source) and (
+                    all_days or (low <= hour_row.hour < high and window.holds(day(hour_row.hour)))
+                ):
                     add(key_of(hour_row, ledger), hour_row.source, hour_row)
 
     rows: dict[str, Row] = {}

@@ -9,7 +9,7 @@ from syncer import devices, entries, goal, goalcache, report, store
 from syncer.commands.context import Context, config
 from syncer.commands.remote import FETCH_WAIT, access, remote_of
 from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteRefused, RemoteUnavailable, SchemaTooNew
-from syncer.git import history, local, transport
+from syncer.git import history, local
 from syncer.git.snapshot import snapshot
 from syncer.ledger import Ledger
 from syncer.peers import count_once
@@ -30,6 +30,8 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     cfg = config(ctx)
     warnings: list[str] = []
     if not offline:
+        from syncer.git import transport  # noqa: PLC0415 - urllib3 and dulwich's client: fetching only
+
         try:
             with store.writer_lock(ctx.paths, wait=FETCH_WAIT):  # a first sync may be making them too
                 remote = remote_of(ctx, cfg)

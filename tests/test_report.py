@@ -1,0 +1,61 @@
+"""`report.build` over a window: the rows it keeps are exactly those whose local day is in the
+window, in the zones farthest from UTC (its label shortcut must never drop or keep a row the
+local day would not)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from syncer import report
+from syncer.ledger import HourRow, Ledger, sum_tokens
+
+ZONES: list[tzinfo] = [UTC, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12"), ZoneInfo("America/St_Johns"),
+                       ZoneInfo("Asia/Kathmandu")]
+START = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def ledger(hours: list[HourRow]) -> Ledger:
+    return Ledger(schema_version=2, device="laptop", install_id="a" * 32, generation=1, totals=sum_tokens(hours),
+                  hours=hours, sessions=[])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    offsets=st.lists(st.integers(0, 24 * 20), min_size=1, max_size=40, unique=True),
+    zone=st.sampled_from(ZONES),
+    since=st.one_of(st.none(), st.integers(-2, 22)),
+    length=st.one_of(st.none(), st.integers(0, 6)),
+)
+def test_a_window_keeps_exactly_the_rows_of_its_local_days(
+    offsets: list[int], zone: tzinfo, since: int | None, length: int | None
+) -> None:
+    hours = sorted(
+        HourRow((START + timedelta(hours=h)).strftime("%Y-%m-%dT%H"), "claude", "claude-sonnet-4-5", "p", "b",
+                False, False, h + 1, 0, 0, 0, 0, 1)
+        for h in offsets
+    )
+    first = date(2026, 3, 1)
+    window = report.Window(
+        since=first + timedelta(days=since) if since is not None else None,
+        until=first + timedelta(days=(since or 0) + length) if length is not None else None,
+    )
+    built = report.build("daily", [ledger(hours)], zone=zone, window=window, pricer=lambda *_: None)
+    want: dict[str, int] = {}
+    for h in hours:
+        local = datetime.strptime(h.hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(zone).date()
+        if window.holds(local):
+            want[local.isoformat()] = want.get(local.isoformat(), 0) + h.input_tokens
+    assert {r.key: r.totals.usage.input_tokens for r in built.rows} == want
+
+
+def test_windows_at_the_ends_of_the_calendar() -> None:
+    hours = [HourRow("0001-01-01T05", "claude", "m", "p", "b", False, False, 1, 0, 0, 0, 0, 1),
+             HourRow("9999-12-31T05", "claude", "m", "p", "b", False, False, 2, 0, 0, 0, 0, 1)]
+    for window in (report.Window(since=date.min), report.Window(until=date.max),
+                   report.Window(since=date.min, until=date.max)):
+        built = report.build("daily", [ledger(hours)], zone=UTC, window=window, pricer=lambda *_: None)
+        assert built.total.usage.input_tokens == 3
