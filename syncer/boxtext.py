@@ -10,10 +10,12 @@ anything else `box_text` returns None and the caller lets rich lay the table out
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.table import Table
+    from rich.text import Text
 
 # rich's HEAVY_HEAD box: (left, line, between columns, right) of each rule
 _TOP, _HEAD, _SECTION, _BOTTOM = "┏━┳┓", "┡━╇┩", "├─┼┤", "└─┴┘"
@@ -27,13 +29,11 @@ def _width_of(text: str) -> int:
     return cell_len(text)
 
 
-def _plain(value: object) -> str | None:
+def _plain(value: object, text_type: type[Text]) -> str | None:
     """The text rich would draw for a cell, header or title, or None when rich would read it
     differently (markup or emoji codes in a string, control characters, tabs, a styled Text's
     own justification)."""
-    from rich.text import Text  # noqa: PLC0415 - loaded already: the table is rich's
-
-    if isinstance(value, Text):
+    if isinstance(value, text_type):
         if value.justify is not None or value.end != "\n":
             return None
         text = value.plain
@@ -43,14 +43,17 @@ def _plain(value: object) -> str | None:
         text = value
     else:
         return None
-    if text.endswith("\n") or any(c < " " and c != "\n" for c in text) or "\x7f" in text:
-        return None
-    return text
+    return None if _UNDRAWN.search(text) else text
+
+
+# Control characters (rich strips or expands them) and a final newline (rich drops the empty line).
+_UNDRAWN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]|\n\Z")
 
 
 def box_text(table: Table, width: int) -> str | None:
     """The table as rich would print it at `width` off a terminal, or None when it needs rich."""
     from rich import box  # noqa: PLC0415 - loaded already: the table is rich's
+    from rich.text import Text  # noqa: PLC0415
 
     if not (
         table.box is box.HEAVY_HEAD
@@ -63,8 +66,8 @@ def box_text(table: Table, width: int) -> str | None:
         return None
     columns = []
     for column in table.columns:
-        header = _plain(column.header)
-        cells = [_plain(cell) for cell in column.cells]
+        header = _plain(column.header, Text)
+        cells = [_plain(cell, Text) for cell in column.cells]
         if header is None or None in cells or column.justify not in ("left", "right") or column.width is not None:
             return None
         lines = [cell.split("\n") for cell in cells if cell is not None]
@@ -73,7 +76,7 @@ def box_text(table: Table, width: int) -> str | None:
             return None
         columns.append((header, lines, widest, column.justify == "right"))
     total = sum(w for _, _, w, _ in columns) + 3 * len(columns) + 1
-    title = None if table.title is None else _plain(table.title)
+    title = None if table.title is None else _plain(table.title, Text)
     if total > width or (table.title is not None and (title is None or "\n" in title or _width_of(title) > total)):
         return None
 
@@ -81,20 +84,27 @@ def box_text(table: Table, width: int) -> str | None:
         return chars[0] + chars[2].join(chars[1] * (w + 2) for _, _, w, _ in columns) + chars[3]
 
     def cell(text: str, w: int, right: bool) -> str:
+        if text.isascii():
+            return f" {text.rjust(w)} " if right else f" {text.ljust(w)} "
         pad = " " * (w - _width_of(text))
         return f" {pad}{text} " if right else f" {text}{pad} "
 
+    # Column by column: each cell's lines padded to the column's width, then rows joined.
+    padded = [[[cell(line, w, right) for line in c] for c in lines] for _, lines, w, right in columns]
+    blank = [cell("", w, False) for _, _, w, _ in columns]
     out = [title] if title else []
     out.append(rule(_TOP))
     out.append("┃" + "┃".join(cell(h, w, right) for h, _, w, right in columns) + "┃")
     out.append(rule(_HEAD))
     rows = table.rows
     for i, row in enumerate(rows):
-        parts = [lines[i] for _, lines, _, _ in columns]
-        for k in range(max(len(p) for p in parts)):
-            out.append("│" + "│".join(
-                cell(p[k] if k < len(p) else "", w, right) for p, (_, _, w, right) in zip(parts, columns, strict=True)
-            ) + "│")
+        parts = [column[i] for column in padded]
+        height = max(len(p) for p in parts)
+        if height == 1:
+            out.append("│" + "│".join(p[0] for p in parts) + "│")
+        else:
+            for k in range(height):
+                out.append("│" + "│".join(p[k] if k < len(p) else b for p, b in zip(parts, blank, strict=True)) + "│")
         if row.end_section and i < len(rows) - 1:
             out.append(rule(_SECTION))
     out.append(rule(_BOTTOM))

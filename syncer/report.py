@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Literal
 
 from syncer import blocks
-from syncer.ledger import COUNT_FIELDS, HourRow, Ledger, SessionUsage, hour_index
+from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
 from syncer.pricing import ModelPrice, PriceTable, cost_usd, find_price
 from syncer.sources import SOURCES
 from syncer.usage import Usage
@@ -127,6 +127,13 @@ def _lookup(table: PriceTable, source: str, model: str) -> ModelPrice | None:
     return find_price(table, name) if name else None
 
 
+def stamp(moment: datetime) -> str:
+    """`moment`'s own date and time as `YYYY-MM-DDTHH:MM:SSZ` (the ledger's times are UTC).
+    isoformat is several times faster than strftime, and a team has tens of thousands of
+    sessions; strftime writes a year before 1000 without its zeros, so that one keeps it."""
+    return moment.isoformat()[:19] + "Z" if moment.year >= 1000 else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def _local_date(moment: datetime, zone: tzinfo) -> date:
     try:
         return moment.astimezone(zone).date()
@@ -185,8 +192,8 @@ def build(
                 extra[session.id] = {
                     "source": session.source, "project": session.project, "branch": session.branch,
                     "device": ledger.device,
-                    "first": session.first.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "last": session.last.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "first": stamp(session.first),
+                    "last": stamp(session.last),
                 }
                 for usage in session.usage:
                     add(session.id, session.source, usage)
@@ -195,6 +202,8 @@ def build(
             return _label_day(label, zone)
 
         key_of = _key_function(kind, day, week_start)
+        if kind in ("daily", "weekly", "monthly"):
+            key_of = _once_per_hour(key_of)
         all_days = window.since is None and window.until is None
         source = window.source
         # Hour labels sort as time does: rows a day or more outside the window are skipped by
@@ -257,6 +266,19 @@ def _key_function(
     raise ValueError(f"unknown report kind {kind!r}")
 
 
+def _once_per_hour(key_of: Callable[[HourRow, Ledger], str]) -> Callable[[HourRow, Ledger], str]:
+    """A key that depends on the row's hour only, worked out once per hour label."""
+    keys: dict[str, str] = {}
+
+    def key(row: HourRow, ledger: Ledger) -> str:
+        found = keys.get(row.hour)
+        if found is None:
+            found = keys[row.hour] = key_of(row, ledger)
+        return found
+
+    return key
+
+
 def unpriced_warnings(models: Iterable[str]) -> list[str]:
     return [
         f"no price known for model {m}: its tokens are counted, its cost is left out "
@@ -301,11 +323,15 @@ def hour_activities(ledger: Ledger, before_ms: int | None = None) -> list[blocks
     limit = None if before_ms is None else before_ms // blocks.HOUR_MS
     out = []
     for row in ledger.hours:
-        hour = hour_index(row.hour)
+        hour = _hour_of(row.hour)
         if limit is None or hour < limit:
-            counts = [getattr(row, f) for f in COUNT_FIELDS]
-            out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, counts, fast=row.fast))
+            out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, row[-6:], fast=row.fast))
     return out
+
+
+@lru_cache(maxsize=1 << 17)
+def _hour_of(label: str) -> int:
+    return hour_index(label)
 
 
 def price_tiers(
@@ -315,8 +341,7 @@ def price_tiers(
     total = Totals()
     by_model: dict[str, Totals] = {}
     for (model, long_context, fast), counts in sorted(models.items()):
-        usage = SessionUsage(model=model, long_context=long_context, fast=fast,
-                             **dict(zip(COUNT_FIELDS, counts, strict=True)))
+        usage = SessionUsage(model, long_context, fast, *counts)  # counts: COUNT_FIELDS, in order
         # Blocks keep no source: each model is priced by its name as logged (Claude's rule), and
         # the price table holds OpenAI's and Google's ids too.
         cost = pricer("claude", usage)

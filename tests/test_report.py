@@ -59,3 +59,8 @@ def test_windows_at_the_ends_of_the_calendar() -> None:
                    report.Window(since=date.min, until=date.max)):
         built = report.build("daily", [ledger(hours)], zone=UTC, window=window, pricer=lambda *_: None)
         assert built.total.usage.input_tokens == 3
+
+
+@given(moment=st.datetimes(timezones=st.sampled_from([UTC, ZoneInfo("Asia/Kathmandu")])))
+def test_a_stamp_is_what_strftime_writes(moment: datetime) -> None:
+    assert report.stamp(moment) == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
