@@ -330,3 +330,16 @@ def test_a_token_with_a_slash_or_an_at_sign_in_a_url_is_refused_and_never_shown(
     shown = out + err + (state_dir / "config.json").read_text()
     for part in ("glpat", "AB", "CD", "9secret"):
         assert part not in shown, part
+
+
+def test_a_run_builds_only_the_command_it_names(cli: Cli) -> None:
+    from syncer import cli as cli_module  # noqa: PLC0415
+
+    only = cli_module._only_the_command_named(["report"])
+    assert [c.name for c in only.registered_commands] == ["report"] and only.registered_groups == []
+    assert [g.name for g in cli_module._only_the_command_named(["goal"]).registered_groups] == ["goal"]
+    for first in ([], ["--help"], ["reprot"], ["--no-color"]):
+        assert cli_module._only_the_command_named(first) is cli_module.app
+    # A misspelt command still gets typer's message, which lists the real ones.
+    code, _, err = cli("reprot", "daily")
+    assert code == 2 and "No such command" in err and "reprot" in err
