@@ -16,7 +16,7 @@ import orjson
 
 from syncer import blocks, report
 from syncer.goal import GoalProgress, metric_value
-from syncer.ledger import Ledger, hour_index
+from syncer.ledger import Ledger
 from syncer.report import PricedRow
 
 TOP = 10  # rows in each "top" table
@@ -91,7 +91,7 @@ def _stacks(
         for h in ledger.hours:
             i = day_of.get(h.hour)
             if i is None:
-                i = day_of[h.hour] = position[report.local_day(hour_index(h.hour), zone).isoformat()]
+                i = day_of[h.hour] = position[report.label_day(h.hour, zone).isoformat()]
             processed = h.input_tokens + h.output_tokens + h.cache_creation_tokens
             for name, key in (
                 ("device", ledger.device),

@@ -153,9 +153,15 @@ _NEAR_MAX = date.max - timedelta(days=2)
 
 
 @lru_cache(maxsize=1 << 17)
-def _label_day(label: str, zone: tzinfo) -> date:
+def label_day(label: str, zone: tzinfo) -> date:
     """`local_day` of an hour label; every report of a run asks again for the same hours."""
-    return local_day(hour_index(label), zone)
+    return local_day(hour_of(label), zone)
+
+
+@lru_cache(maxsize=1 << 17)
+def hour_of(label: str) -> int:
+    """`hour_index`, remembered: a team's rows share their hours, and reports ask again."""
+    return hour_index(label)
 
 
 def build(
@@ -199,7 +205,7 @@ def build(
                     add(session.id, session.source, usage)
     else:
         def day(label: str) -> date:
-            return _label_day(label, zone)
+            return label_day(label, zone)
 
         key_of = _key_function(kind, day, week_start)
         if kind in ("daily", "weekly", "monthly"):
@@ -323,15 +329,10 @@ def hour_activities(ledger: Ledger, before_ms: int | None = None) -> list[blocks
     limit = None if before_ms is None else before_ms // blocks.HOUR_MS
     out = []
     for row in ledger.hours:
-        hour = _hour_of(row.hour)
+        hour = hour_of(row.hour)
         if limit is None or hour < limit:
             out.append(blocks.Activity.from_hour(hour, row.model, row.long_context, row[-6:], fast=row.fast))
     return out
-
-
-@lru_cache(maxsize=1 << 17)
-def _hour_of(label: str) -> int:
-    return hour_index(label)
 
 
 def price_tiers(
