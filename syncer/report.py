@@ -109,9 +109,14 @@ class Pricer:
 
     def __init__(self, table: PriceTable) -> None:
         self._table = table
+        self._prices: dict[tuple[str, str], ModelPrice | None] = {}  # hashing the table costs more
 
     def __call__(self, source: str, row: PricedRow) -> float | None:
-        price = _lookup(self._table, source, row.model)
+        key = (source, row.model)
+        if key in self._prices:
+            price = self._prices[key]
+        else:
+            price = self._prices[key] = _lookup(self._table, source, row.model)
         if price is None:
             return None
         usage = Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
