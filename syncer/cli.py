@@ -237,6 +237,8 @@ def nightly(
         _say(_sync_line(outcome))
         if outcome.scan is not None:
             _warn(outcome.scan.warnings)
+    _goal_outcome(outcome)
+    if _interactive():
         cfg = store.load_config(context.paths)
         if first and cfg is not None:
             _say("\n".join(render.first_run_lines(
@@ -298,6 +300,21 @@ def scan_command(
     _warn(result.warnings)
 
 
+def _goal_outcome(outcome: SyncResult) -> None:
+    """A waiting goal that was pushed is news on a terminal; one that lost to a newer goal
+    from another device is said always (it is what the user asked for, not done)."""
+    settled = outcome.goal
+    if settled is None or settled.settled == "shared":
+        return
+    if settled.settled == "push":
+        if _interactive():
+            _say(render.pending_pushed_line(settled.goal))
+    elif settled.shared is not None:
+        from syncer.commands.total import superseded_text
+
+        _warn([superseded_text(settled.goal, settled.shared) + "; it was dropped"])
+
+
 def _sync_line(outcome: SyncResult) -> str:
     s = outcome.sync
     if s is None or not s.committed:
@@ -321,6 +338,7 @@ def sync_command(
         outcome = sync(_context(), run_scan=not no_scan, wait=0 if no_wait else DEFAULT_WAIT, progress=progress)
     if _interactive():
         _say(_sync_line(outcome))
+    _goal_outcome(outcome)
 
 
 class By(StrEnum):

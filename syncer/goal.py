@@ -62,15 +62,28 @@ def parse_target(text: str, metric: Metric = "processed") -> int | float:
     return round(value)
 
 
-def parse_goal(data: bytes) -> Goal:
+def parse_goal(data: bytes, *, what: str = "goal.json in the sync repo") -> Goal:
     try:
         raw = orjson.loads(data)
-        refuse_newer(raw, supported=2, what="goal.json in the sync repo")
+        refuse_newer(raw, supported=2, what=what)
         return Goal.model_validate(raw, strict=False)
     except (orjson.JSONDecodeError, ValidationError):
-        raise GoalCorrupt(
-            "goal.json in the sync repo is not valid; set it again with: ccsync goal set TARGET"
-        ) from None
+        raise GoalCorrupt(f"{what} is not valid; set it again with: ccsync goal set TARGET") from None
+
+
+Settled = Literal["push", "superseded", "shared"]
+
+
+def settle(pending: Goal, shared: Goal | None) -> Settled:
+    """What becomes of a goal set on this device while the remote was unreachable, once the
+    sync repo's goal is known: the goal set last wins, by `set_at`. An older shared goal (or
+    none, or an unreadable one: None) is replaced; a newer one, set by another device
+    meanwhile, supersedes ours; a tie keeps the shared one, which reached the repo first."""
+    if shared == pending:
+        return "shared"
+    if shared is None or pending.set_at > shared.set_at:
+        return "push"
+    return "superseded"
 
 
 def dump_goal(goal: Goal) -> bytes:

@@ -43,6 +43,7 @@ class GoalProgress:
     devices: list[tuple[str, float, float]]  # device, its current, its share of current (0..1)
     reached_date: date | None = None  # the day the running total first met the target
     start: date | None = None  # a goal with a window counts usage from this day on
+    pending: bool = False  # set on this device and not in the sync repo yet: the next sync pushes it
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -61,6 +62,7 @@ class GoalProgress:
             "projected_date": self.projected_date.isoformat() if self.projected_date else None,
             "on_track": self.on_track,
             "reached_date": self.reached_date.isoformat() if self.reached_date else None,
+            "pending": self.pending,
             "devices": [
                 {"device": d, "current": _number(v), "share": round(share * 100, 2)} for d, v, share in self.devices
             ],

@@ -55,6 +55,11 @@ class StatePaths:
         return self.home / "goal-cache.json"
 
     @property
+    def pending_goal(self) -> Path:
+        """A goal set here that the sync repo does not have yet (the remote was unreachable)."""
+        return self.home / "goal-pending.json"
+
+    @property
     def live_cache(self) -> Path:
         """Where the status line stopped reading each recent log (syncer/live.py); disposable."""
         return self.home / "live-cache.json"

@@ -194,7 +194,8 @@ def goal_lines(progress: goal_mod.GoalProgress, *, width: int = 30) -> list[str]
     lines = [
         f"Goal: {goal_amount(progress.target, m)} by {progress.deadline.isoformat()}"
         + (f" ({progress.source} only)" if progress.source else "")
-        + (f", counting from {progress.start.isoformat()}" if progress.start else ""),
+        + (f", counting from {progress.start.isoformat()}" if progress.start else "")
+        + (" (pending: set here, not pushed yet)" if progress.pending else ""),
         f"[{bar}] {progress.percent:.1f}%  {metric_text(progress.current, m)} done, "
         f"{metric_text(progress.remaining, m)} to go",
     ]
@@ -217,6 +218,11 @@ def goal_lines(progress: goal_mod.GoalProgress, *, width: int = 30) -> list[str]
         shares = ", ".join(f"{d} {share * 100:.0f}%" for d, _, share in progress.devices)
         lines.append(f"Shares: {shares}")
     return lines
+
+
+def pending_pushed_line(g: goal_mod.Goal) -> str:
+    return (f"Goal: pushed the goal set here at {g.set_at:%Y-%m-%d %H:%M} UTC "
+            f"({goal_amount(g.target, g.metric)} by {g.deadline.isoformat()}).")
 
 
 def scan_line(result: ScanResult) -> str:

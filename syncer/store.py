@@ -392,6 +392,25 @@ def _backup(paths: StatePaths) -> None:
         stale.unlink(missing_ok=True)
 
 
+def read_pending_goal(paths: StatePaths) -> bytes | None:
+    """The goal set on this device that the sync repo does not have yet (goal.json bytes)."""
+    try:
+        return paths.pending_goal.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DiskError(f"cannot read {paths.pending_goal}: {exc.strerror}") from None
+
+
+def clear_pending_goal(paths: StatePaths) -> None:
+    """Forget the waiting goal (pushed or superseded), under the writer lock. A crash before
+    this leaves the file; the next sync finds the repo holds it already and clears it then."""
+    try:
+        paths.pending_goal.unlink(missing_ok=True)
+    except OSError as exc:
+        raise DiskError(f"cannot remove {paths.pending_goal}: {exc.strerror}") from None
+
+
 def latest_backup(paths: StatePaths) -> Path | None:
     """The newest backup that still validates."""
     for candidate in sorted(paths.backups.glob("ledger.*.json"), reverse=True):

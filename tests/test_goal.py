@@ -50,7 +50,7 @@ def test_progress_maths() -> None:
     assert js["deadline"] == "2026-12-31" and js["projected_date"] == "2027-01-21"
     assert set(js) == {"target", "metric", "deadline", "start", "source", "current", "percent", "remaining",
                        "days_left", "required_per_day", "pace_7d", "pace_30d", "projected_date", "on_track",
-                       "devices", "reached_date"}
+                       "devices", "reached_date", "pending"}
 
 
 def test_reached_goal_is_on_track_today() -> None:

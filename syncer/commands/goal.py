@@ -1,4 +1,8 @@
-"""`ccsync goal` and `ccsync goal set`: progress toward the shared goal, and setting it."""
+"""`ccsync goal` and `ccsync goal set`: progress toward the shared goal, and setting it.
+
+A goal set while the remote is unreachable waits in the state folder (`goal-pending.json`);
+the next sync pushes it, unless another device set a newer goal meanwhile (goal.settle).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from syncer import goal, store
 from syncer.commands.context import DEFAULT_WAIT, Context, config
 from syncer.commands.remote import access, remote_of
 from syncer.commands.total import TotalResult, total
-from syncer.errors import UsageError
+from syncer.errors import RemoteRefused, RemoteUnavailable, UsageError
 from syncer.git import local
 from syncer.git.sync import sync_files
 
@@ -26,6 +30,8 @@ def set_goal(
     ctx: Context, *, target: str, by: date | None, metric: goal.Metric, zone: tzinfo, start: date | None = None,
     source: str | None = None,
 ) -> goal.Goal:
+    """Set the shared goal. It is saved on this device first: when the remote cannot be
+    reached, the error says so and the next sync pushes it."""
     cfg = config(ctx)
     today = ctx.now.astimezone(zone).date()
     deadline = by or date(today.year, 12, 31)
@@ -38,12 +44,21 @@ def set_goal(
         set_at=ctx.now.astimezone(UTC).replace(microsecond=0), source=source,
     )
     with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):  # the local repositories are made under it
+        store.write_atomic(ctx.paths.pending_goal, goal.dump_goal(new))
         remote = remote_of(ctx, cfg)
         local.open_repo(ctx.paths.repo)
-        sync_files(
-            ctx.paths.repo, remote, device=cfg.device, changes={"goal.json": goal.dump_goal(new)},
-            message=f"{cfg.device}: goal {new.target:,} {new.metric} by {new.deadline.isoformat()}"
-            + (f" ({source} only)" if source else ""),
-            **access(ctx, remote),
-        )
+        try:
+            sync_files(
+                ctx.paths.repo, remote, device=cfg.device, changes={"goal.json": goal.dump_goal(new)},
+                message=goal_message(cfg.device, new), **access(ctx, remote),
+            )
+        except (RemoteUnavailable, RemoteRefused) as exc:
+            raise type(exc)(f"{exc.message}. The goal is saved on this device (ccsync goal shows it as "
+                            "pending) and the next ccsync sync or nightly run pushes it") from None
+        store.clear_pending_goal(ctx.paths)
     return new
+
+
+def goal_message(device: str, new: goal.Goal) -> str:
+    return (f"{device}: goal {new.target:,} {new.metric} by {new.deadline.isoformat()}"
+            + (f" ({new.source} only)" if new.source else ""))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 from syncer import devices, entries, goal, goalcache, report, store
@@ -12,6 +12,7 @@ from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteRefused, Rem
 from syncer.git import history, local
 from syncer.git.snapshot import snapshot
 from syncer.ledger import Ledger
+from syncer.paths import StatePaths
 from syncer.peers import count_once
 from syncer.pricing import load_table
 
@@ -22,6 +23,13 @@ class Gathered:
     goal: goal.Goal | None
     warnings: list[str] = field(default_factory=list)
     goal_error: CcsyncError | None = None  # why goal.json could not be used
+    goal_pending: bool = False  # `goal` is the one set here that the next sync pushes
+
+
+def waiting_goal(paths: StatePaths) -> goal.Goal | None:
+    """The goal set on this device that the sync repo does not have yet (see set_goal)."""
+    raw = store.read_pending_goal(paths)
+    return None if raw is None else goal.parse_goal(raw, what=f"the goal waiting to be pushed ({paths.pending_goal})")
 
 
 def gather(ctx: Context, *, offline: bool) -> Gathered:
@@ -58,14 +66,31 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
         except (GoalCorrupt, SchemaTooNew) as exc:
             warnings.append(exc.message)
             goal_error = exc
+    waiting = waiting_goal(ctx.paths)
+    settled = goal.settle(waiting, current_goal) if waiting is not None else None
+    if waiting is not None and settled == "push":
+        warnings.append(f"the goal set on this device at {_when(waiting)} is not in the sync repo yet; "
+                        "the next ccsync sync or nightly run pushes it")
+        return Gathered(counted.ledgers, waiting, warnings, None, goal_pending=True)
+    if waiting is not None and current_goal is not None and settled == "superseded":
+        warnings.append(superseded_text(waiting, current_goal) + "; the next sync drops it")
     return Gathered(counted.ledgers, current_goal, warnings, goal_error)
+
+
+def _when(g: goal.Goal) -> str:
+    return g.set_at.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def superseded_text(ours: goal.Goal, theirs: goal.Goal) -> str:
+    return (f"the goal set on this device at {_when(ours)} was not pushed: {theirs.set_by} set a newer goal "
+            f"at {_when(theirs)}, and the goal set last wins")
 
 
 @dataclass
 class TotalResult:
     grouped: report.Report
     devices: report.Report
-    goal: goal.GoalProgress | None
+    goal: goal.GoalProgress | None  # `pending`: set here, not in the sync repo yet
     warnings: list[str]
     goal_error: CcsyncError | None = None
 
@@ -99,4 +124,4 @@ def _progress(
         return None
     progress, _ = goal.progress_over(gathered.goal, gathered.ledgers, zone=zone, pricer=pricer,
                                      today=now.astimezone(zone).date(), devices=by_device)
-    return progress
+    return replace(progress, pending=True) if gathered.goal_pending else progress
