@@ -18,7 +18,8 @@ def main() -> NoReturn:
 
         sys.stdout.write(statusline.line(sys.argv[2:], sys.stdin.buffer, os.environ, Path.home()) + "\n")
         raise SystemExit(0)  # always: Claude Code blanks the line on any other exit code
-    if sys.argv[1:] in ([], ["--scheduled"]) and not sys.stdout.isatty():
+    # A shell asking for completions runs `ccsync` with no arguments, off a terminal, too.
+    if sys.argv[1:] in ([], ["--scheduled"]) and not sys.stdout.isatty() and "_CCSYNC_COMPLETE" not in os.environ:
         # Imported here: the idle check must run before the CLI (typer, pydantic) is imported.
         from syncer import idle
         from syncer.paths import state_paths

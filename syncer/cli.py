@@ -107,7 +107,13 @@ def _terminal() -> bool:
 
 
 def _context() -> Context:
-    return Context(paths=state_paths(), env=dict(os.environ), home=Path.home(), now=datetime.now(UTC))
+    return Context(paths=state_paths(), env=dict(os.environ), home=Path.home(), now=datetime.now(UTC),
+                   on_lock_wait=_waiting if sys.stderr.isatty() else None)
+
+
+def _waiting(pid: int | None) -> None:
+    """A wait for the lock is said on a terminal (off one, e.g. in cron, it is just a wait)."""
+    _complain(f"waiting for another ccsync{f' (pid {pid})' if pid else ''} to finish…")
 
 
 def _interactive() -> bool:
@@ -926,6 +932,26 @@ def _settings_outcome(result: SetupResult, *, dry_run: bool, undo: str) -> None:
     _say(f"Undo with: {undo}" + (f" (or put the backup back: cp {result.backup} {plan.path})" if result.backup else ""))
 
 
+class Shell(StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+    powershell = "powershell"
+
+
+COMPLETE_VAR = "_CCSYNC_COMPLETE"
+"""Set by the completion script when the shell asks ccsync for completions."""
+
+
+@app.command()
+def completion(shell: Annotated[Shell, typer.Argument(help="bash, zsh, fish or powershell.")]) -> None:
+    """Print the shell's completion script. Turn it on with: eval "$(ccsync completion bash)" in
+    ~/.bashrc (zsh: the same in ~/.zshrc; fish: ccsync completion fish | source)."""
+    from typer._completion_shared import get_completion_script
+
+    _say(get_completion_script(prog_name="ccsync", complete_var=COMPLETE_VAR, shell=shell.value))
+
+
 def _only_the_command_named(first: list[str]) -> typer.Typer:
     """The app with only the command the arguments name: typer builds click's parser of every
     command on each run, and one command needs only its own (a tenth of a read command's time).
@@ -945,6 +971,10 @@ def _only_the_command_named(first: list[str]) -> typer.Typer:
 def main() -> NoReturn:
     """Entry point: one line on stderr and the error's exit code for every expected failure.
     Usage errors are typer's (exit 2); anything else is a bug and keeps its traceback."""
+    if COMPLETE_VAR in os.environ:
+        from typer._completion_classes import completion_init
+
+        completion_init()  # the scripts `completion` prints speak typer's protocol, not click's
     try:
         _only_the_command_named(sys.argv[1:2])()
     except CcsyncError as exc:

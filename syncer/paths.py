@@ -32,6 +32,11 @@ class StatePaths:
         return self.home / "ccsync.lock"
 
     @property
+    def lock_holder(self) -> Path:
+        """The process id of the ccsync holding the lock, for a message to whoever waits."""
+        return self.home / "ccsync.pid"
+
+    @property
     def backups(self) -> Path:
         return self.home / "backups"
 

@@ -227,13 +227,17 @@ def pending_pushed_line(g: goal_mod.Goal) -> str:
 
 def scan_line(result: ScanResult) -> str:
     added = result.tokens
+    files = plural(result.files, "log file")
     if not result.events and not result.files_read:
-        return f"Nothing new in {result.files} log files."
-    return (
-        f"Read {result.files_read} of {result.files} log files ({byte_size(result.bytes_read)}): "
-        f"{result.events:,} new responses, +{tokens(added[0] + added[1] + added[2])} tokens "
-        f"(+{tokens(added[4])} cache reads)" + (f", {result.bad_lines} bad lines skipped" if result.bad_lines else "")
-    )
+        return f"Nothing new in {files}."
+    read = f"Read {result.files_read:,} of {files} ({byte_size(result.bytes_read)})"
+    bad = f", {plural(result.bad_lines, 'bad line')} skipped" if result.bad_lines else ""
+    if not (added[0] or added[1] or added[2] or added[4]):
+        # After a restore the scan meets every response again: the ledger has them already.
+        again = f" ({plural(result.events, 'response')} already counted)" if result.events else ""
+        return f"{read}: nothing new{again}{bad}"
+    return (f"{read}: {plural(result.events, 'new response')}, +{tokens(added[0] + added[1] + added[2])} tokens "
+            f"(+{tokens(added[4])} cache reads){bad}")
 
 
 def first_run_lines(device: str, roots: Sequence[str], remote: str, year: int) -> list[str]:

@@ -17,7 +17,7 @@ import os
 import secrets
 import shutil
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -158,21 +158,49 @@ def save_config(paths: StatePaths, config: Config) -> None:
 
 
 @contextmanager
-def writer_lock(paths: StatePaths, *, wait: float) -> Iterator[None]:
-    """One writer at a time; `wait` seconds at most (0: fail at once), then LockBusy (exit 75)."""
+def writer_lock(
+    paths: StatePaths, *, wait: float, on_wait: Callable[[int | None], None] | None = None
+) -> Iterator[None]:
+    """One writer at a time; `wait` seconds at most (0: fail at once), then LockBusy (exit 75).
+    `on_wait(pid of the holder, if known)` is called once when the lock is not free at once."""
     ensure_home(paths)
-    lock = FileLock(str(paths.lock), mode=0o600, timeout=wait)
+    lock = FileLock(str(paths.lock), mode=0o600)
     try:
-        lock.acquire()
+        lock.acquire(timeout=0)
     except Timeout:
-        raise LockBusy(
-            f"another ccsync is writing to {paths.home} (lock {paths.lock}); this run changed nothing, "
-            "the next one catches up"
-        ) from None
+        if on_wait is not None and wait > 0:
+            on_wait(_lock_holder(paths))
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise LockBusy(
+                f"another ccsync is writing to {paths.home} (lock {paths.lock}); this run changed nothing, "
+                "the next one catches up"
+            ) from None
     try:
+        _note_holder(paths)
         yield
     finally:
         lock.release()
+
+
+def _note_holder(paths: StatePaths) -> None:
+    """Our pid beside the lock, for whoever waits next (no fsync: only a message depends on it)."""
+    try:
+        fd = os.open(paths.lock_holder, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, str(os.getpid()).encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def _lock_holder(paths: StatePaths) -> int | None:
+    try:
+        return int(paths.lock_holder.read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def ledger_generation(paths: StatePaths) -> int:

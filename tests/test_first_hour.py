@@ -3,7 +3,11 @@ test_tables.py), run through the real CLI."""
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -245,3 +249,102 @@ def test_tables_are_plain_when_piped_and_styled_with_color(cli: Cli, claude_dir:
     assert "\x1b[" not in cli("report", "daily")[1]
     assert "\x1b[" in cli("--color", "report", "daily")[1]
     assert "\x1b[" not in cli("--no-color", "report", "daily")[1]
+
+
+def test_shell_completion_completes_commands_and_options(cli: Cli, claude_dir: Path) -> None:
+    """`ccsync completion SHELL` prints a script; in a real bash it completes commands and
+    options by asking the installed `ccsync`, even where the nightly run has nothing to do
+    (its fast path must not swallow the request: a completion also runs bare `ccsync`)."""
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    assert cli()[0] == 0
+    code, script, err = cli("completion", "bash")
+    assert (code, err) == (0, "")
+    assert script.startswith("_ccsync_completion() {") and "_CCSYNC_COMPLETE=complete_bash" in script
+    program = script + "".join(
+        f'COMP_WORDS=({words}); COMP_CWORD={cword}; _ccsync_completion ccsync; echo "${{COMPREPLY[*]}}"\n'
+        for words, cword in [("ccsync rep", 1), ("ccsync report w", 2), ("ccsync report daily --s", 3)]
+    )
+    bin_dir = Path(sys.executable).parent
+    assert (bin_dir / "ccsync").exists(), "the test needs the installed ccsync (pip install -e .)"
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], env=env, capture_output=True,
+                          text=True, timeout=120, check=True)
+    assert done.stdout.splitlines() == ["report", "weekly", "--since --start-of-week"]
+    assert cli("completion", "tcsh")[0] == 2
+
+
+def _held_lock(*, seconds: float = 600) -> subprocess.Popen[str]:
+    """Another ccsync process holding the writer lock until its stdin gets a line (or `seconds`)."""
+    code = ("import select, sys; from syncer import store; from syncer.paths import state_paths\n"
+            "with store.writer_lock(state_paths(), wait=0):\n"
+            f"    print('held', flush=True); select.select([sys.stdin], [], [], {seconds})\n")
+    holder = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a pseudo-terminal needs POSIX")
+def test_a_wait_for_the_lock_is_said_on_a_terminal(claude_dir: Path) -> None:
+    import pty  # noqa: PLC0415 - POSIX only
+
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    holder = _held_lock()
+    master, terminal = pty.openpty()
+    scan = subprocess.Popen([sys.executable, "-m", "syncer", "scan"], stdout=subprocess.DEVNULL, stderr=terminal)
+    os.close(terminal)
+    said = b""
+    deadline = time.monotonic() + 120
+    while b"\n" not in said and time.monotonic() < deadline:
+        said += os.read(master, 4096)  # the scan waits on the lock until the holder lets go
+    holder.communicate("done\n", timeout=60)
+    assert scan.wait(timeout=120) == 0
+    os.close(master)
+    assert said.decode() == f"waiting for another ccsync (pid {holder.pid}) to finish…\r\n"
+
+
+def test_a_wait_for_the_lock_off_a_terminal_is_silent(cli: Cli, claude_dir: Path) -> None:
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    holder = _held_lock(seconds=1.5)
+    started = time.monotonic()
+    assert cli("scan") == (0, "", "")  # off a terminal (cron, a pipe): a wait is just a wait
+    assert time.monotonic() - started > 1  # it did wait
+    holder.wait(timeout=60)
+
+
+@pytest.mark.skipif(os.name != "posix", reason="a fake ssh script needs POSIX")
+@pytest.mark.parametrize(("said", "shown"), [
+    ("git@127.0.0.1: Permission denied (publickey).", "git@127.0.0.1: Permission denied (publickey)"),
+    ("", "The remote server unexpectedly closed the connection"),
+])
+def test_an_ssh_failure_reads_as_what_ssh_said(
+    cli: Cli, claude_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, said: str, shown: str
+) -> None:
+    """dulwich's HangupException: its class name means nothing to a user, ssh's words do."""
+    ssh = tmp_path / "ssh"
+    ssh.write_text(f'#!/bin/sh\necho "{said}" >&2\nexit 255\n' if said else "#!/bin/sh\nexit 255\n")
+    ssh.chmod(0o755)
+    monkeypatch.setenv("GIT_SSH_COMMAND", str(ssh))
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
+    code, out, err = cli("init", "--device", "laptop", "--remote", "ssh://git@127.0.0.1/usage.git")
+    assert (code, out) == (75, "")
+    assert err == (f"ccsync: sync remote ssh://git@127.0.0.1/usage.git unavailable: {shown}; local data is saved "
+                   "and the next run retries\n")
+
+
+def test_the_first_run_after_a_restore_says_nothing_is_new_not_plus_zero(
+    cli: Cli, claude_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A restored ledger covers the logs already: the scan after it meets every response again."""
+    remote = str(tmp_path / "shared.git")
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"), logs.assistant("m2", "r2"))
+    assert cli("init", "--device", "studio", "--remote", remote)[0] == 0
+    assert cli()[0] == 0
+    monkeypatch.setenv("CCSYNC_HOME", str(tmp_path / "new-disk"))
+    assert cli("init", "--device", "studio", "--remote", remote, "--force")[0] == 78  # taken: restore it
+    assert cli("restore")[0] == 0
+    monkeypatch.setattr("syncer.cli._interactive", lambda: True)
+    code, out, err = cli()
+    assert (code, err) == (0, "")
+    size = render.byte_size(next((claude_dir / "projects").rglob("*.jsonl")).stat().st_size)
+    assert out == (f"Read 1 of 1 log file ({size}): nothing new (2 responses already counted)\n"
+                   f"Sync: nothing new to push to {remote}.\n")

@@ -23,8 +23,12 @@ def test_scan_line_names_bytes_and_tokens() -> None:
     result = ScanResult(files=1745, files_read=1745, bytes_read=1_004_700_000, events=68_884,
                         tokens=[1, 2, 3, 0, 4, 5])
     assert render.scan_line(result) == (
-        "Read 1745 of 1745 log files (1 GB): 68,884 new responses, +6 tokens (+4 cache reads)"
+        "Read 1,745 of 1,745 log files (1 GB): 68,884 new responses, +6 tokens (+4 cache reads)"
     )
+    one = ScanResult(files=1, files_read=1, bytes_read=492, events=1, tokens=[3, 0, 0, 0, 0, 1], bad_lines=1)
+    assert render.scan_line(one) == "Read 1 of 1 log file (492 B): 1 new response, +3 tokens (+0 cache reads), " \
+                                    "1 bad line skipped"
+    assert render.scan_line(ScanResult(files=1)) == "Nothing new in 1 log file."
 
 
 def test_status_pending_bytes() -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,12 @@ class Context:
     env: Mapping[str, str]
     home: Path
     now: datetime  # aware
+    on_lock_wait: Callable[[int | None], None] | None = None  # told once when another ccsync holds the lock
+
+
+def writer_lock(ctx: Context, *, wait: float) -> AbstractContextManager[None]:
+    """The state folder's writer lock, waiting at most `wait` seconds (see store.writer_lock)."""
+    return store.writer_lock(ctx.paths, wait=wait, on_wait=ctx.on_lock_wait)
 
 
 def normalise_device(name: str) -> str:

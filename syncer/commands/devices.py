@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from syncer import devices, store
-from syncer.commands.context import DEFAULT_WAIT, Context, config
+from syncer.commands.context import DEFAULT_WAIT, Context, config, writer_lock
 from syncer.commands.entries import own_ledger
 from syncer.commands.total import gather
 from syncer.git import history
@@ -31,7 +31,7 @@ def list_devices(ctx: Context, *, offline: bool) -> DevicesResult:
 def retire_device(ctx: Context, device: str, *, offline: bool) -> None:
     """Record `device` as retired in this device's ledger and publish it (unless `offline`)."""
     everyone = gather(ctx, offline=offline).ledgers
-    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+    with writer_lock(ctx, wait=DEFAULT_WAIT):
         store.record(ctx.paths, devices.retire(own_ledger(ctx), device, everyone, now=ctx.now))
     if not offline:
         from syncer.commands.sync import sync  # noqa: PLC0415  (only when publishing)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, tzinfo
 
 from syncer import entries, store
-from syncer.commands.context import DEFAULT_WAIT, Context, config
+from syncer.commands.context import DEFAULT_WAIT, Context, config, writer_lock
 from syncer.errors import UsageError
 from syncer.ledger import Entry, Ledger, fit, hour_label
 from syncer.tally import Tally
@@ -34,7 +34,7 @@ def add_entry(
         raise UsageError(f"--source {source!r} is not a source name like claude, codex or gemini")
     now = ctx.now.astimezone(UTC).replace(microsecond=0)
     hour = entries.noon(day, zone) if day else hour_label(int(now.timestamp()) // 3600)
-    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+    with writer_lock(ctx, wait=DEFAULT_WAIT):
         ledger = own_ledger(ctx)
         entry = Entry(
             id=entries.entry_id("manual", os.urandom(16)), kind="manual", hour=hour, source=source,
@@ -66,7 +66,7 @@ def remove_entry(ctx: Context, entry_ref: str, *, offline: bool) -> entries.List
     from syncer.commands.total import gather  # noqa: PLC0415
 
     everyone = gather(ctx, offline=offline).ledgers
-    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+    with writer_lock(ctx, wait=DEFAULT_WAIT):
         own = own_ledger(ctx)
         updated, removed = entries.remove(own, entry_ref, everyone, now=ctx.now)
         store.record(ctx.paths, updated)

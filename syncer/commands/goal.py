@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, tzinfo
 
 from syncer import goal, store
-from syncer.commands.context import DEFAULT_WAIT, Context, config
+from syncer.commands.context import DEFAULT_WAIT, Context, config, writer_lock
 from syncer.commands.remote import access, remote_of
 from syncer.commands.total import TotalResult, total
 from syncer.errors import RemoteRefused, RemoteUnavailable, UsageError
@@ -43,7 +43,7 @@ def set_goal(
         target=goal.parse_target(target, metric), metric=metric, deadline=deadline, start=start, set_by=cfg.device,
         set_at=ctx.now.astimezone(UTC).replace(microsecond=0), source=source,
     )
-    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):  # the local repositories are made under it
+    with writer_lock(ctx, wait=DEFAULT_WAIT):  # the local repositories are made under it
         store.write_atomic(ctx.paths.pending_goal, goal.dump_goal(new))
         remote = remote_of(ctx, cfg)
         local.open_repo(ctx.paths.repo)

@@ -9,7 +9,7 @@ from datetime import date, datetime, tzinfo
 from pathlib import Path
 
 from syncer import entries, imports, store
-from syncer.commands.context import DEFAULT_WAIT, Context
+from syncer.commands.context import DEFAULT_WAIT, Context, writer_lock
 from syncer.commands.entries import own_ledger
 from syncer.errors import DiskError
 
@@ -25,7 +25,7 @@ def import_file(
 
     parsed = read(file, until=until, zone=zone)
     everyone = gather(ctx, offline=offline).ledgers
-    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+    with writer_lock(ctx, wait=DEFAULT_WAIT):
         own = own_ledger(ctx)
         plan = imports.plan(parsed, file=file.name, own=own, everyone=everyone, zone=zone, now=ctx.now)
         taken = [d.entry for d in plan.taken if d.entry is not None]

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from syncer import store
-from syncer.commands.context import DEFAULT_WAIT, Context, default_device
+from syncer.commands.context import DEFAULT_WAIT, Context, default_device, writer_lock
 from syncer.commands.sync import sync
 from syncer.errors import ConfigError, UsageError
 from syncer.git import local, urls
@@ -47,7 +47,7 @@ def init(
     if remote is not None:
         remote = urls.validate_remote(remote)
         local.prepare_local_remote(remote)
-    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+    with writer_lock(ctx, wait=DEFAULT_WAIT):
         try:
             existing = store.load_config(ctx.paths)
         except ConfigError:
@@ -94,7 +94,7 @@ def init(
 
 def _put_back(ctx: Context, previous: Config | None) -> None:
     """A refused init changes nothing: the config (and the ledger's device id) as they were."""
-    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+    with writer_lock(ctx, wait=DEFAULT_WAIT):
         if previous is None:
             ctx.paths.config.unlink(missing_ok=True)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from syncer import store
-from syncer.commands.context import DEFAULT_WAIT, Context, config
+from syncer.commands.context import DEFAULT_WAIT, Context, config, writer_lock
 from syncer.commands.remote import access, remote_of
 from syncer.errors import LedgerCorrupt, UsageError
 from syncer.git import local, transport, urls
@@ -25,7 +25,7 @@ def restore(ctx: Context, *, from_backup: bool) -> RestoreResult:
     back from an old backup). Either way the next scan re-reads the logs and adds only what the
     restored ledger does not already cover."""
     cfg = config(ctx)
-    with store.writer_lock(ctx.paths, wait=DEFAULT_WAIT):
+    with writer_lock(ctx, wait=DEFAULT_WAIT):
         if from_backup:
             ledger = store.restore_backup(ctx.paths)
             return RestoreResult(ledger, "backup")

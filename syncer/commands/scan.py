@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from syncer import store
-from syncer.commands.context import DEFAULT_WAIT, Context, config
+from syncer.commands.context import DEFAULT_WAIT, Context, config, writer_lock
 from syncer.scan import Progress, ScanResult, scan
 
 
 def run_scan(ctx: Context, *, wait: float = DEFAULT_WAIT, progress: Progress | None = None) -> ScanResult:
-    with store.writer_lock(ctx.paths, wait=wait):
+    with writer_lock(ctx, wait=wait):
         cfg = config(ctx)
         return scan(ctx.paths, cfg, env=ctx.env, home=ctx.home, now=ctx.now, progress=progress)

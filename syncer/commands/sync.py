@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from syncer import entries, store
-from syncer.commands.context import DEFAULT_WAIT, Context, config
+from syncer.commands.context import DEFAULT_WAIT, Context, config, writer_lock
 from syncer.commands.remote import Access, access, remote_of
 from syncer.fold import shared_bytes
 from syncer.git import local, transport, urls
@@ -57,7 +57,7 @@ def sync(
     """Scan (optionally), then publish this device's ledger: only `data/<device>.json` changes.
     With `unless_published`, stop after one look at the remote's refs when the last sync
     pushed this very ledger to this remote and the remote has not moved since."""
-    with store.writer_lock(ctx.paths, wait=wait):
+    with writer_lock(ctx, wait=wait):
         cfg = config(ctx)
         scanned = scan(ctx.paths, cfg, env=ctx.env, home=ctx.home, now=ctx.now, progress=progress) if run_scan else None
         ledger = store.read_ledger(ctx.paths) or Tally().ledger(

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 from syncer import devices, entries, goal, goalcache, report, store
-from syncer.commands.context import Context, config
+from syncer.commands.context import Context, config, writer_lock
 from syncer.commands.remote import FETCH_WAIT, access, remote_of
 from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteRefused, RemoteUnavailable, SchemaTooNew
 from syncer.git import history, local
@@ -41,7 +41,7 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
         from syncer.git import transport  # noqa: PLC0415 - urllib3 and dulwich's client: fetching only
 
         try:
-            with store.writer_lock(ctx.paths, wait=FETCH_WAIT):  # a first sync may be making them too
+            with writer_lock(ctx, wait=FETCH_WAIT):  # a first sync may be making them too
                 remote = remote_of(ctx, cfg)
                 local.open_repo(ctx.paths.repo)
                 transport.fetch(ctx.paths.repo, remote, **access(ctx, remote))

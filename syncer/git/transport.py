@@ -144,7 +144,7 @@ def describe(exc: BaseException) -> str:
         return f"{exc.strerror}" + (f": {exc.filename}" if exc.filename else "")
     if isinstance(exc, GitProtocolError):
         # dulwich's class names (HangupException) mean nothing to a user; its text does.
-        return text or "the connection was closed by the remote"
+        return text.rstrip(".") or "the connection was closed by the remote"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
