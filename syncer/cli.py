@@ -19,20 +19,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import orjson
 import typer
 
-from syncer import __version__, boxtext, output, render, render_json, report
+from syncer import __version__, boxtext, output, render, report
 from syncer.commands.context import DEFAULT_WAIT, Context
 from syncer.errors import CcsyncError, LockBusy, UsageError
+from syncer.output import documents
 from syncer.paths import state_paths
 from syncer.zones import system_zone
 
 MAX_COUNT = 2**53  # what a ledger field may hold (syncer.ledger.MAX_COUNT, not imported: cli stays light)
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from syncer.commands.statusline import SetupResult
     from syncer.commands.sync import SyncResult
 
@@ -81,8 +79,8 @@ def _width() -> int:
     return shutil.get_terminal_size((160, 24)).columns
 
 
-def _show(shown: render.TableText | Table) -> None:
-    table, note = (shown.table, shown.note) if isinstance(shown, render.TableText) else (shown, None)
+def _show(shown: render.TableText) -> None:
+    table, note = shown.table, shown.note
     text = None if _terminal() else boxtext.box_text(table, _width())  # rich's characters, faster
     if text is not None:
         sys.stdout.write(text)
@@ -120,9 +118,14 @@ def _interactive() -> bool:
     return sys.stdout.isatty()
 
 
-def _json(payload: dict[str, object]) -> None:
-    document = {"schema_version": render_json.OUTPUT_VERSION, **payload}
-    sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+def _print(shown: output.Shown) -> None:
+    """A result as the output layer laid it out: text and tables on stdout, warnings on stderr."""
+    for part in shown.parts:
+        if isinstance(part, str):
+            _say(part)
+        else:
+            _show(part)
+    _warn(shown.warnings)
 
 
 def _warn(warnings: list[str]) -> None:
@@ -299,7 +302,7 @@ def scan_command(
     with _progress_bar() as progress:
         result = run_scan(_context(), wait=0 if no_wait else DEFAULT_WAIT, progress=progress)
     if as_json:
-        _json(render_json.scan_json(result))
+        _say(documents.encode(documents.scan_doc(result)))
         return
     if _interactive():
         _say(render.scan_line(result))
@@ -391,22 +394,8 @@ def total(
 
     result = run_total(_context(), offline=offline, by=kind, zone=_zone(timezone), source=_source(source))
     title = f"All devices, by {by.value}" + (f" ({source} only)" if source else "")
-    fmt = _format(as_json, fmt)
-    if fmt is Format.markdown:
-        goal_text = "\n" + output.goal_markdown(result.goal) if result.goal else ""
-        _say(output.report_markdown(result.grouped, title=title,
-                                    warnings=result.warnings) + goal_text)
-        return
-    if fmt is Format.csv:
-        sys.stdout.write(output.csv_text(output.report_rows(result.grouped)))
-        return
-    if fmt is Format.json:
-        _json(render_json.total_json(result, grouped=by is not By.device))
-        return
-    _show(render.report_table(result.grouped, title=title, width=_width(), compact=compact))
-    if result.goal:
-        _say("\n".join(render.goal_lines(result.goal)))
-    _warn(result.warnings)
+    _print(output.total_output(result, _format(as_json, fmt).value, by=by.value, title=title, width=_width(),
+                               compact=compact))
 
 
 class Metric(StrEnum):
@@ -431,17 +420,7 @@ def goal_show(
 
     result = goal_progress(_context(), offline=offline, zone=_zone(timezone))
     assert result.goal is not None
-    fmt = _format(as_json, fmt)
-    if fmt is Format.markdown:
-        _say(output.goal_markdown(result.goal))
-        return
-    if fmt is Format.csv:
-        raise UsageError("goal has no CSV form; use --format json or markdown")
-    if fmt is Format.json:
-        _json(result.goal.as_json())
-        return
-    _say("\n".join(render.goal_lines(result.goal)))
-    _warn(result.warnings)
+    _print(output.goal_output(result.goal, _format(as_json, fmt).value, warnings=result.warnings))
 
 
 @goal_app.command("set")
@@ -506,7 +485,7 @@ def entries_list(
 
     result = list_entries(_context(), offline=offline)
     if as_json:
-        _json({"schema_version": 1, "entries": [item.as_json() for item in result.items], "warnings": result.warnings})
+        _say(documents.encode(documents.entries_doc(result)))
         return
     for item in result.items:
         e = item.entry
@@ -575,7 +554,7 @@ def devices_list(
 
     result = list_devices(_context(), offline=offline)
     if as_json:
-        _json({"schema_version": 1, "devices": [row.as_json() for row in result.rows], "warnings": result.warnings})
+        _say(documents.encode(documents.devices_doc(result)))
         return
     for row in result.rows:
         state = " (retired)" if row.retired else (" (this device)" if row.this_device else "")
@@ -656,11 +635,10 @@ def report_command(
     window = report.Window(_day(since, "--since"), _day(until, "--until"), _source(source))
     if window.since and window.until and window.since > window.until:
         raise UsageError("--since is after --until")
+    fmt = _format(as_json, fmt)
     if kind is ReportKind.blocks:
-        if _format(as_json, fmt) in (Format.csv, Format.markdown):
-            raise UsageError("report blocks prints a table or JSON: use --format table or --json")
-        _report_blocks(window, as_json=_format(as_json, fmt) is Format.json, zone=_zone(timezone),
-                       all_devices=all_devices, active=active, token_limit=token_limit, breakdown=breakdown)
+        _report_blocks(window, fmt=fmt, zone=_zone(timezone), all_devices=all_devices, active=active,
+                       token_limit=token_limit, breakdown=breakdown)
         return
     if active or token_limit is not None:
         raise UsageError("--active and --token-limit apply to: ccsync report blocks")
@@ -671,35 +649,18 @@ def report_command(
     result, warnings = usage_report(_context(), kind=kind.value, zone=zone, window=window, all_devices=all_devices,
                                     week_start=week_start)
     result = report.arrange(result, descending=order is Order.desc, last=last)
-    fmt = _format(as_json, fmt)
     title = render.report_title(result, window=window, zone=zone, device=None if all_devices else _device_name())
-    if fmt is Format.json:
-        _json(report.as_json(result))
-        return
-    if fmt is Format.markdown:
-        _say(output.report_markdown(result, title=title, warnings=warnings))
-        return
-    if fmt is Format.csv:
-        sys.stdout.write(output.csv_text(output.report_rows(result)))
-    else:
-        _show(render.report_table(result, title=title, width=_width(), compact=compact, breakdown=breakdown))
-    _warn(warnings)
+    _print(output.report_output(result, fmt.value, title=title, warnings=warnings, width=_width(), compact=compact,
+                                breakdown=breakdown))
 
 
-def _report_blocks(window: report.Window, *, as_json: bool, zone: tzinfo, all_devices: bool, active: bool,
+def _report_blocks(window: report.Window, *, fmt: Format, zone: tzinfo, all_devices: bool, active: bool,
                    token_limit: str | None, breakdown: bool) -> None:
     from syncer.commands import blocks
 
     result = blocks.report_blocks(_context(), zone=zone, window=window, all_devices=all_devices,
                                   active_only=active, token_limit=token_limit)
-    if as_json:
-        _json(blocks.as_json(result))
-        return
-    if not active:
-        _show(render.blocks_table(result, zone=zone, breakdown=breakdown))
-        _say("\n".join(render.week_lines(result)))
-    _say("\n".join(render.active_lines(result, zone=zone)))
-    _warn(result.warnings)
+    _print(output.blocks_output(result, fmt.value, zone=zone, breakdown=breakdown, active_only=active))
 
 
 def _device_name() -> str:
@@ -710,25 +671,11 @@ def _device_name() -> str:
 
 
 @app.command(short_help="Config, log roots, last scan and sync, pending bytes, health.")
-def status(as_json: JsonOption = False) -> None:
+def status(as_json: JsonOption = False, fmt: FormatOption = Format.table) -> None:
     """Config, log roots, last scan and sync, pending bytes and health: paste this into bug reports."""
     from syncer.commands.status import status as run_status
 
-    result = run_status(_context())
-    zone = system_zone()
-    payload = render_json.status_json(result)
-    if as_json:
-        _json(payload)
-        return
-    for name, value in payload.items():
-        if name in ("warnings", "totals"):
-            continue
-        _say(f"{name:>18}: {render.status_value(name, value, zone)}")
-    if result.totals is not None:
-        u = result.totals.usage
-        _say(f"{'ledger':>18}: {render.tokens(u.processed_tokens)} tokens processed "
-             f"(+{render.tokens(u.cache_read_tokens)} cache reads), {result.totals.messages:,} responses")
-    _warn(result.warnings)
+    _print(output.status_output(run_status(_context()), _format(as_json, fmt).value, zone=system_zone()))
 
 
 @app.command(short_help="Rebuild this device's local state from the sync repo or a backup.")

@@ -17,6 +17,7 @@ import orjson
 from syncer import blocks, report
 from syncer.goal import GoalProgress, metric_value
 from syncer.ledger import Ledger
+from syncer.output.documents import goal_fields
 from syncer.report import PricedRow
 
 TOP = 10  # rows in each "top" table
@@ -141,7 +142,7 @@ def _burn_up(progress: GoalProgress, daily: report.Report, days: list[date], tod
         required.append(round(current + (progress.target - current) * ahead / span, 2) if on_time else None)
         projection.append(round(current + pace * ahead, 2) if ahead >= 0 else None)
     return {
-        **progress.as_json(),
+        **goal_fields(progress),
         "today": today.isoformat(),
         "days": [d.isoformat() for d in axis],
         "actual": actual,

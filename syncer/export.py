@@ -19,6 +19,7 @@ import orjson
 from syncer import report
 from syncer.goal import Goal, GoalProgress
 from syncer.ledger import Ledger, Session
+from syncer.output.documents import goal_fields
 from syncer.report import PricedRow, Totals
 
 SqlType = Literal["TEXT", "INTEGER", "REAL"]
@@ -323,7 +324,7 @@ def _device_row(row: report.Row, ledgers: Sequence[Ledger]) -> tuple[Value, ...]
 def _goal_table(goal: Goal | None, progress: GoalProgress | None) -> Table:
     rows: list[tuple[Value, ...]] = []
     if goal is not None and progress is not None:
-        p = progress.as_json()
+        p = goal_fields(progress)
         rows.append(
             (
                 1,

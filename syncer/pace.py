@@ -45,33 +45,6 @@ class GoalProgress:
     start: date | None = None  # a goal with a window counts usage from this day on
     pending: bool = False  # set on this device and not in the sync repo yet: the next sync pushes it
 
-    def as_json(self) -> dict[str, object]:
-        return {
-            "target": self.target,
-            "metric": self.metric,
-            "deadline": self.deadline.isoformat(),
-            "start": self.start.isoformat() if self.start else None,
-            "source": self.source,
-            "current": _number(self.current),
-            "percent": round(self.percent, 2),
-            "remaining": _number(self.remaining),
-            "days_left": self.days_left,
-            "required_per_day": _number(self.required_per_day),
-            "pace_7d": _number(self.pace_7d),
-            "pace_30d": _number(self.pace_30d),
-            "projected_date": self.projected_date.isoformat() if self.projected_date else None,
-            "on_track": self.on_track,
-            "reached_date": self.reached_date.isoformat() if self.reached_date else None,
-            "pending": self.pending,
-            "devices": [
-                {"device": d, "current": _number(v), "share": round(share * 100, 2)} for d, v, share in self.devices
-            ],
-        }
-
-
-def _number(value: float) -> float | int:
-    return round(value, 2) if isinstance(value, float) and not value.is_integer() else int(value)
-
 
 def progress(goal: Target, *, daily: Mapping[date, float], devices: Mapping[str, float], today: date) -> GoalProgress:
     """Where the goal stands on `today` (the user's local date), from every device's usage.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING
@@ -294,7 +294,18 @@ def status_value(name: str, value: object, zone: tzinfo = UTC) -> str:
     return str(value)
 
 
-def blocks_table(result: BlocksResult, *, zone: tzinfo, breakdown: bool) -> Table:
+def status_lines(fields: Mapping[str, object], totals: report.Totals | None, zone: tzinfo) -> list[str]:
+    """`ccsync status` as aligned `name: value` lines (its JSON fields), times in `zone`."""
+    lines = [f"{name:>18}: {status_value(name, value, zone)}" for name, value in fields.items()
+             if name not in ("warnings", "totals")]
+    if totals is not None:
+        u = totals.usage
+        lines.append(f"{'ledger':>18}: {tokens(u.processed_tokens)} tokens processed "
+                     f"(+{tokens(u.cache_read_tokens)} cache reads), {totals.messages:,} responses")
+    return lines
+
+
+def blocks_table(result: BlocksResult, *, zone: tzinfo, breakdown: bool) -> TableText:
     """5-hour blocks, local times; gaps dimmed, blocks over the token limit marked."""
     from rich.table import Table  # noqa: PLC0415 - only commands that print a table pay for rich
 
@@ -319,7 +330,7 @@ def blocks_table(result: BlocksResult, *, zone: tzinfo, breakdown: bool) -> Tabl
                 _block_row(table, "", "", f"  {model}", totals, style="dim")
     table.add_section()
     _block_row(table, "Total", "", "", result.total, style="bold")
-    return table
+    return TableText(table, None)
 
 
 def _short(model: str) -> str:

@@ -57,24 +57,6 @@ class Totals:
     def cost_known(self) -> bool:
         return self.priced or not self.unpriced
 
-    def as_json(self, *, model: bool = False) -> dict[str, object]:
-        """`cost_usd` is null when nothing in it has a price; a sum that leaves models out
-        names them in `unpriced_models` (a model's own entry needs only the null)."""
-        u = self.usage
-        doc: dict[str, object] = {
-            "input_tokens": u.input_tokens,
-            "output_tokens": u.output_tokens,
-            "cache_creation_tokens": u.cache_creation_tokens,
-            "cache_read_tokens": u.cache_read_tokens,
-            "processed_tokens": u.processed_tokens,
-            "total_tokens": u.total_tokens,
-            "cost_usd": round(self.cost_usd, 6) if self.cost_known else None,
-            "messages": self.messages,
-        }
-        if not model:
-            doc["unpriced_models"] = sorted(self.unpriced)
-        return doc
-
 
 @dataclass
 class Row:
@@ -310,23 +292,6 @@ def arrange(result: Report, *, descending: bool, last: int | None) -> Report:
     for row in rows:
         total.add_row(row.totals, None, None)
     return Report(result.kind, rows, total, result.warnings)
-
-
-def as_json(report: Report) -> dict[str, object]:
-    field_name = KEY_FIELD[report.kind]
-    return {
-        "rows": [
-            {
-                field_name: row.key,
-                **row.extra,
-                **row.totals.as_json(),
-                "models": [{"model": m, **t.as_json(model=True)} for m, t in sorted(row.models.items())],
-            }
-            for row in report.rows
-        ],
-        "total": report.total.as_json(),
-        "warnings": report.warnings,
-    }
 
 
 def hour_activities(ledger: Ledger, before_ms: int | None = None) -> list[blocks.Activity]:

@@ -262,14 +262,14 @@ def test_shell_completion_completes_commands_and_options(cli: Cli, claude_dir: P
     assert script.startswith("_ccsync_completion() {") and "_CCSYNC_COMPLETE=complete_bash" in script
     program = script + "".join(
         f'COMP_WORDS=({words}); COMP_CWORD={cword}; _ccsync_completion ccsync; echo "${{COMPREPLY[*]}}"\n'
-        for words, cword in [("ccsync rep", 1), ("ccsync report w", 2), ("ccsync report daily --s", 3)]
+        for words, cword in [("ccsync rep", 1), ("ccsync report w", 2), ("ccsync report daily --st", 3)]
     )
     bin_dir = Path(sys.executable).parent
     assert (bin_dir / "ccsync").exists(), "the test needs the installed ccsync (pip install -e .)"
     env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(["bash", "--norc", "--noprofile", "-c", program], env=env, capture_output=True,
                           text=True, timeout=120, check=True)
-    assert done.stdout.splitlines() == ["report", "weekly", "--since --start-of-week"]
+    assert done.stdout.splitlines() == ["report", "weekly", "--start-of-week"]
     assert cli("completion", "tcsh")[0] == 2
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from syncer import goal, pace
 from syncer.errors import GoalCorrupt, SchemaTooNew, UsageError
+from syncer.output.documents import goal_fields
 from tests.cli_runner import Cli
 
 SET_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -46,7 +47,7 @@ def test_progress_maths() -> None:
     assert p.projected_date == date(2027, 1, 21)  # 60 more days at 1M/day
     assert p.on_track is False
     assert [(d, share) for d, _, share in p.devices] == [("a", 0.75), ("b", 0.25)]
-    js = p.as_json()
+    js = goal_fields(p)
     assert js["deadline"] == "2026-12-31" and js["projected_date"] == "2027-01-21"
     assert set(js) == {"target", "metric", "deadline", "start", "source", "current", "percent", "remaining",
                        "days_left", "required_per_day", "pace_7d", "pace_30d", "projected_date", "on_track",

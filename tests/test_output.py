@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from syncer import output
+from syncer.output import text
 from tests import logs
 from tests.cli_runner import Cli
 
@@ -74,7 +74,8 @@ def test_report_csv_has_every_row_and_no_total(cli: Cli, two_models: Path) -> No
     ]
     assert parsed[2][7] == ""  # an unknown cost is empty, not 0
     code, out, _ = cli("report", "session", "--format", "csv")
-    assert next(csv.reader(io.StringIO(out)))[:6] == ["session", "project", "branch", "device", "first", "last"]
+    header = next(csv.reader(io.StringIO(out)))
+    assert header[:7] == ["session", "source", "project", "branch", "device", "first", "last"]
 
 
 def test_total_and_goal_markdown_fit_a_job_summary(cli: Cli, two_models: Path) -> None:
@@ -98,12 +99,18 @@ def test_total_and_goal_markdown_fit_a_job_summary(cli: Cli, two_models: Path) -
         f"**{goal['percent']:.1f}%** done (2,556), 997,444 to go, {goal['days_left']} days left: **behind**"
     )
     assert "| ana-laptop | 2,556 | 100 |" in out
-    assert cli("goal", "--format", "csv", "--offline")[:2] == (2, "")
+    code, out, err = cli("goal", "--format", "csv", "--offline")
+    header, row = csv.reader(io.StringIO(out))
+    assert code == 0 and err.startswith("warning: no price known for model claude-future-9")  # on stderr, not in it
+    assert dict(zip(header, row, strict=True)) == {  # the JSON's figures, one CSV row
+        name: "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        for name, value in goal.items() if name not in ("schema_version", "devices", "warnings")
+    }
 
 
 def test_markdown_escapes_what_would_break_a_table() -> None:
-    rows = output.Rows(["project", "total_tokens"], [["a|b\nc", 1200], ["", 3]], ["Total", 1203])
-    assert output.markdown_table(rows) == (
+    rows = text.Rows(["project", "total_tokens"], [["a|b\nc", 1200], ["", 3]], ["Total", 1203])
+    assert text.markdown_table(rows) == (
         "| Project | All tokens |\n|---|---:|\n| a\\|b c | 1,200 |\n| (none) | 3 |\n| **Total** | **1,203** |\n"
     )
 
@@ -130,3 +137,33 @@ def test_owner_is_stored_in_the_ledger_and_groups_totals(cli: Cli, two_models: P
         2,
         "",
     ) and err == "ccsync: owner 'bad\\nname' is not valid: use 1-64 characters, no control characters\n"
+
+
+def test_status_and_blocks_in_every_format_agree(cli: Cli, two_models: Path) -> None:
+    """status and report blocks take --format like the reports: CSV and Markdown show the JSON's figures."""
+    cli("init", "--device", "laptop")
+    assert cli("scan")[0] == 0
+    status = orjson.loads(cli("status", "--format", "json")[1])
+    code, out, err = cli("status", "--format", "csv")
+    assert (code, err) == (0, "warning: no ccsync run is recorded; set up the nightly run with: ccsync schedule "
+                              "install\n")
+    fields = dict(csv.reader(io.StringIO(out)))
+    assert fields.pop("field") == "value"
+    assert list(fields) == [k for k in status if k != "schema_version"]
+    assert (fields["device"], fields["log_files"], fields["last_run"]) == ("laptop", "1", "")
+    assert fields["totals"].startswith("input_tokens=8, output_tokens=237, cache_creation_tokens=2311, ")
+    code, out, _ = cli("status", "--format", "markdown")
+    assert out.startswith("### ccsync status\n| Field | Value |\n|---|---|\n| device | laptop |\n")
+
+    blocks = orjson.loads(cli("report", "blocks", "--json")[1])
+    code, out, err = cli("report", "blocks", "--format", "csv")
+    assert code == 0 and err.startswith("warning: no price known")
+    parsed = list(csv.reader(io.StringIO(out)))
+    assert parsed[0] == ["start", "end", "last_activity", "is_gap", "is_active", "over_limit", "input_tokens",
+                         "output_tokens", "cache_creation_tokens", "cache_read_tokens", "processed_tokens",
+                         "total_tokens", "cost_usd", "messages"]
+    assert [(r[0], r[3], r[10]) for r in parsed[1:]] == [
+        (b["start"], str(b["is_gap"]).lower(), str(b["processed_tokens"])) for b in blocks["rows"]]
+    code, out, _ = cli("report", "blocks", "--format", "markdown")
+    assert out.startswith("### 5-hour blocks\n| Start | End | Last activity | Is gap | Is active | Over limit |")
+    assert "\n- Last 7 days (rolling): " in out and "\n> warning: no price known" in out

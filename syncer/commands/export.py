@@ -15,12 +15,13 @@ from pathlib import Path
 
 import orjson
 
-from syncer import dashboard, entries, export, output, report, store
+from syncer import dashboard, entries, export, report, store
 from syncer.commands.context import Context
 from syncer.commands.total import gather as gather_all
 from syncer.errors import DiskError, LedgerCorrupt, UsageError
 from syncer.goal import Goal, GoalProgress, progress_over
 from syncer.ledger import Ledger
+from syncer.output.text import Rows, csv_text
 from syncer.pricing import load_table
 
 
@@ -142,7 +143,7 @@ def _upsert(conn: sqlite3.Connection, table: export.Table) -> None:
 
 
 def csv_files(built: list[export.Table]) -> dict[str, str]:
-    return {f"{t.name}.csv": output.csv_text(output.Rows(t.names, [list(r) for r in t.rows])) for t in built}
+    return {f"{t.name}.csv": csv_text(Rows(t.names, [list(r) for r in t.rows])) for t in built}
 
 
 def export_csv(ctx: Context, folder: Path, *, all_devices: bool, zone: tzinfo) -> Written:
@@ -167,7 +168,7 @@ def table_csv(ctx: Context, table: str, *, all_devices: bool, zone: tzinfo) -> t
     if table not in built:
         raise UsageError(f"no table {table!r}; choose one of: {', '.join(built)}")
     t = built[table]
-    return output.csv_text(output.Rows(t.names, [list(r) for r in t.rows])), usage.warnings
+    return csv_text(Rows(t.names, [list(r) for r in t.rows])), usage.warnings
 
 
 @dataclass

@@ -1,7 +1,7 @@
-"""Result rows as CSV and Markdown: one place that turns rows into text formats.
+"""Results as CSV and Markdown. Pure.
 
-Pure. A result becomes `Rows` (column names and typed values) once; every text format is a
-function of those rows, so CSV, Markdown, SQLite and the dashboard show the same numbers.
+A result becomes `Rows` (column names and typed values) once; every text format is a function
+of those rows, so CSV, Markdown, SQLite and the dashboard show the same numbers.
 """
 
 from __future__ import annotations
@@ -10,9 +10,15 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from syncer import goal as goal_mod
 from syncer import report
+from syncer.output.documents import TOKEN_FIELDS, block_fields, goal_fields, status_fields, totals_fields
+
+if TYPE_CHECKING:
+    from syncer.commands.blocks import BlocksResult
+    from syncer.commands.status import StatusResult
+    from syncer.pace import GoalProgress
 
 Value = str | int | float | None
 
@@ -24,16 +30,7 @@ class Rows:
     total: list[Value] | None = None  # shown under a table; CSV leaves it out (it is a sum)
 
 
-COUNT_COLUMNS = [
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_tokens",
-    "cache_read_tokens",
-    "processed_tokens",
-    "total_tokens",
-    "cost_usd",
-    "messages",
-]
+COUNT_COLUMNS = list(TOKEN_FIELDS)
 _HEADINGS = {
     "input_tokens": "Input",
     "output_tokens": "Output",
@@ -47,29 +44,22 @@ _HEADINGS = {
 
 
 def _figures(t: report.Totals) -> list[Value]:
-    u = t.usage
-    return [
-        u.input_tokens,
-        u.output_tokens,
-        u.cache_creation_tokens,
-        u.cache_read_tokens,
-        u.processed_tokens,
-        u.total_tokens,
-        round(t.cost_usd, 6) if t.cost_known else None,
-        t.messages,
-    ]
+    fields = totals_fields(t, model=True)
+    return [fields[c] for c in COUNT_COLUMNS]
 
 
 def report_rows(result: report.Report) -> Rows:
     """One row per report row (its key first); session rows keep their project and times."""
     key = report.KEY_FIELD[result.kind]
-    extra = ["project", "branch", "device", "first", "last"] if result.kind == "session" else []
+    extra = ["source", "project", "branch", "device", "first", "last"] if result.kind == "session" else []
     rows = [[row.key, *(_extra(row.extra.get(name)) for name in extra), *_figures(row.totals)] for row in result.rows]
     total = ["Total", *([None] * len(extra)), *_figures(result.total)]
     return Rows([key, *extra, *COUNT_COLUMNS], rows, total)
 
 
 def _extra(value: object) -> Value:
+    if isinstance(value, bool):
+        return "true" if value else "false"
     return value if isinstance(value, str | int | float) or value is None else str(value)
 
 
@@ -124,15 +114,16 @@ def report_markdown(result: report.Report, *, title: str, warnings: Sequence[str
     return "".join(parts)
 
 
-def goal_markdown(progress: goal_mod.GoalProgress) -> str:
+def goal_markdown(progress: GoalProgress) -> str:
     """The goal as a short Markdown section: the figures a team looks at in a job summary."""
-    p = progress.as_json()
+    p = goal_fields(progress)
     metric = progress.metric
     unit = "$" if metric == "cost" else ""
     projected = p["projected_date"] or "never at the current pace"
     state = "on track" if progress.on_track else "behind"
+    pending = " (set on this device, not pushed yet)" if progress.pending else ""
     lines = [
-        f"### Goal: {unit}{_number(progress.target)} {metric} by {p['deadline']}\n",
+        f"### Goal: {unit}{_number(progress.target)} {metric} by {p['deadline']}{pending}\n",
         f"**{progress.percent:.1f}%** done ({unit}{_number(progress.current)}), {unit}{_number(progress.remaining)} "
         f"to go, {progress.days_left} days left: **{state}** (projected {projected}).\n",
         markdown_table(
@@ -153,6 +144,50 @@ def goal_markdown(progress: goal_mod.GoalProgress) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def goal_rows(progress: GoalProgress) -> Rows:
+    """The goal as one CSV row of its figures (each device's share is in --json)."""
+    fields = {k: v for k, v in goal_fields(progress).items() if k != "devices"}
+    return Rows(list(fields), [[_extra(v) for v in fields.values()]])
+
+
+def status_rows(result: StatusResult) -> Rows:
+    """`status` as field,value rows of text."""
+    return Rows(["field", "value"], [[name, _flat(value)] for name, value in status_fields(result).items()])
+
+
+def status_markdown(result: StatusResult) -> str:
+    return "### ccsync status\n" + markdown_table(status_rows(result))
+
+
+def _flat(value: object) -> str:
+    """A status value as text: lists joined, objects as `name=value` pairs, nothing as empty."""
+    if isinstance(value, list):
+        return "; ".join(_flat(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    flat = _extra(value)
+    return "" if flat is None else str(flat)
+
+
+BLOCK_COLUMNS = ["start", "end", "last_activity", "is_gap", "is_active", "over_limit"]
+
+
+def block_rows(result: BlocksResult) -> Rows:
+    """One row per 5-hour block (gaps included): its times, state and figures."""
+    rows = []
+    for row in result.rows:
+        doc = block_fields(row)
+        rows.append([*(_extra(doc[c]) for c in [*BLOCK_COLUMNS, *COUNT_COLUMNS])])
+    total = ["Total", *([None] * (len(BLOCK_COLUMNS) - 1)), *_figures(result.total)]
+    return Rows([*BLOCK_COLUMNS, *COUNT_COLUMNS], rows, total)
+
+
+def blocks_markdown(result: BlocksResult, *, lines: Sequence[str]) -> str:
+    """The blocks' table, then the week and active-block lines as a list."""
+    return ("### 5-hour blocks\n" + markdown_table(block_rows(result)) + "\n"
+            + "".join(f"- {line}\n" for line in lines) + "".join(f"\n> warning: {w}\n" for w in result.warnings))
 
 
 def _number(value: float) -> str:
