@@ -65,6 +65,11 @@ class StatePaths:
         return self.home / "goal-pending.json"
 
     @property
+    def project_names(self) -> Path:
+        """The folder names behind this device's hashed project names (privacy hashed); local only."""
+        return self.home / "names.json"
+
+    @property
     def live_cache(self) -> Path:
         """Where the status line stopped reading each recent log (syncer/live.py); disposable."""
         return self.home / "live-cache.json"

@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+from collections.abc import Iterable
 
-from syncer.ledger import COUNT_FIELDS, HourRow, Ledger
+from syncer.ledger import COUNT_FIELDS, HourRow, Ledger, fit
 
 
 def project_name(cwd: str, *, privacy: str, key: str) -> str:
@@ -35,6 +36,12 @@ def _hashed(name: str, key: str) -> str:
 
 
 _HASHED = re.compile(r"^p-[0-9a-f]{16}$")
+
+
+def hidden_names(names: Iterable[str], *, key: str) -> dict[str, str]:
+    """Hashed name -> the folder name it hides, for the paths or names given in the clear:
+    this device's own reports show its projects by name, while the shared file keeps hashes."""
+    return {_hashed(_last_part(n), key): fit(_last_part(n)) for n in names if n and not _HASHED.match(n)}
 
 
 def branch_name(branch: str, *, privacy: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from typing import Literal
@@ -319,3 +319,19 @@ def price_tiers(
         total.add_row(usage, cost, model)
         by_model.setdefault(model, Totals()).add_row(usage, cost, model)
     return total, by_model
+
+
+def reveal(result: Report, names: Mapping[str, str]) -> Report:
+    """Project names this device hashed (privacy hashed) shown as the folder names they hide:
+    the shared file keeps the hashes, and only this device knows its own names."""
+    if not names:
+        return result
+    rows = [
+        replace(row, key=names.get(row.key, row.key) if result.kind == "project" else row.key,
+                extra={**row.extra, "project": names.get(str(row.extra["project"]), row.extra["project"])}
+                if "project" in row.extra else row.extra)
+        for row in result.rows
+    ]
+    if result.kind == "project":
+        rows.sort(key=lambda r: r.key)  # in name order, as any other report's rows
+    return replace(result, rows=rows)

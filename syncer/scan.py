@@ -32,7 +32,7 @@ from syncer.ledger import MAX_TEXT, Ledger, fit
 from syncer.logfiles import LogFile, find_logs
 from syncer.paths import StatePaths
 from syncer.pricing import long_context_threshold
-from syncer.privacy import branch_name, project_name
+from syncer.privacy import branch_name, hidden_names, project_name
 from syncer.sources import SOURCES
 from syncer.sources.adapter import Emit, LogParser
 from syncer.store import Checkpoint, Config, LocalState
@@ -174,7 +174,9 @@ def _read_and_save(
     jobs = [ReadJob(log, cp, config.privacy, config.hash_key) for log, cp in pending]
     workers = min(MAX_WORKERS, _usable_cpus()) if total >= PARALLEL_BYTES else 1
     named: list[str] = []
+    hidden: dict[str, str] = {}
     for outcome in read_all(jobs, workers=workers):
+        hidden.update(outcome.hidden)
         if outcome.warning:
             result.warnings.append(outcome.warning)
         if outcome.batch is not None:
@@ -206,6 +208,7 @@ def _read_and_save(
     result.tokens = tally.stats.tokens
     result.lines = tally.stats.lines
     result.ledger_changed = store.save(paths, tally, state, keys, config=config, old=ledger) is not None
+    store.remember_names(paths, hidden)
     return result
 
 
@@ -251,6 +254,7 @@ class ReadOutcome:
     # The first few bad lines: (line number, why), for warnings that say where to look.
     bad: list[tuple[int, str]] = field(default_factory=list)
     warning: str | None = None
+    hidden: dict[str, str] = field(default_factory=dict)  # privacy hashed: hash -> the folder name it hides
 
 
 BAD_LINES_NAMED = 5  # per scan, bad lines named one by one in warnings; the rest are counted
@@ -316,6 +320,8 @@ def read_log(job: ReadJob) -> ReadOutcome:
     finally:
         os.close(fd)
     outcome.bytes_read = position - start
+    if job.privacy == "hashed":
+        outcome.hidden = hidden_names((cwd or names.fallback for cwd, _ in names.known), key=job.hash_key)
     outcome.checkpoint = Checkpoint(
         source=log.source,
         dev=info.st_dev,

@@ -397,12 +397,36 @@ def apply_privacy(paths: StatePaths, config: Config) -> bool:
     ledger = read_ledger(paths)
     if ledger is None:
         return False
+    if config.privacy == "hashed":
+        recorded = {row.project for row in ledger.hours} | {s.project for s in ledger.sessions}
+        remember_names(paths, privacy.hidden_names(recorded, key=config.hash_key))
     rewritten = privacy.apply_privacy(ledger, privacy=config.privacy, key=config.hash_key)
     if rewritten == ledger:
         return False
     _backup(paths)
     write_atomic(paths.ledger, checked_bytes(rewritten))
     return True
+
+
+def read_names(paths: StatePaths) -> dict[str, str]:
+    """This device's hashed project names -> the folder names they hide ({} when none are known)."""
+    try:
+        names = orjson.loads(paths.project_names.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}  # a hint for display only: without it, reports show the hashes
+    if not isinstance(names, dict):
+        return {}
+    return {k: v for k, v in names.items() if isinstance(v, str)}
+
+
+def remember_names(paths: StatePaths, names: dict[str, str]) -> None:
+    """Add to the hashed names this device can show by name (never shared: only the ledger is)."""
+    if not names:
+        return
+    known = read_names(paths)
+    if names.items() <= known.items():
+        return
+    write_atomic(paths.project_names, orjson.dumps({**known, **names}, option=orjson.OPT_SORT_KEYS))
 
 
 def _backup(paths: StatePaths) -> None:

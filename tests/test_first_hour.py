@@ -17,6 +17,7 @@ import pytest
 from syncer import render
 from tests import logs
 from tests.cli_runner import Cli
+from tests.gitserver import git
 
 
 def test_processed_tokens_sit_beside_all_tokens_and_match_the_goal(cli: Cli, claude_dir: Path) -> None:
@@ -181,10 +182,31 @@ def test_switching_to_hashed_names_rewrites_what_is_already_recorded(
     logs.write(f, logs.assistant("m3", "r3", cwd="/home/ana/src/shop"), append=True)
     assert cli()[0] == 0
     rows = orjson.loads(cli("report", "project", "-j")[1])["rows"]
-    assert len(rows) == 2 and all(r["project"].startswith("p-") for r in rows)
-    assert sorted(r["messages"] for r in rows) == [1, 2]  # shop: before and after the switch, one row
+    # This device still shows its own projects by name; one project stays one row.
+    assert [(r["project"], r["messages"]) for r in rows] == [("api", 1), ("shop", 2)]
     shared = orjson.loads(cli("total", "-j")[1])
     assert shared["total"]["messages"] == 3
+    published = git("show", "main:data/one.json", cwd=state_dir / "remote.git").stdout
+    assert orjson.loads(published)["totals"]["messages"] == 3
+    assert "shop" not in published and "api" not in published
+
+
+def test_in_hashed_mode_this_devices_reports_show_its_own_names(
+    cli: Cli, claude_dir: Path, state_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Item 6's last clause: the shared file has only hashes; this device's reports name its projects."""
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1", cwd="/home/ana/src/shop"))
+    remote = str(tmp_path / "shared.git")
+    assert cli("init", "--device", "one", "--privacy", "hashed", "--remote", remote)[0] == 0
+    assert cli()[0] == 0
+    assert b"shop" not in (state_dir / "ledger.json").read_bytes()
+    session = orjson.loads(cli("report", "session", "-j")[1])["rows"][0]
+    assert (session["project"], session["branch"]) == ("shop", "")  # branches are not kept in hashed mode
+    assert "│ shop " in cli("report", "project")[1]
+    monkeypatch.setenv("CCSYNC_HOME", str(tmp_path / "other"))  # another machine sees the hash only
+    assert cli("init", "--device", "two", "--remote", remote)[0] == 0
+    rows = orjson.loads(cli("report", "project", "-j", "--all-devices")[1])["rows"]
+    assert [r["project"][:2] for r in rows] == ["p-"]
 
 
 def test_restore_on_a_fresh_machine_lists_the_ids_it_could_restore(

@@ -24,4 +24,4 @@ def usage_report(
         ledgers, warnings = (entries.counted([own]) if own else []), []
     result = report.build(kind, ledgers, zone=zone, window=window, pricer=report.Pricer(load_table()),
                           week_start=week_start)
-    return result, warnings + result.warnings
+    return report.reveal(result, store.read_names(ctx.paths)), warnings + result.warnings
