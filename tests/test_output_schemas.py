@@ -50,6 +50,8 @@ RUNS = [
     ("blocks", ("report", "blocks", "--json", "--all-devices", "--token-limit", "max")),
     ("blocks", ("report", "blocks", "--json", "--active")),
     ("scan", ("scan", "--json")),
+    ("devices", ("devices", "--json")),
+    ("entries", ("entries", "--json")),
 ]
 
 
@@ -57,6 +59,10 @@ def test_every_commands_json_matches_its_schema(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_team(tmp_path, cli, monkeypatch)
+    for note in ("web chat", "typo"):
+        assert cli("add", "1200", "300", "--model", "claude-sonnet-4-5", "--date", "2026-11-02", "--note", note)[0] == 0
+    typo = orjson.loads(cli("entries", "--json")[1])["entries"][-1]["id"]
+    assert cli("entries", "remove", typo)[0] == 0
     now = datetime.now(UTC)
     claude = Path(os.environ["CLAUDE_CONFIG_DIR"])
     logs.write(logs.session_file(claude, "live-0000-4000-8000-000000000000"),
@@ -74,6 +80,7 @@ def test_every_commands_json_matches_its_schema(
     assert {len(doc["devices"]) for doc in seen["total"]} == {3}
     assert seen["blocks"][1]["active"]["projected_processed_tokens"] > 0  # the live block is there
     assert any(row.get("first") for doc in seen["report"] for row in doc["rows"])  # session rows were checked
+    assert [e["removed_by"] is not None for e in seen["entries"][0]["entries"]] == [False, True]
 
 
 def test_a_document_off_its_shape_fails_the_check(cli: Cli, claude_dir: Path) -> None:

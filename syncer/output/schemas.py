@@ -183,6 +183,32 @@ def scan_schema() -> Schema:
     })
 
 
+def devices_schema() -> Schema:
+    counts = {name: COUNT for name in TOKENS if name != "cost_usd"}
+    return _document("ccsync devices --json", {
+        "devices": {"type": "array", "items": _object({
+            "device": TEXT, "owner": _null(TEXT), "this_device": FLAG, "sources": {"type": "array", "items": TEXT},
+            "first_usage": _null(TIME), "last_usage": _null(TIME), "last_sync": _null(TIME),
+            "size_bytes": _null({**COUNT, "description": "Its file in the sync repo; null: not published yet."}),
+            "retired": _null(_object({"by": TEXT, "at": TIME})), **counts,
+        })},
+        "warnings": WARNINGS,
+    })
+
+
+def entries_schema() -> Schema:
+    counts = {name: COUNT for name in ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens",
+                                       "processed_tokens")}
+    return _document("ccsync entries --json", {
+        "entries": {"type": "array", "items": _object({
+            "id": TEXT, "kind": {"enum": ["manual", "import"]}, "device": TEXT, "date": DAY, "source": TEXT,
+            "model": TEXT, **counts, "note": TEXT, "origin": TEXT, "added_at": TIME, "removed_by": _null(TEXT),
+            "removed_at": _null(TIME),
+        })},
+        "warnings": WARNINGS,
+    })
+
+
 SCHEMAS = {
     "report": report_schema,
     "total": total_schema,
@@ -190,6 +216,8 @@ SCHEMAS = {
     "status": status_schema,
     "blocks": blocks_schema,
     "scan": scan_schema,
+    "devices": devices_schema,
+    "entries": entries_schema,
 }
 """Command -> its schema, written to data/output/<command>.schema.json."""
 
