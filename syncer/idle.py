@@ -42,7 +42,7 @@ def nothing_to_do(paths: StatePaths, env: Mapping[str, str], home: Path) -> bool
     except (OSError, ValueError):
         return False
     last = read_last_sync(paths)
-    if last is None:
+    if last is None or paths.pending_goal.exists():  # a goal set while the remote was away waits
         return False
     if not (
         state.get("schema_version") == 1 and state.get("generation") == generation
