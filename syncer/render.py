@@ -12,12 +12,12 @@ from typing import TYPE_CHECKING
 from syncer import goal as goal_mod
 from syncer import report
 from syncer.blocks import duration
-from syncer.scan import ScanResult
 
 if TYPE_CHECKING:
     from rich.table import Table
 
     from syncer.commands.blocks import BlocksResult
+    from syncer.scan import ScanResult
 
 
 def tokens(n: float) -> str:

@@ -14,7 +14,6 @@ from syncer.commands.remote import access, remote_of
 from syncer.commands.total import TotalResult, total
 from syncer.errors import RemoteRefused, RemoteUnavailable, UsageError
 from syncer.git import local
-from syncer.git.sync import sync_files
 
 
 def goal_progress(ctx: Context, *, offline: bool, zone: tzinfo) -> TotalResult:
@@ -43,6 +42,9 @@ def set_goal(
         target=goal.parse_target(target, metric), metric=metric, deadline=deadline, start=start, set_by=cfg.device,
         set_at=ctx.now.astimezone(UTC).replace(microsecond=0), source=source,
     )
+    # Here, not at the top: reading a goal must not pay for the network client (a tenth of a second).
+    from syncer.git.sync import sync_files  # noqa: PLC0415
+
     with writer_lock(ctx, wait=DEFAULT_WAIT):  # the local repositories are made under it
         store.write_atomic(ctx.paths.pending_goal, goal.dump_goal(new))
         remote = remote_of(ctx, cfg)
