@@ -123,7 +123,7 @@ def report_table(
     for names, number in layouts:
         cells = [[*labels, *(_COLUMNS[n].cell(t, number) for n in names)] for labels, t, _ in lines]
         headings = [key.capitalize(), *(_EXTRA_HEADINGS[e] for e in extra), *(_COLUMNS[n].heading for n in names)]
-        widths = [max(len(h), *(len(part) for c in cells for part in c[i].splitlines()))
+        widths = [max([len(h), *(len(part) for c in cells for part in c[i].splitlines())])
                   for i, h in enumerate(headings)]
         if sum(widths) + 3 * len(widths) + 1 <= width:
             break

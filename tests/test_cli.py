@@ -343,3 +343,11 @@ def test_a_run_builds_only_the_command_it_names(cli: Cli) -> None:
     # A misspelt command still gets typer's message, which lists the real ones.
     code, _, err = cli("reprot", "daily")
     assert code == 2 and "No such command" in err and "reprot" in err
+
+
+@pytest.mark.parametrize("kind", ["daily", "session", "model", "project"])
+def test_a_report_with_no_rows_is_an_empty_table(cli: Cli, sample_logs: Path, kind: str) -> None:
+    cli("scan")
+    code, out, err = cli("report", kind, "--source", "codex")  # the sample tree has no Codex usage
+    assert (code, err) == (0, "")
+    assert "Codex only" in out or "codex only" in out
