@@ -1,5 +1,6 @@
-"""`ccsync` and `python -m syncer`: the two fast paths (the status line, and the nightly job with
-nothing to do) before the full CLI, whose imports alone would take longer than either."""
+"""`ccsync` and `python -m syncer`: the fast paths (the status line, the nightly job with nothing
+to do, and the read commands without typer) before the full CLI, whose imports alone would take
+longer than the first two, and as long as the third."""
 
 from __future__ import annotations
 
@@ -28,6 +29,17 @@ def main() -> NoReturn:
         if idle.nothing_to_do(paths, os.environ, Path.home()):
             idle.record_idle_run(paths, datetime.now(UTC), scheduled=len(sys.argv) == 2)
             raise SystemExit(0)
+    run(sys.argv[1:])
+
+
+def run(args: list[str]) -> NoReturn:
+    """A read command as `syncer.quick` parses it, else the CLI (tests run commands this way)."""
+    if "_CCSYNC_COMPLETE" not in os.environ:
+        from syncer import console, quick
+
+        command = quick.parse(args)
+        if command is not None:
+            console.run(command)
     from syncer.cli import main as run_cli
 
     run_cli()

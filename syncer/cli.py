@@ -1,31 +1,30 @@
 """The `ccsync` command: parse options, call one library function, render its result.
 
-The only module that imports typer or prints. Errors cross into output in one place
-(`main`), where each error class carries its exit code (DESIGN.md §5).
+The only module that imports typer. It prints through `syncer.console`, and errors cross into
+output in one place (`console.run`), where each error class carries its exit code (DESIGN.md §5).
+The read commands' bodies live in `syncer.views`, which `syncer.quick` runs without typer.
 """
 
 from __future__ import annotations
 
 import copy
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 
-from syncer import __version__, boxtext, output, render, report
-from syncer.commands.context import DEFAULT_WAIT, Context
-from syncer.errors import CcsyncError, LockBusy, UsageError
+from syncer import __version__, console, render, views
+from syncer.commands.context import DEFAULT_WAIT
+from syncer.console import say, warn
+from syncer.errors import LockBusy
 from syncer.output import documents
-from syncer.paths import state_paths
+from syncer.views import By, Format, Order, ReportKind, Weekday
 from syncer.zones import system_zone
 
 MAX_COUNT = 2**53  # what a ledger field may hold (syncer.ledger.MAX_COUNT, not imported: cli stays light)
@@ -61,78 +60,6 @@ devices_app = typer.Typer(help="Every device in the sync repo, or retire one.", 
 app.add_typer(devices_app, name="devices")
 
 
-def _say(text: str) -> None:
-    """A line of plain text on stdout. rich is for tables and the progress bar only: importing
-    it costs more than a whole nightly run with nothing to do."""
-    sys.stdout.write(text + "\n")
-
-
-def _complain(text: str) -> None:
-    sys.stderr.write(text + "\n")
-
-
-_color: bool | None = None  # --color / --no-color; None: rich decides (terminal, NO_COLOR)
-
-
-def _width() -> int:
-    """The terminal's width (or `COLUMNS`); piped output has no width to fit, so a wide one."""
-    return shutil.get_terminal_size((160, 24)).columns
-
-
-def _show(shown: render.TableText) -> None:
-    table, note = shown.table, shown.note
-    text = None if _terminal() else boxtext.box_text(table, _width())  # rich's characters, faster
-    if text is not None:
-        sys.stdout.write(text)
-    else:
-        from rich.console import Console  # here, not at the top: see _say
-
-        # rich already leaves styling out when piped and honours NO_COLOR; --color forces it on.
-        Console(highlight=False, soft_wrap=True, width=_width(), no_color=_color is False,
-                force_terminal=True if _color else None).print(table)
-    if note:
-        _say(note)
-
-
-def _terminal() -> bool:
-    """Whether rich would style its output (its own test, `Console.is_terminal`)."""
-    if _color:
-        return True
-    compatible, force = os.environ.get("TTY_COMPATIBLE", ""), os.environ.get("FORCE_COLOR")
-    if compatible in ("0", "1"):
-        return compatible == "1"
-    return force != "" if force is not None else sys.stdout.isatty()
-
-
-def _context() -> Context:
-    return Context(paths=state_paths(), env=dict(os.environ), home=Path.home(), now=datetime.now(UTC),
-                   on_lock_wait=_waiting if sys.stderr.isatty() else None)
-
-
-def _waiting(pid: int | None) -> None:
-    """A wait for the lock is said on a terminal (off one, e.g. in cron, it is just a wait)."""
-    _complain(f"waiting for another ccsync{f' (pid {pid})' if pid else ''} to finish…")
-
-
-def _interactive() -> bool:
-    return sys.stdout.isatty()
-
-
-def _print(shown: output.Shown) -> None:
-    """A result as the output layer laid it out: text and tables on stdout, warnings on stderr."""
-    for part in shown.parts:
-        if isinstance(part, str):
-            _say(part)
-        else:
-            _show(part)
-    _warn(shown.warnings)
-
-
-def _warn(warnings: list[str]) -> None:
-    for line in render.warning_lines(warnings):
-        _complain(line)
-
-
 @contextmanager
 def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
     """A progress bar on a terminal, shown once a scan has taken more than a second."""
@@ -165,26 +92,6 @@ def _progress_bar() -> Iterator[Callable[[int, int], None] | None]:
             bar.stop()
 
 
-def _zone(name: str | None) -> tzinfo:
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise UsageError(f"unknown time zone {name!r}; use an IANA name such as Europe/Berlin or UTC") from None
-    return system_zone()
-
-
-def _day(text: str | None, option: str) -> date | None:
-    if text is None:
-        return None
-    for pattern in ("%Y-%m-%d", "%Y%m%d"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    raise UsageError(f"{option} {text!r} is not a date; use YYYY-MM-DD or YYYYMMDD")
-
-
 ZoneOption = Annotated[
     str | None, typer.Option("--timezone", "-z", help="IANA zone for days (default: the system's).")
 ]
@@ -196,19 +103,12 @@ WaitOption = Annotated[bool, typer.Option("--no-wait", help="Exit 75 at once if 
 OfflineOption = Annotated[bool, typer.Option("--offline", help="Use what was fetched last; no network.")]
 
 
-def _source(name: str | None) -> str | None:
-    from syncer.sources import SOURCES
-    if name is None or name in SOURCES:
-        return name
-    raise UsageError(f"unknown source {name!r}; use one of: {', '.join(SOURCES)}")
-
-
 SOURCE_HELP = "Only this source's usage: claude, codex or gemini."
 
 
 def _print_version(value: bool) -> None:
     if value:
-        _say(f"ccsync {__version__}")
+        say(f"ccsync {__version__}")
         raise typer.Exit()
 
 
@@ -224,33 +124,32 @@ def nightly(
     )] = None,
 ) -> None:
     """With no command: the nightly job (scan new usage, then sync). Silent on success off a terminal."""
-    global _color
-    _color = color
+    console.color = color
     if ctx.invoked_subcommand is not None:
         return
     from syncer import store
     from syncer.commands.nightly import nightly as run_nightly
 
-    context = _context()
-    first = _interactive() and store.load_config(context.paths) is None
+    context = console.context()
+    first = console.interactive() and store.load_config(context.paths) is None
     try:
         with _progress_bar() as progress:
             outcome = run_nightly(context, progress=progress, scheduled=scheduled)
     except LockBusy:
-        if _interactive():
+        if console.interactive():
             raise
         raise typer.Exit(75) from None  # another run is at work: not worth a cron mail
-    if _interactive():
+    if console.interactive():
         if outcome.scan is not None:
-            _say(render.scan_line(outcome.scan))
-        _say(_sync_line(outcome))
+            say(render.scan_line(outcome.scan))
+        say(_sync_line(outcome))
         if outcome.scan is not None:
-            _warn(outcome.scan.warnings)
+            warn(outcome.scan.warnings)
     _goal_outcome(outcome)
-    if _interactive():
+    if console.interactive():
         cfg = store.load_config(context.paths)
         if first and cfg is not None:
-            _say("\n".join(render.first_run_lines(
+            say("\n".join(render.first_run_lines(
                 cfg.device, outcome.scan.roots if outcome.scan else [], outcome.remote, context.now.year)))
 
 
@@ -279,16 +178,16 @@ def init(
     """Set up this device: its id, the shared remote, and how project names are recorded."""
     from syncer.commands.init import init as run_init
 
-    result = run_init(_context(), device=device, remote=remote, privacy=privacy.value if privacy else None, force=force,
-                      owner=owner)
+    result = run_init(console.context(), device=device, remote=remote, privacy=privacy.value if privacy else None,
+                      force=force, owner=owner)
     cfg = result.config
     verb = "Set up" if result.created else "Updated"
-    _say(f"{verb} device {cfg.device} (privacy: {cfg.privacy}).")
+    say(f"{verb} device {cfg.device} (privacy: {cfg.privacy}).")
     if result.renamed:
-        _say(f"Rewrote the project and branch names already recorded as privacy {cfg.privacy} records them; "
+        say(f"Rewrote the project and branch names already recorded as privacy {cfg.privacy} records them; "
              "the next sync shares the rewritten file.")
     if result.pushed is not None:
-        _say(f"Pushed to {result.remote}.")
+        say(f"Pushed to {result.remote}.")
 
 
 @app.command("scan")
@@ -300,13 +199,13 @@ def scan_command(
     from syncer.commands.scan import run_scan
 
     with _progress_bar() as progress:
-        result = run_scan(_context(), wait=0 if no_wait else DEFAULT_WAIT, progress=progress)
+        result = run_scan(console.context(), wait=0 if no_wait else DEFAULT_WAIT, progress=progress)
     if as_json:
-        _say(documents.encode(documents.scan_doc(result)))
+        say(documents.encode(documents.scan_doc(result)))
         return
-    if _interactive():
-        _say(render.scan_line(result))
-    _warn(result.warnings)
+    if console.interactive():
+        say(render.scan_line(result))
+    warn(result.warnings)
 
 
 def _goal_outcome(outcome: SyncResult) -> None:
@@ -316,12 +215,12 @@ def _goal_outcome(outcome: SyncResult) -> None:
     if settled is None or settled.settled == "shared":
         return
     if settled.settled == "push":
-        if _interactive():
-            _say(render.pending_pushed_line(settled.goal))
+        if console.interactive():
+            say(render.pending_pushed_line(settled.goal))
     elif settled.shared is not None:
         from syncer.commands.total import superseded_text
 
-        _warn([superseded_text(settled.goal, settled.shared) + "; it was dropped"])
+        warn([superseded_text(settled.goal, settled.shared) + "; it was dropped"])
 
 
 def _sync_line(outcome: SyncResult) -> str:
@@ -344,34 +243,15 @@ def sync_command(
     from syncer.commands.sync import sync
 
     with _progress_bar() as progress:
-        outcome = sync(_context(), run_scan=not no_scan, wait=0 if no_wait else DEFAULT_WAIT, progress=progress)
-    if _interactive():
-        _say(_sync_line(outcome))
+        outcome = sync(console.context(), run_scan=not no_scan, wait=0 if no_wait else DEFAULT_WAIT, progress=progress)
+    if console.interactive():
+        say(_sync_line(outcome))
     _goal_outcome(outcome)
-
-
-class By(StrEnum):
-    device = "device"
-    owner = "owner"
-    model = "model"
-    month = "month"
-    source = "source"
-
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
-    markdown = "markdown"
 
 
 FormatOption = Annotated[
     Format, typer.Option("--format", help="table, json, csv or markdown (for $GITHUB_STEP_SUMMARY).")
 ]
-
-
-def _format(as_json: bool, chosen: Format) -> Format:
-    return Format.json if as_json else chosen
 
 
 @app.command()
@@ -389,13 +269,7 @@ def total(
     compact: CompactOption = False,
 ) -> None:
     """Every device's usage merged, with progress toward the goal."""
-    kind = {"device": "device", "owner": "owner", "model": "model", "month": "monthly", "source": "source"}[by.value]
-    from syncer.commands.total import total as run_total
-
-    result = run_total(_context(), offline=offline, by=kind, zone=_zone(timezone), source=_source(source))
-    title = f"All devices, by {by.value}" + (f" ({source} only)" if source else "")
-    _print(output.total_output(result, _format(as_json, fmt).value, by=by.value, title=title, width=_width(),
-                               compact=compact))
+    views.total(**locals())
 
 
 class Metric(StrEnum):
@@ -414,13 +288,8 @@ def goal_show(
     fmt: FormatOption = Format.table,
 ) -> None:
     """Progress toward the shared goal: percent, pace, projection, each device's share."""
-    if ctx.invoked_subcommand is not None:
-        return
-    from syncer.commands.goal import goal_progress
-
-    result = goal_progress(_context(), offline=offline, zone=_zone(timezone))
-    assert result.goal is not None
-    _print(output.goal_output(result.goal, _format(as_json, fmt).value, warnings=result.warnings))
+    if ctx.invoked_subcommand is None:
+        views.goal(as_json=as_json, offline=offline, timezone=timezone, fmt=fmt)
 
 
 @goal_app.command("set")
@@ -441,12 +310,12 @@ def goal_set(
     from syncer.commands.goal import set_goal
 
     new = set_goal(
-        _context(), target=target, by=_day(by, "--by"), metric=metric.value, zone=system_zone(),
-        start=_day(start, "--from"), source=_source(source),
+        console.context(), target=target, by=console.day(by, "--by"), metric=metric.value, zone=system_zone(),
+        start=console.day(start, "--from"), source=console.source(source),
     )
     only = f" ({new.source} only)" if new.source else ""
     window = f", counting from {new.start.isoformat()}" if new.start else ""
-    _say(f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}"
+    say(f"Goal set: {render.metric_text(new.target, new.metric)} {new.metric} by {new.deadline.isoformat()}"
          f"{only}{window}.")
 
 
@@ -465,10 +334,10 @@ def add(
     from syncer.commands.entries import add_entry
 
     entry = add_entry(
-        _context(), counts=(input_tokens, output_tokens, cache_creation, cache_read), model=model,
-        source=source, day=_day(on, "--date"), note=note, zone=system_zone(),
+        console.context(), counts=(input_tokens, output_tokens, cache_creation, cache_read), model=model,
+        source=source, day=console.day(on, "--date"), note=note, zone=system_zone(),
     )
-    _say(f"Added entry {entry.id}: {render.tokens(input_tokens + output_tokens + cache_creation)} tokens processed "
+    say(f"Added entry {entry.id}: {render.tokens(input_tokens + output_tokens + cache_creation)} tokens processed "
          f"(+{render.tokens(cache_read)} cache reads). Remove it with: ccsync entries remove {entry.id}")
 
 
@@ -483,19 +352,19 @@ def entries_list(
         return
     from syncer.commands.entries import list_entries
 
-    result = list_entries(_context(), offline=offline)
+    result = list_entries(console.context(), offline=offline)
     if as_json:
-        _say(documents.encode(documents.entries_doc(result)))
+        say(documents.encode(documents.entries_doc(result)))
         return
     for item in result.items:
         e = item.entry
         gone = f"  removed by {item.removal.by}" if item.removal else ""
-        _say(f"{e.id}  {e.kind:<6}  {e.hour[:10]}  {item.device:<16}  "
+        say(f"{e.id}  {e.kind:<6}  {e.hour[:10]}  {item.device:<16}  "
              f"{render.tokens(e.input_tokens + e.output_tokens + e.cache_creation_tokens):>10}  "
              f"{e.model or '-'}  {e.note or e.origin}{gone}")
     if not result.items:
-        _say("No entries. Add one with: ccsync add INPUT OUTPUT, or import records with: ccsync import FILE")
-    _warn(result.warnings)
+        say("No entries. Add one with: ccsync add INPUT OUTPUT, or import records with: ccsync import FILE")
+    warn(result.warnings)
 
 
 @entries_app.command("remove")
@@ -506,8 +375,8 @@ def entries_remove(
     """Remove an entry (any device's): the removal is recorded and synced, never silent."""
     from syncer.commands.entries import remove_entry
 
-    removed = remove_entry(_context(), entry_id, offline=offline)
-    _say(f"Removed entry {entry_id} ({removed.entry.kind}, added on {removed.device}); "
+    removed = remove_entry(console.context(), entry_id, offline=offline)
+    say(f"Removed entry {entry_id} ({removed.entry.kind}, added on {removed.device}); "
          "every total leaves it out after the next sync.")
 
 
@@ -526,17 +395,16 @@ def import_command(
     """Take over another tool's history, never counting a day the logs already count."""
     from syncer.commands.import_file import import_file
 
-    plan = import_file(
-        _context(), file, dry_run=dry_run, until=_day(until, "--until"), zone=_zone(timezone), offline=offline
-    )
+    plan = import_file(console.context(), file, dry_run=dry_run, until=console.day(until, "--until"),
+                       zone=console.zone(timezone), offline=offline)
     for decision in plan.decisions:
         record = decision.record
         what = f"{record.day}  {record.model or record.session or '(all models)'}"
         verb = "add " if decision.entry else "skip"
-        _say(f"{verb}  {what}  {render.tokens(sum(decision.counts[:3]))}  {decision.reason}")
+        say(f"{verb}  {what}  {render.tokens(sum(decision.counts[:3]))}  {decision.reason}")
     added = plan.added()
     head = "Would add" if dry_run else "Added"
-    _say(f"{head} {len(plan.taken)} of {len(plan.decisions)} records from {plan.shape} {plan.file}: "
+    say(f"{head} {len(plan.taken)} of {len(plan.decisions)} records from {plan.shape} {plan.file}: "
          f"{render.tokens(sum(added[:3]))} tokens processed (+{render.tokens(added[3])} cache reads)"
          + (f"; {plan.duplicates} duplicated rows counted once" if plan.duplicates else ""))
 
@@ -552,9 +420,9 @@ def devices_list(
         return
     from syncer.commands.devices import list_devices
 
-    result = list_devices(_context(), offline=offline)
+    result = list_devices(console.context(), offline=offline)
     if as_json:
-        _say(documents.encode(documents.devices_doc(result)))
+        say(documents.encode(documents.devices_doc(result)))
         return
     for row in result.rows:
         state = " (retired)" if row.retired else (" (this device)" if row.this_device else "")
@@ -562,9 +430,9 @@ def devices_list(
         span = row.usage_span
         used = f"{span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}" if span else "none"
         synced = f"{row.last_sync:%Y-%m-%d %H:%M} UTC" if row.last_sync else "never"
-        _say(f"{row.ledger.device}{state}: {render.tokens(row.processed)} tokens processed, "
+        say(f"{row.ledger.device}{state}: {render.tokens(row.processed)} tokens processed, "
              f"sources {', '.join(row.sources) or '-'}, usage {used}, last sync {synced}, {row.size or 0:,} bytes")
-    _warn(result.warnings)
+    warn(result.warnings)
 
 
 @devices_app.command("retire")
@@ -575,35 +443,8 @@ def devices_retire(
     """Mark a device that will never sync again: its usage keeps counting, the warnings stop."""
     from syncer.commands.devices import retire_device
 
-    retire_device(_context(), device, offline=offline)
-    _say(f"Retired {device}: its usage keeps counting; total no longer warns that it has not synced.")
-
-
-class ReportKind(StrEnum):
-    daily = "daily"
-    weekly = "weekly"
-    monthly = "monthly"
-    session = "session"
-    model = "model"
-    project = "project"
-    branch = "branch"
-    source = "source"
-    blocks = "blocks"
-
-
-class Weekday(StrEnum):
-    monday = "monday"
-    tuesday = "tuesday"
-    wednesday = "wednesday"
-    thursday = "thursday"
-    friday = "friday"
-    saturday = "saturday"
-    sunday = "sunday"
-
-
-class Order(StrEnum):
-    asc = "asc"
-    desc = "desc"
+    retire_device(console.context(), device, offline=offline)
+    say(f"Retired {device}: its usage keeps counting; total no longer warns that it has not synced.")
 
 
 @app.command("report", short_help="Usage by day, week, month, session, model, project, branch or source.")
@@ -632,50 +473,13 @@ def report_command(
 ) -> None:
     """This device's usage (or every device's) by day, week, month, session, model, project,
     branch, source, or 5-hour block."""
-    window = report.Window(_day(since, "--since"), _day(until, "--until"), _source(source))
-    if window.since and window.until and window.since > window.until:
-        raise UsageError("--since is after --until")
-    fmt = _format(as_json, fmt)
-    if kind is ReportKind.blocks:
-        _report_blocks(window, fmt=fmt, zone=_zone(timezone), all_devices=all_devices, active=active,
-                       token_limit=token_limit, breakdown=breakdown)
-        return
-    if active or token_limit is not None:
-        raise UsageError("--active and --token-limit apply to: ccsync report blocks")
-    from syncer.commands.report import usage_report
-
-    zone = _zone(timezone)
-    week_start = list(Weekday).index(start_of_week)
-    result, warnings = usage_report(_context(), kind=kind.value, zone=zone, window=window, all_devices=all_devices,
-                                    week_start=week_start)
-    result = report.arrange(result, descending=order is Order.desc, last=last)
-    title = render.report_title(result, window=window, zone=zone, device=None if all_devices else _device_name())
-    _print(output.report_output(result, fmt.value, title=title, warnings=warnings, width=_width(), compact=compact,
-                                breakdown=breakdown))
-
-
-def _report_blocks(window: report.Window, *, fmt: Format, zone: tzinfo, all_devices: bool, active: bool,
-                   token_limit: str | None, breakdown: bool) -> None:
-    from syncer.commands import blocks
-
-    result = blocks.report_blocks(_context(), zone=zone, window=window, all_devices=all_devices,
-                                  active_only=active, token_limit=token_limit)
-    _print(output.blocks_output(result, fmt.value, zone=zone, breakdown=breakdown, active_only=active))
-
-
-def _device_name() -> str:
-    from syncer import store
-
-    cfg = store.load_config(state_paths())
-    return cfg.device if cfg else "this device"
+    views.report(**locals())
 
 
 @app.command(short_help="Config, log roots, last scan and sync, pending bytes, health.")
 def status(as_json: JsonOption = False, fmt: FormatOption = Format.table) -> None:
     """Config, log roots, last scan and sync, pending bytes and health: paste this into bug reports."""
-    from syncer.commands.status import status as run_status
-
-    _print(output.status_output(run_status(_context()), _format(as_json, fmt).value, zone=system_zone()))
+    views.status(**locals())
 
 
 @app.command(short_help="Rebuild this device's local state from the sync repo or a backup.")
@@ -687,9 +491,9 @@ def restore(
     """Rebuild this device's local state from its file in the sync repo (new machine, lost disk)."""
     from syncer.commands.restore import restore as run_restore
 
-    result = run_restore(_context(), from_backup=from_backup)
+    result = run_restore(console.context(), from_backup=from_backup)
     u = result.ledger.totals
-    _say(
+    say(
         f"Restored ledger generation {result.ledger.generation} from {result.source}: "
         f"{render.tokens(u.input_tokens + u.output_tokens + u.cache_creation_tokens)} tokens processed. "
         "The next scan adds only what it does not cover."
@@ -707,21 +511,21 @@ def schedule_install(
     """Install the daily job (installing again replaces it)."""
     from syncer.commands.schedule import schedule_install as install
 
-    result = install(_context(), at=at, dry_run=dry_run, argv0=sys.argv[0], scheduler=scheduler)
+    result = install(console.context(), at=at, dry_run=dry_run, argv0=sys.argv[0], scheduler=scheduler)
     plan = result.plan
     assert plan is not None
     if not dry_run:
-        _say(f"Installed: {plan.description}")
+        say(f"Installed: {plan.description}")
         for other in result.removed:
-            _say(f"Removed the earlier {other} job, so the night runs once.")
+            say(f"Removed the earlier {other} job, so the night runs once.")
         return
-    _say(f"Would install ({plan.scheduler}): {plan.description}")
+    say(f"Would install ({plan.scheduler}): {plan.description}")
     for path, text in plan.files.items():
-        _say(f"\n--- {path}\n{text}")
+        say(f"\n--- {path}\n{text}")
     if plan.cron_line:
-        _say(f"\n--- crontab line\n{plan.cron_line}")
+        say(f"\n--- crontab line\n{plan.cron_line}")
     for argv in plan.before + plan.commands:
-        _say("$ " + " ".join(argv))
+        say("$ " + " ".join(argv))
 
 
 @schedule_app.command("remove")
@@ -729,11 +533,11 @@ def schedule_remove() -> None:
     """Remove the daily job."""
     from syncer.commands.schedule import schedule_remove as remove
 
-    result = remove(_context())
+    result = remove(console.context())
     for scheduler in result.removed:
-        _say(f"Removed the {scheduler} job.")
+        say(f"Removed the {scheduler} job.")
     if not result.removed:
-        _say(f"No job was installed (looked in: {', '.join(result.searched)}).")
+        say(f"No job was installed (looked in: {', '.join(result.searched)}).")
 
 
 @schedule_app.command("status")
@@ -741,10 +545,10 @@ def schedule_status() -> None:
     """Whether the daily job is installed, and when it runs."""
     from syncer.commands.schedule import schedule_status as job_status
 
-    result = job_status(_context())
+    result = job_status(console.context())
     for scheduler, st in result.statuses:
         when = f" at {st.at}" if st.at else ""
-        _say(f"{'Installed' if st.installed else 'Not installed'} ({scheduler}){when}: {st.detail}")
+        say(f"{'Installed' if st.installed else 'Not installed'} ({scheduler}){when}: {st.detail}")
 
 
 AllDevices = Annotated[bool, typer.Option("--all-devices", help="Every device in the sync repo (and the goal).")]
@@ -760,10 +564,10 @@ def export_sqlite(
     """One SQLite file (daily_usage, model_breakdown, session_usage, hourly_usage, devices, goal)
     and FILE's .metadata.json for Datasette."""
     from syncer.commands import export
-    written = export.export_sqlite(_context(), file, all_devices=all_devices, zone=_zone(timezone))
-    if _interactive():
-        _say(f"Wrote {written.paths[0]} ({sum(written.rows.values()):,} rows) and {written.paths[1]}.")
-    _warn(written.warnings)
+    written = export.export_sqlite(console.context(), file, all_devices=all_devices, zone=console.zone(timezone))
+    if console.interactive():
+        say(f"Wrote {written.paths[0]} ({sum(written.rows.values()):,} rows) and {written.paths[1]}.")
+    warn(written.warnings)
 
 
 @export_app.command("csv")
@@ -776,14 +580,16 @@ def export_csv(
     """CSV for spreadsheets: one file per table in a folder, or one table on stdout."""
     from syncer.commands import export
     if target == "-":
-        text, warnings = export.table_csv(_context(), table, all_devices=all_devices, zone=_zone(timezone))
+        text, warnings = export.table_csv(console.context(), table, all_devices=all_devices,
+                                          zone=console.zone(timezone))
         sys.stdout.write(text)
     else:
-        written = export.export_csv(_context(), Path(target), all_devices=all_devices, zone=_zone(timezone))
-        if _interactive():
-            _say(f"Wrote {len(written.paths)} CSV files to {target}.")
+        written = export.export_csv(console.context(), Path(target), all_devices=all_devices,
+                                    zone=console.zone(timezone))
+        if console.interactive():
+            say(f"Wrote {len(written.paths)} CSV files to {target}.")
         warnings = written.warnings
-    _warn(warnings)
+    warn(warnings)
 
 
 @app.command()
@@ -795,10 +601,10 @@ def dashboard(
 ) -> None:
     """One self-contained HTML page of charts (works offline, loads nothing)."""
     from syncer.commands import export
-    page = export.write_dashboard(_context(), out, all_devices=all_devices, zone=_zone(timezone))
-    if _interactive():
-        _say(f"Wrote {page.path} ({render.byte_size(page.size)}).")
-    _warn(page.warnings)
+    page = export.write_dashboard(console.context(), out, all_devices=all_devices, zone=console.zone(timezone))
+    if console.interactive():
+        say(f"Wrote {page.path} ({render.byte_size(page.size)}).")
+    warn(page.warnings)
     if open_it:
         import webbrowser  # only with --open
         webbrowser.open(page.path.resolve().as_uri())
@@ -819,7 +625,7 @@ def statusline_show(
         return
     from syncer import statusline
 
-    _say(statusline.line(["--segments", segments] if segments else [], sys.stdin.buffer, os.environ, Path.home()))
+    say(statusline.line(["--segments", segments] if segments else [], sys.stdin.buffer, os.environ, Path.home()))
 
 
 @statusline_app.command("install")
@@ -831,7 +637,7 @@ def statusline_install(
     """Point Claude Code's status line at ccsync (settings.json is backed up first)."""
     from syncer.commands import statusline
 
-    result = statusline.install(_context(), argv0=sys.argv[0], segments=segments, force=force, dry_run=dry_run)
+    result = statusline.install(console.context(), argv0=sys.argv[0], segments=segments, force=force, dry_run=dry_run)
     _settings_outcome(result, dry_run=dry_run, undo="ccsync statusline remove")
 
 
@@ -843,7 +649,7 @@ def statusline_remove(
     """Take ccsync's status line out of Claude Code's settings."""
     from syncer.commands import statusline
 
-    result = statusline.remove(_context(), force=force, dry_run=dry_run)
+    result = statusline.remove(console.context(), force=force, dry_run=dry_run)
     _settings_outcome(result, dry_run=dry_run, undo="ccsync statusline install")
 
 
@@ -853,30 +659,30 @@ def statusline_status() -> None:
     from syncer import claude_settings
     from syncer.commands import statusline
 
-    path, current = statusline.status(_context())
+    path, current = statusline.status(console.context())
     if current is None:
-        _say(f"No status line in {path}. Turn ccsync's on with: ccsync statusline install")
+        say(f"No status line in {path}. Turn ccsync's on with: ccsync statusline install")
     elif claude_settings.is_ours(current):
-        _say(f"ccsync's status line is on in {path}: {current.get('command')}")
+        say(f"ccsync's status line is on in {path}: {current.get('command')}")
     else:
         shown = current.get("command") if isinstance(current, dict) else current
-        _say(f"Another status line is set in {path}: {shown}. Replace it with: ccsync statusline install --force")
+        say(f"Another status line is set in {path}: {shown}. Replace it with: ccsync statusline install --force")
 
 
 def _settings_outcome(result: SetupResult, *, dry_run: bool, undo: str) -> None:
     plan = result.plan
     if plan.after is None:
-        _say(f"Nothing to change in {plan.path}.")
+        say(f"Nothing to change in {plan.path}.")
         return
     if dry_run:
-        _say(render.settings_diff(plan.before, plan.after, path=str(plan.path)))
-        _say("(dry run: nothing was written)")
+        say(render.settings_diff(plan.before, plan.after, path=str(plan.path)))
+        say("(dry run: nothing was written)")
         return
     verb = "Installed the status line in" if plan.action == "install" else "Removed the status line from"
-    _say(f"{verb} {plan.path}.")
+    say(f"{verb} {plan.path}.")
     if result.backup is not None:
-        _say(f"The earlier file is saved as {result.backup}.")
-    _say(f"Undo with: {undo}" + (f" (or put the backup back: cp {result.backup} {plan.path})" if result.backup else ""))
+        say(f"The earlier file is saved as {result.backup}.")
+    say(f"Undo with: {undo}" + (f" (or put the backup back: cp {result.backup} {plan.path})" if result.backup else ""))
 
 
 class Shell(StrEnum):
@@ -896,7 +702,7 @@ def completion(shell: Annotated[Shell, typer.Argument(help="bash, zsh, fish or p
     ~/.bashrc (zsh: the same in ~/.zshrc; fish: ccsync completion fish | source)."""
     from typer._completion_shared import get_completion_script
 
-    _say(get_completion_script(prog_name="ccsync", complete_var=COMPLETE_VAR, shell=shell.value))
+    say(get_completion_script(prog_name="ccsync", complete_var=COMPLETE_VAR, shell=shell.value))
 
 
 def _only_the_command_named(first: list[str]) -> typer.Typer:
@@ -916,15 +722,9 @@ def _only_the_command_named(first: list[str]) -> typer.Typer:
 
 
 def main() -> NoReturn:
-    """Entry point: one line on stderr and the error's exit code for every expected failure.
-    Usage errors are typer's (exit 2); anything else is a bug and keeps its traceback."""
+    """Entry point: usage errors are typer's (exit 2), the rest `console.run`'s."""
     if COMPLETE_VAR in os.environ:
         from typer._completion_classes import completion_init
 
         completion_init()  # the scripts `completion` prints speak typer's protocol, not click's
-    try:
-        _only_the_command_named(sys.argv[1:2])()
-    except CcsyncError as exc:
-        _complain(f"ccsync: {exc.message}")
-        raise SystemExit(exc.exit_code) from None
-    raise SystemExit(0)
+    console.run(_only_the_command_named(sys.argv[1:2]))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer.cli import main
+from syncer.__main__ import run
 from tests.cli_runner import Cli
 
 pytest_plugins = ["tests.gitserver"]  # its git server fixtures, for every test module
@@ -64,15 +64,16 @@ def state_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Cli:
-    """Run `ccsync ARGS` in-process: (exit code, stdout, stderr)."""
-    def run(*args: str) -> tuple[int, str, str]:
+    """Run `ccsync ARGS` in-process, as the entry point does after its idle and status line
+    checks (read commands without typer when they can): (exit code, stdout, stderr)."""
+    def call(*args: str) -> tuple[int, str, str]:
         monkeypatch.setattr(sys, "argv", ["ccsync", *args])
         capsys.readouterr()
         try:
-            main()
+            run(list(args))
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         captured = capsys.readouterr()
         return code, captured.out, captured.err
 
-    return run
+    return call

@@ -142,7 +142,7 @@ def test_the_first_run_on_a_terminal_says_what_it_set_up_and_what_next(
     cli: Cli, claude_dir: Path, state_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(socket, "gethostname", lambda: "Ana's MacBook.local")
-    monkeypatch.setattr("syncer.cli._interactive", lambda: True)
+    monkeypatch.setattr("syncer.console.interactive", lambda: True)
     logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1"))
     code, out, err = cli()
     assert (code, err) == (0, "")
@@ -364,7 +364,7 @@ def test_the_first_run_after_a_restore_says_nothing_is_new_not_plus_zero(
     monkeypatch.setenv("CCSYNC_HOME", str(tmp_path / "new-disk"))
     assert cli("init", "--device", "studio", "--remote", remote, "--force")[0] == 78  # taken: restore it
     assert cli("restore")[0] == 0
-    monkeypatch.setattr("syncer.cli._interactive", lambda: True)
+    monkeypatch.setattr("syncer.console.interactive", lambda: True)
     code, out, err = cli()
     assert (code, err) == (0, "")
     size = render.byte_size(next((claude_dir / "projects").rglob("*.jsonl")).stat().st_size)

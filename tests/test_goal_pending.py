@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from syncer import cli as cli_module
+from syncer import console
 from syncer.commands.context import Context
 from syncer.commands.goal import set_goal
 from syncer.git.snapshot import Snapshot, snapshot
@@ -28,9 +28,9 @@ pytestmark = requires_git
 
 def at(monkeypatch: pytest.MonkeyPatch, when: str) -> None:
     """Run the next commands as if it were `when` (UTC)."""
-    real = cli_module._context
+    real = console.context
     moment = datetime.fromisoformat(when).replace(tzinfo=UTC)
-    monkeypatch.setattr(cli_module, "_context", lambda: dataclasses.replace(real(), now=moment))
+    monkeypatch.setattr(console, "context", lambda: dataclasses.replace(real(), now=moment))
 
 
 def device(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str) -> Path:

@@ -1,0 +1,125 @@
+"""The read commands' path without typer (`syncer.quick`): it takes exactly the CLI's options,
+answers exactly as the CLI does, and leaves everything it is not sure of to the CLI."""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import shutil
+import subprocess
+import sys
+from enum import Enum
+from pathlib import Path
+
+import pytest
+import typer.main
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
+
+from syncer import cli as cli_module
+from syncer import quick
+from tests.cli_runner import Cli
+
+SAMPLES = Path(__file__).parent / "samples" / "claude"
+
+
+def click_command(name: str) -> TyperCommand | TyperGroup:
+    group = typer.main.get_command(cli_module.app)
+    assert isinstance(group, TyperGroup)
+    command = group.commands[name]
+    assert isinstance(command, TyperCommand | TyperGroup)
+    return command
+
+
+@pytest.mark.parametrize("name", sorted(quick.COMMANDS))
+def test_the_tables_hold_exactly_the_cli_options(name: str) -> None:
+    command, spec = click_command(name), quick.COMMANDS[name]
+    defaults = {p.name: p.default for p in inspect.signature(spec.run).parameters.values()}
+    options = {o.name: o for o in spec.options}
+    seen = set()
+    for param in command.params:
+        assert isinstance(param, TyperArgument | TyperOption) and param.name is not None
+        annotation = param.type_descriptor.annotation
+        choices = tuple(c.value for c in annotation) if isinstance(annotation, type) and issubclass(
+            annotation, Enum) else ()
+        if param.param_type_name == "argument":
+            assert spec.argument == choices and param.required, param.name
+            continue
+        option = options.get(param.name)
+        assert option is not None, f"{name} {param.opts}: quick.py does not know it"
+        seen.add(param.name)
+        assert option.flags == (*param.opts, *param.secondary_opts), param.name
+        assert not param.secondary_opts and not param.multiple and param.envvar is None and not param.is_eager
+        if getattr(param, "is_flag", False):
+            assert option.takes == "flag" and param.default is False, param.name
+        elif annotation is int:
+            assert option.takes == "count" and param.min == 1 and param.max is None, param.name
+        elif choices:
+            assert (option.takes, option.choices) == ("choice", choices), param.name
+        else:
+            assert annotation is str and option.takes == "text", param.name
+        # The same default either way: the views function's own, which the CLI passes too.
+        assert defaults[param.name] == param.default, param.name
+    assert seen == set(options), f"quick.py knows options the CLI does not: {set(options) - seen}"
+
+
+@pytest.fixture
+def scanned(cli: Cli, claude_dir: Path) -> None:
+    shutil.copytree(SAMPLES, claude_dir, dirs_exist_ok=True)
+    assert cli("scan")[0] == 0
+    assert cli("goal", "set", "100k", "--by", "2026-12-31")[0] == 0
+
+
+def through_typer(cli: Cli, *args: str) -> tuple[int, str, str]:
+    # An option before the command is one quick.py leaves to the CLI; off a terminal,
+    # --no-color changes nothing else.
+    assert quick.parse(["--no-color", *args]) is None
+    return cli("--no-color", *args)
+
+
+@pytest.mark.parametrize("args", [
+    ("report", "daily"), ("report", "daily", "--json"), ("report", "weekly", "--start-of-week", "sunday"),
+    ("report", "monthly", "--format", "csv"), ("report", "session", "--format=markdown", "--order", "desc"),
+    ("report", "model", "-z", "Asia/Tokyo", "--breakdown"), ("report", "daily", "--since", "20260101", "--last", "2"),
+    ("report", "project", "--compact", "--source", "claude"), ("report", "blocks", "-j"),
+    ("report", "daily", "--since", "2026-12-01", "--until", "2026-01-01"), ("report", "daily", "--source", "nope"),
+    ("report", "daily", "--active"), ("report", "daily", "-z", "Mars/Base"),
+    ("total", "--offline"), ("total", "--offline", "--by", "model", "--json"), ("goal", "--offline"),
+    ("goal", "--offline", "--format", "json"), ("status",), ("status", "--json"),
+])
+def test_a_read_command_answers_as_the_cli_does(cli: Cli, scanned: None, args: tuple[str, ...]) -> None:
+    assert quick.parse(list(args)) is not None
+    quick_answer, typer_answer = cli(*args), through_typer(cli, *args)
+    for a, b in zip(quick_answer[1:], typer_answer[1:], strict=True):
+        assert a == b, "\n".join(difflib.unified_diff(a.splitlines(), b.splitlines(), "quick", "typer", lineterm=""))
+    assert quick_answer[0] == typer_answer[0] and quick_answer[0] in (0, 2, 75)
+
+
+@pytest.mark.parametrize("args", [
+    [], ["report"], ["report", "--help"], ["report", "daily", "-h"], ["report", "dayly"], ["report", "daily", "x"],
+    ["report", "daily", "--json", "--json"], ["report", "daily", "--last", "0"], ["report", "daily", "--last", "2x"],
+    ["report", "daily", "--last", "٣"], ["report", "daily", "--format", "xml"], ["report", "daily", "--since"],
+    ["report", "daily", "--since", "--json"], ["report", "daily", "--since="], ["report", "daily", "-zUTC"],
+    ["report", "daily", "--json=yes"], ["report", "daily", "--"], ["report", "daily", "--offline"],
+    ["goal", "set", "100M"], ["goal", "--help"], ["total", "extra"], ["--no-color", "status"], ["scan"],
+    ["status", "--format", "JSON"],
+])
+def test_anything_unsure_is_left_to_the_cli(args: list[str]) -> None:
+    assert quick.parse(args) is None
+
+
+def test_what_the_cli_would_refuse_it_refuses_through_the_cli(cli: Cli, scanned: None) -> None:
+    code, out, err = cli("report", "daily", "--last", "0")
+    assert code == 2 and out == "" and "--last" in err
+    code, out, err = cli("report", "dayly")
+    assert code == 2 and out == "" and "dayly" in err
+
+
+def test_a_read_command_does_not_import_typer(tmp_path: Path) -> None:
+    code = ("import sys; sys.argv = ['ccsync', 'report', 'daily']\n"
+            "from syncer.__main__ import main\n"
+            "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+            "sys.stdout.flush()\n"
+            "assert not [m for m in sys.modules if m.split('.')[0] in ('typer', 'click')], 'typer imported'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "No usage recorded" in done.stdout or "Total" in done.stdout
