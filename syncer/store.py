@@ -21,19 +21,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import orjson
-from filelock import FileLock, Timeout
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from syncer import keystore, privacy
 from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew, UsageError
-from syncer.keystore import KeyStore
 from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Owner, checked_bytes, dump_ledger, parse_ledger
 from syncer.paths import StatePaths
-from syncer.tally import INDEX_ENTRY_LENGTH, V1_ENTRY_LENGTH, Tally, upgrade_entry
+
+if TYPE_CHECKING:
+    from syncer.keystore import KeyStore
+    from syncer.tally import Tally
+
+# The key index (sqlite3), the tally and filelock are imported by the functions that write:
+# a read command loads the config and the ledger only, and pays for nothing else.
 
 BACKUPS_KEPT = 5
 Privacy = Literal["names", "full", "hashed"]
@@ -163,6 +166,8 @@ def writer_lock(
 ) -> Iterator[None]:
     """One writer at a time; `wait` seconds at most (0: fail at once), then LockBusy (exit 75).
     `on_wait(pid of the holder, if known)` is called once when the lock is not free at once."""
+    from filelock import FileLock, Timeout
+
     ensure_home(paths)
     lock = FileLock(str(paths.lock), mode=0o600)
     try:
@@ -247,6 +252,8 @@ def read_index(paths: StatePaths, generation: int) -> KeyIndex | None:
     covered, entries = raw.get("covered_before", raw.get("pruned_before")), raw.get("entries")
     if (covered is not None and type(covered) is not int) or type(entries) is not dict:
         return None
+    from syncer.tally import INDEX_ENTRY_LENGTH, V1_ENTRY_LENGTH, upgrade_entry
+
     if not all(type(e) is list and len(e) == INDEX_ENTRY_LENGTH for e in entries.values()):
         if not all(type(e) is list and len(e) == V1_ENTRY_LENGTH for e in entries.values()):
             return None
@@ -281,10 +288,14 @@ def read_ledger(paths: StatePaths) -> Ledger | None:
 
 def open_keys(paths: StatePaths, generation: int) -> KeyStore | None:
     """The permanent key index of the ledger of `generation`, if it has one."""
+    from syncer import keystore
+
     return keystore.open_index(paths.keys, generation)
 
 
 def new_keys(paths: StatePaths, generation: int) -> KeyStore:
+    from syncer import keystore
+
     return keystore.create_index(paths.keys, generation)
 
 
@@ -330,6 +341,8 @@ def _remove_other_states(paths: StatePaths, keep: int) -> None:
     """Drop local state of other generations (and the key index too, for keep = -1: the
     ledger was replaced by one it does not belong to)."""
     if keep < 0:
+        from syncer import keystore
+
         keystore.remove(paths.keys)
     for pattern in ("state-*.json", "index-*.json"):
         for stale in paths.home.glob(pattern):
@@ -394,6 +407,8 @@ def record(paths: StatePaths, ledger: Ledger) -> None:
 def apply_privacy(paths: StatePaths, config: Config) -> bool:
     """Rewrite the project and branch names already recorded as `config.privacy` records them
     (`ccsync init --privacy`). Counts and generation stay, so the local state still matches."""
+    from syncer import privacy
+
     ledger = read_ledger(paths)
     if ledger is None:
         return False
