@@ -179,13 +179,15 @@ def _blocks(
 
 def _top_sessions(ledgers: Sequence[Ledger], pricer: Callable[[str, PricedRow], float | None]) -> list[report.Row]:
     """The biggest sessions, priced: only those (a team has tens of thousands of sessions)."""
-    sessions = [s for ledger in ledgers for s in ledger.sessions]
+    sessions = [(ledger.device, s) for ledger in ledgers for s in ledger.sessions]
     biggest = heapq.nlargest(
-        TOP, sessions, key=lambda s: sum(u.input_tokens + u.output_tokens + u.cache_creation_tokens for u in s.usage)
+        TOP, sessions,
+        key=lambda pair: sum(u.input_tokens + u.output_tokens + u.cache_creation_tokens for u in pair[1].usage),
     )
     rows = []
-    for s in biggest:
-        row = report.Row(s.id, extra={"project": s.project, "last": s.last.strftime("%Y-%m-%dT%H:%M:%SZ")})
+    for device, s in biggest:
+        row = report.Row(s.id, extra={"project": s.project, "device": device,
+                                      "last": s.last.strftime("%Y-%m-%dT%H:%M:%SZ")})
         for u in s.usage:
             row.totals.add_row(u, pricer(s.source, u), u.model)
         rows.append(row)
@@ -199,7 +201,7 @@ def _top(rows: list[report.Row]) -> list[dict[str, object]]:
             "name": r.key or "(none)",
             "processed_tokens": r.totals.usage.processed_tokens,
             "cost_usd": round(r.totals.cost_usd, 2) if r.totals.cost_known else None,
-            **{k: str(v) for k, v in r.extra.items() if k in ("project", "last")},
+            **{k: str(v) for k, v in r.extra.items() if k in ("project", "device", "last")},
         }
         for r in ordered
     ]

@@ -67,6 +67,8 @@ def test_the_page_is_self_contained_and_agrees_with_the_reports(page_file: Path,
     assert goal["actual"][goal["days"].index(goal["today"])] == goal["current"]
     assert goal["required"][goal["days"].index("2026-12-31")] == 2_000_000
     assert [r["name"] for r in data["top"]["project"]][:3] and data["top"]["session"][0]["project"]
+    devices = {d["device"] for d in total["devices"]}
+    assert data["devices"] == len(devices) > 1 and {r["device"] for r in data["top"]["session"]} <= devices
 
 
 def test_the_blocks_are_those_report_blocks_draws(
@@ -142,6 +144,10 @@ def test_the_page_renders_in_chromium_without_errors_or_requests(page_file: Path
         )
         assert all(n > 1000 for n in painted), painted
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), "the page scrolls sideways"
+        about = page.evaluate("document.getElementById('about').textContent")
+        assert re.search(r" · \d+ devices · days in ", about), about
+        assert page.evaluate("[...document.querySelectorAll('#top-session th')].map(th => th.textContent)") == [
+            "Session", "Project", "Device", "Last", "Processed", "Cost"]
         background = page.evaluate("getComputedStyle(document.body).backgroundColor")
         assert background == ("rgb(17, 18, 20)" if mode == "dark" else "rgb(250, 250, 250)")
         ARTIFACTS.mkdir(exist_ok=True)
