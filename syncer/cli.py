@@ -470,6 +470,8 @@ def report_command(
     compact: CompactOption = False,
     start_of_week: Annotated[Weekday, typer.Option(help="The day weekly rows start on.")] = Weekday.monday,
     source: Annotated[str | None, typer.Option(help=SOURCE_HELP)] = None,
+    offline: Annotated[bool, typer.Option(
+        "--offline", help="--all-devices: use what was fetched last; no network.")] = False,
 ) -> None:
     """This device's usage (or every device's) by day, week, month, session, model, project,
     branch, source, or 5-hour block."""

@@ -93,7 +93,7 @@ def report(kind: str, *, as_json: bool = False, since: str | None = None, until:
            timezone: str | None = None, all_devices: bool = False, fmt: str = Format.table, active: bool = False,
            token_limit: str | None = None, order: str = Order.asc, last: int | None = None,
            breakdown: bool = False, compact: bool = False, start_of_week: str = Weekday.monday,
-           source: str | None = None) -> None:
+           source: str | None = None, offline: bool = False) -> None:
     from syncer import output, render
     from syncer import report as reports
 
@@ -104,7 +104,7 @@ def report(kind: str, *, as_json: bool = False, since: str | None = None, until:
     zone = console.zone(timezone)
     if ReportKind(kind) is ReportKind.blocks:
         _blocks(window, fmt=fmt, zone=zone, all_devices=all_devices, active=active, token_limit=token_limit,
-                breakdown=breakdown)
+                breakdown=breakdown, offline=offline)
         return
     if active or token_limit is not None:
         raise UsageError("--active and --token-limit apply to: ccsync report blocks")
@@ -112,7 +112,7 @@ def report(kind: str, *, as_json: bool = False, since: str | None = None, until:
 
     week_start = list(Weekday).index(Weekday(start_of_week))
     result, warnings = usage_report(console.context(), kind=kind, zone=zone, window=window, all_devices=all_devices,
-                                    week_start=week_start)
+                                    week_start=week_start, offline=offline)
     result = reports.arrange(result, descending=Order(order) is Order.desc, last=last)
     title = render.report_title(result, window=window, zone=zone, device=None if all_devices else _device_name())
     console.show(output.report_output(result, fmt, title=title, warnings=warnings, width=console.width(),
@@ -120,12 +120,12 @@ def report(kind: str, *, as_json: bool = False, since: str | None = None, until:
 
 
 def _blocks(window: Window, *, fmt: OutputFormat, zone: tzinfo, all_devices: bool, active: bool,
-            token_limit: str | None, breakdown: bool) -> None:
+            token_limit: str | None, breakdown: bool, offline: bool) -> None:
     from syncer import output
     from syncer.commands import blocks
 
     result = blocks.report_blocks(console.context(), zone=zone, window=window, all_devices=all_devices,
-                                  active_only=active, token_limit=token_limit)
+                                  active_only=active, token_limit=token_limit, offline=offline)
     console.show(output.blocks_output(result, fmt, zone=zone, breakdown=breakdown, active_only=active))
 
 

@@ -16,6 +16,7 @@ from syncer.git.sync import sync_files
 from syncer.paths import StatePaths
 from tests import logs
 from tests.cli_runner import Cli
+from tests.team import make_team
 
 SAMPLES = Path(__file__).resolve().parent / "samples" / "claude"
 
@@ -351,3 +352,18 @@ def test_a_report_with_no_rows_is_an_empty_table(cli: Cli, sample_logs: Path, ki
     code, out, err = cli("report", kind, "--source", "codex")  # the sample tree has no Codex usage
     assert (code, err) == (0, "")
     assert "Codex only" in out or "codex only" in out
+
+
+def test_a_report_of_every_device_offline_reads_what_was_fetched_last(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = make_team(tmp_path, cli, monkeypatch)
+    fetched = {kind: cli("report", kind, "--all-devices", "--json")[1] for kind in ("daily", "blocks")}
+    remote.rename(tmp_path / "unplugged")  # the disk the remote lives on is gone
+    code, out, _ = cli("report", "daily", "--all-devices", "--json")
+    doc, before = orjson.loads(out), orjson.loads(fetched["daily"])
+    assert code == 0 and doc["rows"] == before["rows"]
+    assert [w for w in doc["warnings"] if w not in before["warnings"]][0].endswith("showing what was fetched last")
+    for kind in ("daily", "blocks"):
+        code, out, err = cli("report", kind, "--all-devices", "--offline", "--json")
+        assert (code, out, err) == (0, fetched[kind], "")  # not even tried: no warning

@@ -99,7 +99,7 @@ def test_a_read_command_answers_as_the_cli_does(cli: Cli, scanned: None, args: t
     ["report", "daily", "--json", "--json"], ["report", "daily", "--last", "0"], ["report", "daily", "--last", "2x"],
     ["report", "daily", "--last", "٣"], ["report", "daily", "--format", "xml"], ["report", "daily", "--since"],
     ["report", "daily", "--since", "--json"], ["report", "daily", "--since="], ["report", "daily", "-zUTC"],
-    ["report", "daily", "--json=yes"], ["report", "daily", "--"], ["report", "daily", "--offline"],
+    ["report", "daily", "--json=yes"], ["report", "daily", "--"], ["report", "daily", "--no-wait"],
     ["goal", "set", "100M"], ["goal", "--help"], ["total", "extra"], ["--no-color", "status"], ["scan"],
     ["status", "--format", "JSON"],
 ])

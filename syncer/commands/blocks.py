@@ -54,15 +54,16 @@ def parse_limit(text: str | None) -> str | int | None:
         raise UsageError(f"--token-limit {text!r} is not a number like 500k or 20M, or max") from None
 
 
-def gather(ctx: Context, *, all_devices: bool) -> tuple[list[blocks.Activity], int, list[str]]:
+def gather(ctx: Context, *, all_devices: bool, offline: bool = False) -> tuple[list[blocks.Activity], int, list[str]]:
     """This device's activities (ledger hours, then log events from the cut), and with
-    `all_devices` every other device's hours from the sync repo."""
+    `all_devices` every other device's hours from the sync repo (as of the last fetch with
+    `offline`)."""
     now_ms = int(ctx.now.timestamp() * 1000)
     warnings: list[str] = []
     if all_devices:
         from syncer.commands.total import gather  # noqa: PLC0415 - only here: git is slow to import
 
-        gathered = gather(ctx, offline=False)
+        gathered = gather(ctx, offline=offline)
         warnings = gathered.warnings
         device = config(ctx).device
         own = next((lg for lg in gathered.ledgers if lg.device == device), None)
@@ -80,11 +81,12 @@ def gather(ctx: Context, *, all_devices: bool) -> tuple[list[blocks.Activity], i
 
 def report_blocks(
     ctx: Context, *, zone: tzinfo, window: Window, all_devices: bool, active_only: bool, token_limit: str | None,
+    offline: bool = False,
 ) -> BlocksResult:
     limit_option = parse_limit(token_limit)
     pricer = Pricer(load_table())
     now_ms = int(ctx.now.timestamp() * 1000)
-    activities, cut, warnings = gather(ctx, all_devices=all_devices)
+    activities, cut, warnings = gather(ctx, all_devices=all_devices, offline=offline)
     found = blocks.identify_blocks(activities, now_ms=now_ms)
     limit = blocks.largest_block(found) if limit_option == "max" else limit_option
     assert limit is None or isinstance(limit, int)

@@ -10,14 +10,16 @@ from syncer.pricing import load_table
 
 
 def usage_report(
-    ctx: Context, *, kind: str, zone: tzinfo, window: report.Window, all_devices: bool, week_start: int = 0
+    ctx: Context, *, kind: str, zone: tzinfo, window: report.Window, all_devices: bool, week_start: int = 0,
+    offline: bool = False,
 ) -> tuple[report.Report, list[str]]:
-    """A report over this device's ledger, or over every device's with `all_devices`."""
+    """A report over this device's ledger, or over every device's with `all_devices` (as of
+    the last fetch with `offline`)."""
     if all_devices:
         # Only here: a report of this device alone must not pay for the git import.
         from syncer.commands.total import gather  # noqa: PLC0415
 
-        gathered = gather(ctx, offline=False)
+        gathered = gather(ctx, offline=offline)
         ledgers, warnings = gathered.ledgers, gathered.warnings
     else:
         own = store.read_ledger(ctx.paths)
