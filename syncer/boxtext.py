@@ -1,111 +1,165 @@
-"""A rich table as plain text, character for character what rich prints off a terminal, in
-microseconds per row instead of rich's fraction of a millisecond per cell (`report session`
-over a team's two years is thousands of rows: seconds in rich).
+"""Tables as plain data, drawn as text without rich: character for character what rich prints
+off a terminal, at a small fraction of rich's cost (`report session` over a team's two years is
+thousands of rows: seconds in rich, whose table module alone takes longer to import than a
+read command's whole table step should take).
 
-Only the tables ccsync draws qualify (heavy-head box, one space of padding, left or right
-columns, sections, multi-line cells) and only when every cell fits whole in the width; for
-anything else `box_text` returns None and the caller lets rich lay the table out. Styles
-(bold, dim) are not drawn: this is for output that is not a terminal, where rich draws none.
+`render` builds a `Table`; `draw` lays it out as rich would off a terminal, or returns None when
+only rich can (a column must fold to fit the width, a title wider than the table, control
+characters); `to_rich` makes rich's table of it for a terminal (colour) and for those cases.
+The drawing is held to rich's own output by tests/test_boxtext.py. Styles (bold, dim) are
+rich's to draw: off a terminal rich draws none. Pure.
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from rich.table import Table
-    from rich.text import Text
+    from rich.table import Table as RichTable
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    cells: Sequence[str]  # one per row, "\n" between a cell's lines
+    right: bool = False  # figures are right-aligned
+    fold: bool = False  # the one column that may fold to fit (a project name); the others never wrap
+
+    @cached_property
+    def measured(self) -> Measured:
+        """Measured once, however many layouts of a report it is tried in."""
+        return _measure(self)
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: Sequence[Column]
+    title: str | None = None
+    styles: Sequence[str | None] = ()  # each row's style on a terminal ("bold", "dim"), or none at all
+    sections: Collection[int] = ()  # rows drawn under a rule (the total)
+
+    @property
+    def measured(self) -> list[Measured]:
+        return [column.measured for column in self.columns]
+
+    @property
+    def width(self) -> int:
+        """Its width in cells, every cell whole."""
+        return sum(m.width for m in self.measured) + 3 * len(self.columns) + 1
+
 
 # rich's HEAVY_HEAD box: (left, line, between columns, right) of each rule
 _TOP, _HEAD, _SECTION, _BOTTOM = "┏━┳┓", "┡━╇┩", "├─┼┤", "└─┴┘"
 
+# Control characters: rich strips or expands them.
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+# Anything outside the ranges rich itself knows to be one cell wide (rich.cells).
+_MAYBE_WIDE = re.compile(r"[^\x20-\x7e\xa0-\xac\xae-\u02ff\u0370-\u0482\u2500-\u25fc\u2800-\u28ff]")
+
+
+class Measured(NamedTuple):
+    width: int  # the widest line in cells, heading included
+    lines: list[list[str]] | None  # each cell's lines, unless every cell is one line
+    wide: bool  # some cell may hold a character that is not one cell wide (east Asian, emoji, accents)
+    drawn: bool  # False when only rich can draw it: control characters, a cell ending in a newline
+
 
 def _width_of(text: str) -> int:
-    if text.isascii():
+    if text.isascii() or not _MAYBE_WIDE.search(text):
         return len(text)
     from rich.cells import cell_len  # noqa: PLC0415 - wide characters only: east Asian, emoji
 
     return cell_len(text)
 
 
-def _plain(value: object, text_type: type[Text]) -> str | None:
-    """The text rich would draw for a cell, header or title, or None when rich would read it
-    differently (markup or emoji codes in a string, control characters, tabs, a styled Text's
-    own justification)."""
-    if isinstance(value, text_type):
-        if value.justify is not None or value.end != "\n":
-            return None
-        text = value.plain
-    elif isinstance(value, str):
-        if "[" in value or value.count(":") > 1:
-            return None
-        text = value
-    else:
-        return None
-    return None if _UNDRAWN.search(text) else text
+def _measure(column: Column) -> Measured:
+    """A column's layout, each test over all its cells at once (in C): thousands of rows."""
+    header, cells = column.header, column.cells
+    flat = "".join(cells)
+    drawn = not (_CONTROL.search(header) or "\n" in header) and (flat.isprintable() or not _CONTROL.search(flat))
+    lines = None
+    if "\n" in flat:
+        lines = [cell.split("\n") for cell in cells]
+        drawn = drawn and not any(cell.endswith("\n") for cell in cells)  # rich drops the empty last line
+    wide = not flat.isascii() and _MAYBE_WIDE.search(flat) is not None
+    parts = cells if lines is None else [part for cell in lines for part in cell]
+    width = max(_width_of(header), max(map(_width_of if wide else len, parts), default=0))
+    return Measured(width, lines, wide, drawn)
 
 
-# Control characters (rich strips or expands them) and a final newline (rich drops the empty line).
-_UNDRAWN = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]|\n\Z")
+def _pad(text: str, width: int, right: bool) -> str:
+    pad = " " * (width - _width_of(text))
+    return pad + text if right else text + pad
 
 
-def box_text(table: Table, width: int) -> str | None:
+def draw(table: Table, width: int) -> str | None:
     """The table as rich would print it at `width` off a terminal, or None when it needs rich."""
-    from rich import box  # noqa: PLC0415 - loaded already: the table is rich's
-    from rich.text import Text  # noqa: PLC0415
-
-    if not (
-        table.box is box.HEAVY_HEAD
-        and table.rows
-        and table.show_header and table.show_edge and not table.show_footer and not table.show_lines
-        and not table.leading and not table.expand and table.width is None and table.caption is None
-        and tuple(table.padding) == (0, 1, 0, 1) and table.pad_edge and not table.collapse_padding
-        and (table.title is None or table.title_justify == "left")
-    ):
+    measured, total = table.measured, table.width
+    rows = len(table.columns[0].cells) if table.columns else 0
+    title = table.title
+    if not rows or total > width or not all(m.drawn for m in measured):
         return None
-    columns = []
-    for column in table.columns:
-        header = _plain(column.header, Text)
-        cells = [_plain(cell, Text) for cell in column.cells]
-        if header is None or None in cells or column.justify not in ("left", "right") or column.width is not None:
-            return None
-        lines = [cell.split("\n") for cell in cells if cell is not None]
-        widest = max([_width_of(header), column.min_width or 0, *(_width_of(part) for c in lines for part in c)])
-        if column.max_width is not None and widest > column.max_width:
-            return None
-        columns.append((header, lines, widest, column.justify == "right"))
-    total = sum(w for _, _, w, _ in columns) + 3 * len(columns) + 1
-    title = None if table.title is None else _plain(table.title, Text)
-    if total > width or (table.title is not None and (title is None or "\n" in title or _width_of(title) > total)):
+    if title is not None and (_CONTROL.search(title) or "\n" in title or _width_of(title) > total):
         return None
 
     def rule(chars: str) -> str:
-        return chars[0] + chars[2].join(chars[1] * (w + 2) for _, _, w, _ in columns) + chars[3]
+        return chars[0] + chars[2].join(chars[1] * (w + 2) for w, *_ in measured) + chars[3]
 
-    def cell(text: str, w: int, right: bool) -> str:
-        if text.isascii():
-            return f" {text.rjust(w)} " if right else f" {text.ljust(w)} "
-        pad = " " * (w - _width_of(text))
-        return f" {pad}{text} " if right else f" {text}{pad} "
-
-    # Column by column: each cell's lines padded to the column's width, then rows joined.
-    padded = [[[cell(line, w, right) for line in c] for c in lines] for _, lines, w, right in columns]
-    blank = [cell("", w, False) for _, _, w, _ in columns]
-    out = [title] if title else []
-    out.append(rule(_TOP))
-    out.append("┃" + "┃".join(cell(h, w, right) for h, _, w, right in columns) + "┃")
-    out.append(rule(_HEAD))
-    rows = table.rows
-    for i, row in enumerate(rows):
-        parts = [column[i] for column in padded]
-        height = max(len(p) for p in parts)
-        if height == 1:
-            out.append("│" + "│".join(p[0] for p in parts) + "│")
+    # One %-format per line: columns of one-cell characters are padded by the format itself,
+    # the others here, by their width in cells.
+    specs: list[str] = []
+    firsts: list[Sequence[str]] = []
+    blanks: list[str] = []
+    tall: set[int] = set()
+    for column, m in zip(table.columns, measured, strict=True):
+        first = column.cells if m.lines is None else [cell[0] for cell in m.lines]
+        if m.wide:
+            specs.append(" %s ")
+            firsts.append([_pad(text, m.width, column.right) for text in first])
+            blanks.append(" " * m.width)
         else:
-            for k in range(height):
-                out.append("│" + "│".join(p[k] if k < len(p) else b for p, b in zip(parts, blank, strict=True)) + "│")
-        if row.end_section and i < len(rows) - 1:
-            out.append(rule(_SECTION))
-    out.append(rule(_BOTTOM))
-    return "\n".join(out) + "\n"
+            specs.append(f" %{'' if column.right else '-'}{m.width}s ")
+            firsts.append(first)
+            blanks.append("")
+        if m.lines is not None:
+            tall.update(i for i, cell in enumerate(m.lines) if len(cell) > 1)
+    line = "│" + "│".join(specs) + "│"
+    body = [line % cells for cells in zip(*firsts, strict=True)]
+    for i in tall:  # a cell of several lines (a session's models): the row's further lines
+        parts = [[] if m.lines is None else m.lines[i] for m in measured]
+        more = [line % tuple(b if k >= len(p) else _pad(p[k], m.width, c.right) if m.wide else p[k]
+                             for p, b, m, c in zip(parts, blanks, measured, table.columns, strict=True))
+                for k in range(1, max(map(len, parts)))]
+        body[i] = "\n".join([body[i], *more])
+    for i in table.sections:
+        if 0 < i < rows:
+            body[i] = rule(_SECTION) + "\n" + body[i]
+    header = "┃" + "┃".join(f" {_pad(c.header, w, c.right)} " for c, (w, *_) in zip(table.columns, measured,
+                                                                                     strict=True)) + "┃"
+    return "\n".join([*([title] if title else []), rule(_TOP), header, rule(_HEAD), *body, rule(_BOTTOM)]) + "\n"
+
+
+def to_rich(table: Table) -> RichTable:
+    """rich's table of it: every text literal (no markup), figures and dates never wrapping."""
+    from rich.table import Table as RichTable  # noqa: PLC0415 - a terminal, or a table only rich can lay out
+    from rich.text import Text  # noqa: PLC0415
+
+    # A title in the style rich gives a string title, without reading markup in it.
+    title = None if table.title is None else Text(table.title, style="table.title")
+    out = RichTable(title=title, title_justify="left")
+    for column, measured in zip(table.columns, table.measured, strict=True):
+        out.add_column(Text(column.header), justify="right" if column.right else "left", overflow="fold",
+                       no_wrap=not column.fold, min_width=None if column.fold else measured.width)
+    rows = list(zip(*(c.cells for c in table.columns), strict=True))
+    styles = table.styles or [None] * len(rows)
+    sections = set(table.sections)
+    for i, (cells, style) in enumerate(zip(rows, styles, strict=True)):
+        if i in sections:
+            out.add_section()
+        out.add_row(*(Text(cell) for cell in cells), style=style)
+    return out
+

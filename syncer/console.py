@@ -45,8 +45,8 @@ def width() -> int:
 def show_table(shown: render.TableText) -> None:
     from syncer import boxtext
 
-    table, note = shown.table, shown.note
-    text = None if terminal() else boxtext.box_text(table, width())  # rich's characters, faster
+    # Off a terminal, rich's characters without rich; on one (colour), or when only rich can lay the table out, rich.
+    text = None if terminal() else boxtext.draw(shown.table, width())
     if text is not None:
         sys.stdout.write(text)
     else:
@@ -54,9 +54,9 @@ def show_table(shown: render.TableText) -> None:
 
         # rich already leaves styling out when piped and honours NO_COLOR; --color forces it on.
         Console(highlight=False, soft_wrap=True, width=width(), no_color=color is False,
-                force_terminal=True if color else None).print(table)
-    if note:
-        say(note)
+                force_terminal=True if color else None).print(boxtext.to_rich(shown.table))
+    if shown.note:
+        say(shown.note)
 
 
 def terminal() -> bool:

@@ -1,4 +1,4 @@
-"""Results as text: pure functions from result objects to strings and rich tables."""
+"""Results as text: pure functions from result objects to strings and tables (`boxtext.Table`)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,19 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from functools import cache
+from itertools import repeat
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
+from syncer import boxtext, report
 from syncer import goal as goal_mod
-from syncer import report
 from syncer.blocks import duration
 
 if TYPE_CHECKING:
-    from rich.table import Table
-
     from syncer.commands.blocks import BlocksResult
     from syncer.scan import ScanResult
+    from syncer.usage import Usage
 
 
 def tokens(n: float) -> str:
@@ -49,6 +51,7 @@ def money(n: float) -> str:
 _CLAUDE_MODEL = re.compile(r"^claude-(?:(\d+(?:-\d+)?)-([a-z]+)|([a-z]+)-(\d+(?:-\d+)?))(?:-\d{8})?$")
 
 
+@cache
 def short_model(model: str) -> str:
     """A model as people say it: `claude-sonnet-4-5-20250929` -> `sonnet-4-5`,
     `claude-3-5-haiku-20241022` -> `haiku-3-5`. Other names are kept whole."""
@@ -58,24 +61,27 @@ def short_model(model: str) -> str:
     return f"{m.group(2)}-{m.group(1)}" if m.group(1) else f"{m.group(3)}-{m.group(4)}"
 
 
-@dataclass(frozen=True)
-class _Column:
-    heading: str
-    cell: Callable[[report.Totals, Callable[[float], str]], str]
-
-
-def _cost(t: report.Totals, _: Callable[[float], str]) -> str:
+def _cost(t: report.Totals) -> str:
     return money(t.cost_usd) + ("*" if t.unpriced else "") if t.cost_known else "unknown"
 
 
-_COLUMNS = {
-    "input": _Column("Input", lambda t, f: f(t.usage.input_tokens)),
-    "output": _Column("Output", lambda t, f: f(t.usage.output_tokens)),
-    "create": _Column("Cache create", lambda t, f: f(t.usage.cache_creation_tokens)),
-    "read": _Column("Cache read", lambda t, f: f(t.usage.cache_read_tokens)),
-    "processed": _Column("Processed", lambda t, f: f(t.usage.processed_tokens)),
-    "all": _Column("All tokens", lambda t, f: f(t.usage.total_tokens)),
-    "cost": _Column("Cost", _cost),
+def _counts(values: list[int]) -> list[str]:
+    """Whole counts with thousands separators, a column at a time (`tokens` for each, faster)."""
+    return list(map(format, values, repeat(",")))
+
+
+def _compact_counts(values: list[int]) -> list[str]:
+    """Counts up to 99,999 whole, bigger ones in compact units: the narrow tables' numbers."""
+    return [compact_tokens(n) for n in values]
+
+
+_FIGURES: dict[str, tuple[str, Callable[[Usage], int]]] = {
+    "input": ("Input", attrgetter("input_tokens")),
+    "output": ("Output", attrgetter("output_tokens")),
+    "create": ("Cache create", attrgetter("cache_creation_tokens")),
+    "read": ("Cache read", attrgetter("cache_read_tokens")),
+    "processed": ("Processed", attrgetter("processed_tokens")),
+    "all": ("All tokens", attrgetter("total_tokens")),
 }
 _FULL: tuple[str, ...] = ("input", "output", "create", "read", "processed", "all", "cost")
 _NARROW: tuple[str, ...] = ("input", "output", "processed", "all", "cost")
@@ -91,7 +97,7 @@ _NOTES = {
 class TableText:
     """A table sized for a width: every cell whole, the dropped columns named in `note`."""
 
-    table: Table
+    table: boxtext.Table
     note: str | None
 
 
@@ -100,43 +106,48 @@ def report_table(
 ) -> TableText:
     """Rows with their figures. Nothing is ever cut: on a narrow terminal (or with `compact`)
     the cache columns go, then big counts switch to compact units (1.2M)."""
-    from rich.table import Table  # noqa: PLC0415 - only commands that print a table pay for rich
-    from rich.text import Text  # noqa: PLC0415
-
     key = report.KEY_FIELD[result.kind]
     model_rows = result.kind == "model"
     extra = ("project", "last", "models") if result.kind == "session" else ()
-    lines: list[tuple[list[str], report.Totals, str | None]] = []
+    # Each line of the table: its label, the row whose extra cells it shows, its figures, its style.
+    lines: list[tuple[str, report.Row | None, report.Totals, str | None]] = []
     for row in result.rows:
         # Sessions by the first 8 characters of their id, as git shortens hashes (JSON has it whole).
         label = short_model(row.key) if model_rows else row.key[:8] if extra else (row.key or "(none)")
         sub = breakdown and len(row.models) > 1
-        lines.append(([label, *_extra_cells(row, extra)], row.totals, "bold" if sub else None))
+        lines.append((label, row, row.totals, "bold" if sub else None))
         if sub:
-            for model, totals in sorted(row.models.items()):
-                lines.append(([f"  {short_model(model)}", *([""] * len(extra))], totals, "dim"))
-    lines.append((["Total", *([""] * len(extra))], result.total, "bold"))
+            lines.extend((f"  {short_model(m)}", None, totals, "dim") for m, totals in sorted(row.models.items()))
+    lines.append(("Total", None, result.total, "bold"))
+    # Then column by column: a report may have thousands of rows (a team's sessions over two years).
+    rows = [row for _, row, *_ in lines]
+    label_columns = [boxtext.Column(key.capitalize(), [label for label, *_ in lines]),
+                     *(boxtext.Column(_EXTRA_HEADINGS[e], _extra_cells(e, rows), fold=e == "project") for e in extra)]
+    totals = [t for *_, t, _ in lines]
+    styles = [style for *_, style in lines]
+    usages = [t.usage for t in totals]
+    figures: dict[tuple[str, bool], boxtext.Column] = {}
 
-    layouts = [(_NARROW, tokens), (_NARROW, compact_tokens), (_MINIMAL, compact_tokens)]
+    def figure(name: str, whole: bool) -> boxtext.Column:
+        """A figure column, formatted once however many layouts are tried."""
+        if (name, whole) not in figures:
+            if name == "cost":
+                column = boxtext.Column("Cost", [_cost(t) for t in totals], right=True)
+            else:
+                heading, value = _FIGURES[name]
+                values = list(map(value, usages))
+                column = boxtext.Column(heading, _counts(values) if whole else _compact_counts(values), right=True)
+            figures[name, whole] = column
+        return figures[name, whole]
+
+    layouts = [(_NARROW, True), (_NARROW, False), (_MINIMAL, False)]
     if not compact:
-        layouts.insert(0, (_FULL, tokens))
-    for names, number in layouts:
-        cells = [[*labels, *(_COLUMNS[n].cell(t, number) for n in names)] for labels, t, _ in lines]
-        headings = [key.capitalize(), *(_EXTRA_HEADINGS[e] for e in extra), *(_COLUMNS[n].heading for n in names)]
-        widths = [max([len(h), *(len(part) for c in cells for part in c[i].splitlines())])
-                  for i, h in enumerate(headings)]
-        if sum(widths) + 3 * len(widths) + 1 <= width:
+        layouts.insert(0, (_FULL, True))
+    for names, whole in layouts:
+        table = boxtext.Table([*label_columns, *(figure(n, whole) for n in names)], title=title, styles=styles,
+                              sections=(len(totals) - 1,))
+        if table.width <= width:
             break
-    table = Table(title=title, title_justify="left")
-    for i, heading in enumerate(headings):
-        # Figures, dates and model names never wrap; a project name folds if nothing else fits.
-        whole = heading != "Project"
-        table.add_column(heading, justify="right" if i > len(extra) else "left", overflow="fold", no_wrap=whole,
-                         min_width=widths[i] if whole else None)
-    for i, (c, (_, _, style)) in enumerate(zip(cells, lines, strict=True)):
-        if i == len(cells) - 1:
-            table.add_section()
-        table.add_row(*(Text(v) for v in c), style=style)
     note = None if names is _FULL or (compact and names is _NARROW) else _NOTES[names]
     return TableText(table, note)
 
@@ -154,16 +165,13 @@ def report_title(result: report.Report, *, window: report.Window, zone: tzinfo, 
     return f"Usage by {report.KEY_FIELD[result.kind]}: {who}, {span}, {zone}"
 
 
-def _extra_cells(row: report.Row, extra: Sequence[str]) -> list[str]:
-    cells = []
-    for name in extra:
-        if name == "models":
-            cells.append("\n".join(short_model(m) for m in sorted(row.models)))
-        elif name == "last":
-            cells.append(str(row.extra.get("last", ""))[:10])
-        else:
-            cells.append(str(row.extra.get(name) or "(none)"))
-    return cells
+def _extra_cells(name: str, rows: list[report.Row | None]) -> list[str]:
+    """A session column's cells: empty under a session (its models' lines, the total)."""
+    if name == "models":
+        return ["\n".join(map(short_model, sorted(r.models))) if r else "" for r in rows]
+    if name == "last":
+        return [str(r.extra.get("last", ""))[:10] if r else "" for r in rows]
+    return [str(r.extra.get(name) or "(none)") if r else "" for r in rows]
 
 
 def compact_tokens(n: float) -> str:
@@ -307,40 +315,40 @@ def status_lines(fields: Mapping[str, object], totals: report.Totals | None, zon
 
 def blocks_table(result: BlocksResult, *, zone: tzinfo, breakdown: bool) -> TableText:
     """5-hour blocks, local times; gaps dimmed, blocks over the token limit marked."""
-    from rich.table import Table  # noqa: PLC0415 - only commands that print a table pay for rich
 
     def at(ms: int) -> str:
         return datetime.fromtimestamp(ms / 1000, UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
-    table = Table(title="5-hour blocks", title_justify="left")
-    for name in ("Block start", "Status", "Models", "Processed", "Cache read", "Cost"):
-        table.add_column(name, justify="left" if name in ("Block start", "Status", "Models") else "right")
+    def figures(t: report.Totals) -> tuple[str, str, str]:
+        return tokens(t.usage.processed_tokens), tokens(t.usage.cache_read_tokens), _cost(t)
+
+    rows: list[tuple[str, ...]] = []
+    styles: list[str | None] = []
     for row in result.rows:
         b = row.block
         if b.is_gap:
-            table.add_row(at(b.start_ms), f"gap {duration(b.end_ms - b.start_ms)}", "", "", "", "", style="dim")
+            rows.append((at(b.start_ms), f"gap {duration(b.end_ms - b.start_ms)}", "", "", "", ""))
+            styles.append("dim")
             continue
         state = "ACTIVE" if b.is_active else f"ended {at(b.end_ms)[-5:]}"
         if row.over_limit:
             state += " over limit"
-        _block_row(table, at(b.start_ms), state, ", ".join(_short(m) for m in sorted(row.models)), row.totals,
-                   style="bold" if b.is_active else None)
+        rows.append((at(b.start_ms), state, ", ".join(_short(m) for m in sorted(row.models)), *figures(row.totals)))
+        styles.append("bold" if b.is_active else None)
         if breakdown and len(row.models) > 1:
             for model, totals in sorted(row.models.items()):
-                _block_row(table, "", "", f"  {model}", totals, style="dim")
-    table.add_section()
-    _block_row(table, "Total", "", "", result.total, style="bold")
-    return TableText(table, None)
+                rows.append(("", "", f"  {model}", *figures(totals)))
+                styles.append("dim")
+    rows.append(("Total", "", "", *figures(result.total)))
+    styles.append("bold")
+    headings = ("Block start", "Status", "Models", "Processed", "Cache read", "Cost")
+    columns = [boxtext.Column(h, cells, right=i >= 3, fold=h == "Models")
+               for i, (h, cells) in enumerate(zip(headings, zip(*rows, strict=True), strict=True))]
+    return TableText(boxtext.Table(columns, title="5-hour blocks", styles=styles, sections=(len(rows) - 1,)), None)
 
 
 def _short(model: str) -> str:
     return model.removeprefix("claude-")
-
-
-def _block_row(table: Table, start: str, state: str, models: str, totals: report.Totals, *, style: str | None) -> None:
-    cost = money(totals.cost_usd) + ("*" if totals.unpriced else "") if totals.cost_known else "unknown"
-    table.add_row(start, state, models, tokens(totals.usage.processed_tokens), tokens(totals.usage.cache_read_tokens),
-                  cost, style=style)
 
 
 def active_lines(result: BlocksResult, *, zone: tzinfo) -> list[str]:

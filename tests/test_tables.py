@@ -7,6 +7,8 @@ and read the diff: a cut number, date or model name is a bug (issue 10, item 1).
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,20 @@ def test_compact_forces_the_narrow_table_without_a_note(cli: Cli, busy_logs: Pat
     assert "Cache read" in wide and "Cache read" not in narrow
     assert "Processed" in narrow and "hidden" not in narrow
     assert "5,754,717" in narrow  # the processed tokens of 2026-11-18, whole: 200 columns need no units
+
+
+@pytest.mark.parametrize("args", [("report", "daily"), ("report", "session", "--breakdown"), ("report", "blocks"),
+                                  ("total", "--offline")])
+def test_a_table_off_a_terminal_imports_no_rich(cli: Cli, busy_logs: Path, args: tuple[str, ...]) -> None:
+    """Importing rich's table costs a read command tens of milliseconds: off a terminal the table
+    is drawn without it, accented project names too (wide characters are rich's to measure)."""
+    logs.write(logs.session_file(busy_logs, "s2", "-srv-cafe"),
+               logs.assistant("msg_c", "req_c", session="s2", cwd="/srv/café", ts="2026-11-20T10:00:00.000Z"))
+    assert cli("scan")[0] == 0
+    env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS")}
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "syncer", *args], env=env, capture_output=True,
+                         text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "┏" in run.stdout and ("café" in run.stdout or args[1] != "session")
+    imported = [line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")]
+    assert "syncer.boxtext" in imported and not [m for m in imported if m.split(".")[0] == "rich"]
