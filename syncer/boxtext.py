@@ -14,51 +14,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
-from functools import cached_property
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from rich.table import Table as RichTable
 
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    cells: Sequence[str]  # one per row, "\n" between a cell's lines
-    right: bool = False  # figures are right-aligned
-    fold: bool = False  # the one column that may fold to fit (a project name); the others never wrap
-
-    @cached_property
-    def measured(self) -> Measured:
-        """Measured once, however many layouts of a report it is tried in."""
-        return _measure(self)
-
-
-@dataclass(frozen=True)
-class Table:
-    columns: Sequence[Column]
-    title: str | None = None
-    styles: Sequence[str | None] = ()  # each row's style on a terminal ("bold", "dim"), or none at all
-    sections: Collection[int] = ()  # rows drawn under a rule (the total)
-
-    @property
-    def measured(self) -> list[Measured]:
-        return [column.measured for column in self.columns]
-
-    @property
-    def width(self) -> int:
-        """Its width in cells, every cell whole."""
-        return sum(m.width for m in self.measured) + 3 * len(self.columns) + 1
-
-
-# rich's HEAVY_HEAD box: (left, line, between columns, right) of each rule
-_TOP, _HEAD, _SECTION, _BOTTOM = "┏━┳┓", "┡━╇┩", "├─┼┤", "└─┴┘"
+# Plain classes and named tuples, no dataclasses, and patterns compiled when first needed
+# (re caches them): every read command imports this module, and a frozen dataclass alone costs a
+# millisecond to build.
 
 # Control characters: rich strips or expands them.
-_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
-# Anything outside the ranges rich itself knows to be one cell wide (rich.cells).
-_MAYBE_WIDE = re.compile(r"[^\x20-\x7e\xa0-\xac\xae-\u02ff\u0370-\u0482\u2500-\u25fc\u2800-\u28ff]")
+_CONTROL = r"[\x00-\x09\x0b-\x1f\x7f]"
+# The characters rich itself knows to be one cell wide (rich.cells); others may be 0 or 2.
+_SINGLE_CELLS = r"[\x20-\x7e\xa0-\xac\xae-\u02ff\u0370-\u0482\u2500-\u25fc\u2800-\u28ff]*"
 
 
 class Measured(NamedTuple):
@@ -68,24 +36,61 @@ class Measured(NamedTuple):
     drawn: bool  # False when only rich can draw it: control characters, a cell ending in a newline
 
 
+class Column:
+    """A column of text cells, measured once: a report tries several layouts with the same
+    figures, and the drawing needs the same measures."""
+
+    __slots__ = ("header", "cells", "right", "fold", "measured")
+
+    def __init__(self, header: str, cells: Sequence[str], *, right: bool = False, fold: bool = False) -> None:
+        self.header = header
+        self.cells = cells  # one per row, "\n" between a cell's lines
+        self.right = right  # figures are right-aligned
+        self.fold = fold  # the one column that may fold to fit (a project name); the others never wrap
+        self.measured = _measure(header, cells)
+
+
+class Table(NamedTuple):
+    columns: Sequence[Column]
+    title: str | None = None
+    styles: Sequence[str | None] = ()  # each row's style on a terminal ("bold", "dim"), or none at all
+    sections: Collection[int] = ()  # rows drawn under a rule (the total)
+
+    @property
+    def width(self) -> int:
+        """Its width in cells, every cell whole."""
+        return sum(c.measured.width for c in self.columns) + 3 * len(self.columns) + 1
+
+
+# rich's HEAVY_HEAD box: (left, line, between columns, right) of each rule
+_TOP, _HEAD, _SECTION, _BOTTOM = "┏━┳┓", "┡━╇┩", "├─┼┤", "└─┴┘"
+
+
+def _has_control(text: str) -> bool:
+    return not text.isprintable() and re.search(_CONTROL, text) is not None
+
+
+def _single_cells(text: str) -> bool:
+    return text.isascii() or re.fullmatch(_SINGLE_CELLS, text) is not None
+
+
 def _width_of(text: str) -> int:
-    if text.isascii() or not _MAYBE_WIDE.search(text):
+    if _single_cells(text):
         return len(text)
     from rich.cells import cell_len  # noqa: PLC0415 - wide characters only: east Asian, emoji
 
     return cell_len(text)
 
 
-def _measure(column: Column) -> Measured:
-    """A column's layout, each test over all its cells at once (in C): thousands of rows."""
-    header, cells = column.header, column.cells
+def _measure(header: str, cells: Sequence[str]) -> Measured:
+    """A column's layout, each test made over all its cells at once (in C): thousands of rows."""
     flat = "".join(cells)
-    drawn = not (_CONTROL.search(header) or "\n" in header) and (flat.isprintable() or not _CONTROL.search(flat))
+    drawn = not (_has_control(header) or "\n" in header or _has_control(flat))
     lines = None
     if "\n" in flat:
         lines = [cell.split("\n") for cell in cells]
         drawn = drawn and not any(cell.endswith("\n") for cell in cells)  # rich drops the empty last line
-    wide = not flat.isascii() and _MAYBE_WIDE.search(flat) is not None
+    wide = not _single_cells(flat)
     parts = cells if lines is None else [part for cell in lines for part in cell]
     width = max(_width_of(header), max(map(_width_of if wide else len, parts), default=0))
     return Measured(width, lines, wide, drawn)
@@ -98,12 +103,12 @@ def _pad(text: str, width: int, right: bool) -> str:
 
 def draw(table: Table, width: int) -> str | None:
     """The table as rich would print it at `width` off a terminal, or None when it needs rich."""
-    measured, total = table.measured, table.width
+    measured, total = [c.measured for c in table.columns], table.width
     rows = len(table.columns[0].cells) if table.columns else 0
     title = table.title
     if not rows or total > width or not all(m.drawn for m in measured):
         return None
-    if title is not None and (_CONTROL.search(title) or "\n" in title or _width_of(title) > total):
+    if title is not None and (_has_control(title) or "\n" in title or _width_of(title) > total):
         return None
 
     def rule(chars: str) -> str:
@@ -151,9 +156,9 @@ def to_rich(table: Table) -> RichTable:
     # A title in the style rich gives a string title, without reading markup in it.
     title = None if table.title is None else Text(table.title, style="table.title")
     out = RichTable(title=title, title_justify="left")
-    for column, measured in zip(table.columns, table.measured, strict=True):
+    for column in table.columns:
         out.add_column(Text(column.header), justify="right" if column.right else "left", overflow="fold",
-                       no_wrap=not column.fold, min_width=None if column.fold else measured.width)
+                       no_wrap=not column.fold, min_width=None if column.fold else column.measured.width)
     rows = list(zip(*(c.cells for c in table.columns), strict=True))
     styles = table.styles or [None] * len(rows)
     sections = set(table.sections)

@@ -25,7 +25,7 @@ PURE = {
     "ledger.py", "tally.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
     "sources/adapter.py", "sources/claude/parser.py", "sources/codex/parser.py", "sources/gemini/parser.py",
     "dashboard.py", "export.py", "blocks.py", "pace.py", "entries.py", "imports.py", "devices.py", "fold.py",
-    "output/__init__.py", "output/documents.py", "output/text.py", "output/schemas.py",
+    "output/__init__.py", "output/documents.py", "output/text.py", "output/schemas.py", "boxtext.py",
 }
 IO_NAMES = {"open", "print", "input"}
 
