@@ -109,22 +109,30 @@ def report_table(
     key = report.KEY_FIELD[result.kind]
     model_rows = result.kind == "model"
     extra = ("project", "last", "models") if result.kind == "session" else ()
-    # Each line of the table: its label, the row whose extra cells it shows, its figures, its style.
-    lines: list[tuple[str, report.Row | None, report.Totals, str | None]] = []
+    # Column by column: a report may have thousands of rows (a team's sessions over two years).
+    labels: list[str] = []
+    rows: list[report.Row | None] = []  # the row whose extra cells each line shows
+    totals: list[report.Totals] = []
+    styles: list[str | None] = []
     for row in result.rows:
         # Sessions by the first 8 characters of their id, as git shortens hashes (JSON has it whole).
-        label = short_model(row.key) if model_rows else row.key[:8] if extra else (row.key or "(none)")
+        labels.append(short_model(row.key) if model_rows else row.key[:8] if extra else (row.key or "(none)"))
+        rows.append(row)
+        totals.append(row.totals)
         sub = breakdown and len(row.models) > 1
-        lines.append((label, row, row.totals, "bold" if sub else None))
+        styles.append("bold" if sub else None)
         if sub:
-            lines.extend((f"  {short_model(m)}", None, totals, "dim") for m, totals in sorted(row.models.items()))
-    lines.append(("Total", None, result.total, "bold"))
-    # Then column by column: a report may have thousands of rows (a team's sessions over two years).
-    rows = [row for _, row, *_ in lines]
-    label_columns = [boxtext.Column(key.capitalize(), [label for label, *_ in lines]),
+            for model, model_totals in sorted(row.models.items()):
+                labels.append(f"  {short_model(model)}")
+                rows.append(None)
+                totals.append(model_totals)
+                styles.append("dim")
+    labels.append("Total")
+    rows.append(None)
+    totals.append(result.total)
+    styles.append("bold")
+    label_columns = [boxtext.Column(key.capitalize(), labels),
                      *(boxtext.Column(_EXTRA_HEADINGS[e], _extra_cells(e, rows), fold=e == "project") for e in extra)]
-    totals = [t for *_, t, _ in lines]
-    styles = [style for *_, style in lines]
     usages = [t.usage for t in totals]
     figures: dict[tuple[str, bool], boxtext.Column] = {}
 
@@ -168,10 +176,16 @@ def report_title(result: report.Report, *, window: report.Window, zone: tzinfo, 
 def _extra_cells(name: str, rows: list[report.Row | None]) -> list[str]:
     """A session column's cells: empty under a session (its models' lines, the total)."""
     if name == "models":
-        return ["\n".join(map(short_model, sorted(r.models))) if r else "" for r in rows]
+        return [_models(tuple(r.models)) if r else "" for r in rows]
     if name == "last":
         return [str(r.extra.get("last", ""))[:10] if r else "" for r in rows]
     return [str(r.extra.get(name) or "(none)") if r else "" for r in rows]
+
+
+@cache
+def _models(models: tuple[str, ...]) -> str:
+    """A session's models, a line each: a handful of combinations over thousands of sessions."""
+    return "\n".join(map(short_model, sorted(models)))
 
 
 def compact_tokens(n: float) -> str:
