@@ -101,12 +101,34 @@ def _pad(text: str, width: int, right: bool) -> str:
     return pad + text if right else text + pad
 
 
-def draw(table: Table, width: int) -> str | None:
-    """The table as rich would print it at `width` off a terminal, or None when it needs rich."""
+# What rich writes on a terminal for the only styles these tables use: each cell's padding and
+# text as three pieces, each wrapped in its own escape codes.
+_SGR = {"bold": "\x1b[1m", "dim": "\x1b[2m", "italic": "\x1b[3m"}
+_RESET = "\x1b[0m"
+
+
+def _styled(style: str | None, inner: str) -> str:
+    """A cell (its inner text or format) with its spaces, as rich writes it in `style`."""
+    if style is None:
+        return f" {inner} "
+    on = _SGR[style]
+    return f"{on} {_RESET}{on}{inner}{_RESET}{on} {_RESET}"
+
+
+def _blank(style: str | None, width: int) -> str:
+    """Below a cell's last line, while another cell of its row goes on: one piece, spaces included."""
+    blank = " " * (width + 2)
+    return blank if style is None else _SGR[style] + blank + _RESET
+
+
+def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
+    """The table as rich would print it at `width`, or None when it needs rich: off a terminal,
+    or `styled`, on a terminal that takes escape codes (bold, dim, italic)."""
     measured, total = [c.measured for c in table.columns], table.width
     rows = len(table.columns[0].cells) if table.columns else 0
     title = table.title
-    if not rows or total > width or not all(m.drawn for m in measured):
+    styles = list(table.styles) if styled and table.styles else [None] * rows
+    if not rows or total > width or not all(m.drawn for m in measured) or not set(styles) <= {None, *_SGR}:
         return None
     if title is not None and (_has_control(title) or "\n" in title or _width_of(title) > total):
         return None
@@ -118,33 +140,37 @@ def draw(table: Table, width: int) -> str | None:
     # the others here, by their width in cells.
     specs: list[str] = []
     firsts: list[Sequence[str]] = []
-    blanks: list[str] = []
     tall: set[int] = set()
     for column, m in zip(table.columns, measured, strict=True):
         first = column.cells if m.lines is None else [cell[0] for cell in m.lines]
         if m.wide:
-            specs.append(" %s ")
+            specs.append("%s")
             firsts.append([_pad(text, m.width, column.right) for text in first])
-            blanks.append(" " * m.width)
         else:
-            specs.append(f" %{'' if column.right else '-'}{m.width}s ")
+            specs.append(f"%{'' if column.right else '-'}{m.width}s")
             firsts.append(first)
-            blanks.append("")
         if m.lines is not None:
             tall.update(i for i, cell in enumerate(m.lines) if len(cell) > 1)
-    line = "│" + "│".join(specs) + "│"
-    body = [line % cells for cells in zip(*firsts, strict=True)]
+    lines = {style: "│" + "│".join(_styled(style, spec) for spec in specs) + "│" for style in {None, *styles}}
+    body = [lines[None] % cells for cells in zip(*firsts, strict=True)]
+    for i, style in enumerate(styles):
+        if style is not None:  # a few rows (the total), or under each session with --breakdown
+            body[i] = lines[style] % tuple(cells[i] for cells in firsts)
     for i in tall:  # a cell of several lines (a session's models): the row's further lines
         parts = [[] if m.lines is None else m.lines[i] for m in measured]
-        more = [line % tuple(b if k >= len(p) else _pad(p[k], m.width, c.right) if m.wide else p[k]
-                             for p, b, m, c in zip(parts, blanks, measured, table.columns, strict=True))
+        style = styles[i]
+        more = ["│" + "│".join(_styled(style, _pad(p[k], m.width, c.right)) if k < len(p) else _blank(style, m.width)
+                              for p, m, c in zip(parts, measured, table.columns, strict=True)) + "│"
                 for k in range(1, max(map(len, parts)))]
         body[i] = "\n".join([body[i], *more])
     for i in table.sections:
         if 0 < i < rows:
             body[i] = rule(_SECTION) + "\n" + body[i]
-    header = "┃" + "┃".join(f" {_pad(c.header, w, c.right)} " for c, (w, *_) in zip(table.columns, measured,
-                                                                                     strict=True)) + "┃"
+    bold = "bold" if styled else None
+    header = "┃" + "┃".join(_styled(bold, _pad(c.header, m.width, c.right))
+                            for c, m in zip(table.columns, measured, strict=True)) + "┃"
+    if title and styled:
+        title = _SGR["italic"] + title + _RESET
     return "\n".join([*([title] if title else []), rule(_TOP), header, rule(_HEAD), *body, rule(_BOTTOM)]) + "\n"
 
 

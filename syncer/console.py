@@ -45,8 +45,10 @@ def width() -> int:
 def show_table(shown: render.TableText) -> None:
     from syncer import boxtext
 
-    # Off a terminal, rich's characters without rich; on one (colour), or when only rich can lay the table out, rich.
-    text = None if terminal() else boxtext.draw(shown.table, width())
+    # rich's characters (and escape codes) without rich, unless only rich can lay the table out
+    # or rich writes to a Windows console by its own means. A dumb terminal gets no styles.
+    styled = terminal() and os.environ.get("TERM", "").lower() not in ("dumb", "unknown")
+    text = None if sys.platform == "win32" and styled else boxtext.draw(shown.table, width(), styled=styled)
     if text is not None:
         sys.stdout.write(text)
     else:

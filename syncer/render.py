@@ -356,7 +356,7 @@ def blocks_table(result: BlocksResult, *, zone: tzinfo, breakdown: bool) -> Tabl
     rows.append(("Total", "", "", *figures(result.total)))
     styles.append("bold")
     headings = ("Block start", "Status", "Models", "Processed", "Cache read", "Cost")
-    columns = [boxtext.Column(h, cells, right=i >= 3, fold=h == "Models")
+    columns = [boxtext.Column(h, cells, right=i >= 3, fold=i < 3)
                for i, (h, cells) in enumerate(zip(headings, zip(*rows, strict=True), strict=True))]
     return TableText(boxtext.Table(columns, title="5-hour blocks", styles=styles, sections=(len(rows) - 1,)), None)
 

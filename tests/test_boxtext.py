@@ -14,9 +14,12 @@ from syncer import boxtext, render, report
 from syncer.ledger import SessionUsage
 
 
-def rich_text(table: boxtext.Table, width: int) -> str:
+def rich_text(table: boxtext.Table, width: int, *, terminal: bool = False, no_color: bool = False) -> str:
+    """What rich prints: off a terminal, or on one (any colour system: these tables use only bold,
+    dim and italic, which NO_COLOR keeps)."""
     out = io.StringIO()
-    Console(file=out, highlight=False, soft_wrap=True, width=width).print(boxtext.to_rich(table))
+    Console(file=out, highlight=False, soft_wrap=True, width=width, force_terminal=terminal, no_color=no_color,
+            color_system="standard" if terminal else None).print(boxtext.to_rich(table))
     return out.getvalue()
 
 
@@ -29,15 +32,18 @@ WORDS = st.sampled_from(["", "a", "api", "2026-11-20", "1,234,567", "$95.43", "æ
 @given(
     columns=st.lists(st.tuples(st.sampled_from(["Date", "Input", "Cache create", "Project", "[b]H", "åˆ—", "%d"]),
                                st.booleans(), st.booleans()), min_size=1, max_size=6),
-    rows=st.lists(st.tuples(st.lists(WORDS, min_size=6, max_size=6), st.booleans(), st.sampled_from([None, "bold"])),
+    rows=st.lists(st.tuples(st.lists(WORDS, min_size=6, max_size=6), st.booleans(),
+                            st.sampled_from([None, "bold", "dim"])),
                   min_size=1, max_size=6),
     width=st.integers(20, 140),
     title=st.sampled_from([None, "", "Usage by date: laptop, all time, UTC", "a very long title " * 8, "x [red]y",
                            "a:b:c :smile:"]),
+    terminal=st.booleans(),
+    no_color=st.booleans(),
 )
 def test_it_draws_what_rich_draws_or_declines(
     columns: list[tuple[str, bool, bool]], rows: list[tuple[list[str], bool, str | None]], width: int,
-    title: str | None,
+    title: str | None, terminal: bool, no_color: bool,
 ) -> None:
     table = boxtext.Table(
         [boxtext.Column(heading, [cells[i] for cells, _, _ in rows], right=right, fold=fold)
@@ -45,9 +51,9 @@ def test_it_draws_what_rich_draws_or_declines(
         title=title, styles=[style for _, _, style in rows],
         sections=[i for i, (_, rule, _) in enumerate(rows) if rule],
     )
-    drawn = boxtext.draw(table, width)
+    drawn = boxtext.draw(table, width, styled=terminal)
     if drawn is not None:
-        assert drawn == rich_text(table, width)
+        assert drawn == rich_text(table, width, terminal=terminal, no_color=no_color)
     if all(c.measured.drawn for c in table.columns) and table.width <= width and "\n" not in (title or "") \
             and len(title or "") <= table.width:
         assert drawn is not None  # markup, emoji codes, wide characters: drawn, not left to rich

@@ -71,17 +71,31 @@ def test_compact_forces_the_narrow_table_without_a_note(cli: Cli, busy_logs: Pat
 
 
 @pytest.mark.parametrize("args", [("report", "daily"), ("report", "session", "--breakdown"), ("report", "blocks"),
-                                  ("total", "--offline")])
-def test_a_table_off_a_terminal_imports_no_rich(cli: Cli, busy_logs: Path, args: tuple[str, ...]) -> None:
-    """Importing rich's table costs a read command tens of milliseconds: off a terminal the table
-    is drawn without it, accented project names too (wide characters are rich's to measure)."""
+                                  ("total", "--offline"), ("--color", "report", "session", "--breakdown")])
+def test_a_table_imports_no_rich(cli: Cli, busy_logs: Path, args: tuple[str, ...]) -> None:
+    """Importing rich's table costs a read command tens of milliseconds, and rich draws a team's
+    thousands of sessions in seconds: tables are drawn without it, piped or on a terminal
+    (`--color`: the escape codes rich would write), accented project names too (wide
+    characters are rich's to measure)."""
     logs.write(logs.session_file(busy_logs, "s2", "-srv-cafe"),
                logs.assistant("msg_c", "req_c", session="s2", cwd="/srv/café", ts="2026-11-20T10:00:00.000Z"))
     assert cli("scan")[0] == 0
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "COLUMNS")}
-    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "syncer", *args], env=env, capture_output=True,
-                         text=True, check=False)
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "syncer", *args], env={**env, "TERM": "xterm"},
+                         capture_output=True, text=True, check=False)
     assert run.returncode == 0, run.stderr
-    assert "┏" in run.stdout and ("café" in run.stdout or args[1] != "session")
+    assert "┏" in run.stdout and ("café" in run.stdout or "session" not in args)
+    assert ("\x1b[1m" in run.stdout) == ("--color" in args)
     imported = [line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines() if line.startswith("import time:")]
     assert "syncer.boxtext" in imported and not [m for m in imported if m.split(".")[0] == "rich"]
+
+
+def test_a_dumb_terminal_gets_the_table_without_styles(cli: Cli, busy_logs: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """As rich does: TERM=dumb takes no escape codes, even with --color."""
+    cli("scan")
+    monkeypatch.setenv("TERM", "xterm")
+    styled = cli("--color", "report", "daily", "-z", "UTC")[1]
+    monkeypatch.setenv("TERM", "dumb")
+    plain = cli("--color", "report", "daily", "-z", "UTC")[1]
+    assert "\x1b[1m" in styled and "\x1b[" not in plain and plain == cli("report", "daily", "-z", "UTC")[1]
