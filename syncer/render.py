@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -13,10 +12,10 @@ from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from syncer import boxtext, report
-from syncer import goal as goal_mod
 from syncer.blocks import duration
 
 if TYPE_CHECKING:
+    from syncer import goal as goal_mod
     from syncer.commands.blocks import BlocksResult
     from syncer.scan import ScanResult
     from syncer.usage import Usage
@@ -401,6 +400,8 @@ def week_lines(result: BlocksResult) -> list[str]:
 
 def settings_diff(before: str | None, after: str, *, path: str) -> str:
     """What a settings change would do, as a unified diff."""
+    import difflib  # noqa: PLC0415 - one command's, not every read command's
+
     lines = difflib.unified_diff((before or "").splitlines(keepends=True), after.splitlines(keepends=True),
                                  fromfile=f"{path} (now)", tofile=f"{path} (after)")
     return "".join(line if line.endswith("\n") else line + "\n" for line in lines).rstrip("\n")
