@@ -1,13 +1,12 @@
-"""Tables as plain data, drawn as text without rich: character for character what rich prints
-off a terminal, at a small fraction of rich's cost (`report session` over a team's two years is
-thousands of rows: seconds in rich, whose table module alone takes longer to import than a
-read command's whole table step should take).
+"""Tables as plain data, drawn as text without rich: character for character, and on a
+terminal escape code for escape code, what rich prints, at a small fraction of rich's cost
+(`report session` over a team's two years is thousands of rows: seconds in rich, whose table
+module alone takes longer to import than a read command's whole table step should take).
 
-`render` builds a `Table`; `draw` lays it out as rich would off a terminal, or returns None when
-only rich can (a column must fold to fit the width, a title wider than the table, control
-characters); `to_rich` makes rich's table of it for a terminal (colour) and for those cases.
-The drawing is held to rich's own output by tests/test_boxtext.py. Styles (bold, dim) are
-rich's to draw: off a terminal rich draws none. Pure.
+`render` builds a `Table`; `draw` lays it out as rich would, or returns None when only rich can
+(a column must fold to fit the width, a title wider than the table, control characters);
+`to_rich` makes rich's table of it for those cases and for what rich draws by other means
+(a Windows console). tests/test_boxtext.py holds the drawing to rich's own output. Pure.
 """
 
 from __future__ import annotations
