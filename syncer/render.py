@@ -137,6 +137,7 @@ def report_table(
 
     def figure(name: str, whole: bool) -> boxtext.Column:
         """A figure column, formatted once however many layouts are tried."""
+        whole = whole or name == "cost"  # a cost is always in dollars and cents
         if (name, whole) not in figures:
             if name == "cost":
                 column = boxtext.Column("Cost", [_cost(t) for t in totals], right=True)
