@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from typing import Annotated, Literal
 
@@ -17,7 +18,7 @@ from syncer.ledger import Ledger
 from syncer.pace import GoalProgress as GoalProgress  # the maths live apart, free of pydantic
 from syncer.pace import Metric as Metric
 from syncer.pace import progress as progress
-from syncer.report import Pricer, Report, Totals, Window, build
+from syncer.report import Group, PricedRow, Pricer, Report, Totals, Window, build, day_groups, key_totals, merge_groups
 
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
@@ -114,6 +115,44 @@ def progress_from(goal: Goal, *, daily: Report, devices: Report, today: date) ->
     series = {date.fromisoformat(row.key): metric_value(row.totals, goal.metric) for row in daily.rows}
     shares = {row.key: metric_value(row.totals, goal.metric) for row in devices.rows}
     return progress(goal, daily=series, devices=shares, today=today)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where the goal stands, with what each device adds to it (what `goalcache` keeps)."""
+
+    progress: GoalProgress
+    shares: dict[str, float]  # device -> its current
+    daily: dict[str, dict[date, float]]  # device -> its metric per local day (from `each_since` on)
+
+
+def standing(goal: Goal, ledgers: Sequence[Ledger], *, zone: tzinfo, pricer: Pricer, today: date,
+             each_since: date, devices: Report | None = None) -> Standing:
+    """`progress_over`'s progress, and each device's figures per day from `each_since` on, from
+    one pass over the hourly rows: every device's daily figures are each device's added up.
+    `devices`: the report by device over every source and all time, when the caller made it."""
+    window = Window(since=goal.start, source=goal.source)
+    if devices is None or goal.start is not None or goal.source is not None:
+        devices = build("device", ledgers, zone=zone, window=window, pricer=pricer)
+    # Only a cost needs a price; a token metric would pay for pricing every group of every day.
+    priced = pricer if goal.metric == "cost" else _no_price
+    parts = day_groups(ledgers, zone=zone, window=window)
+
+    def series(groups: dict[Group, list[int]]) -> dict[date, float]:
+        return {date.fromisoformat(key): metric_value(t, goal.metric) for key, t in key_totals(groups, priced).items()}
+
+    first = each_since.isoformat()
+    shares = {row.key: metric_value(row.totals, goal.metric) for row in devices.rows}
+    return Standing(
+        progress(goal, daily=series(merge_groups(parts)), devices=shares, today=today),
+        shares,
+        {ledger.device: series({g: c for g, c in part.items() if g[0] >= first})
+         for ledger, part in zip(ledgers, parts, strict=True)},
+    )
+
+
+def _no_price(source: str, row: PricedRow) -> float | None:
+    return None
 
 
 def progress_over(

@@ -8,7 +8,6 @@ figures from here and this device's own from its fresh numbers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -17,8 +16,7 @@ import orjson
 from syncer.paths import StatePaths
 
 if TYPE_CHECKING:
-    from syncer import goal, report
-    from syncer.ledger import Ledger
+    from syncer import goal
 
 SCHEMA_VERSION = 1
 PACE_DAYS = 30
@@ -36,36 +34,30 @@ class CachedGoal(NamedTuple):
 
 
 def remember(
-    paths: StatePaths, *, device: str, ledgers: Sequence[Ledger], by_device: report.Report | None,
-    current: goal.Goal | None, zone: tzinfo, pricer: report.Pricer, now: datetime,
+    paths: StatePaths, *, device: str, current: goal.Goal | None, standing: goal.Standing | None, zone: tzinfo,
+    now: datetime,
 ) -> None:
     """Write the cache (best effort: a failed write only leaves the status line older figures).
-    `by_device` is each device's all-time figure over every source, when `total` made it already."""
+    `standing`: where `current` stands, with each device's figures (None without a goal)."""
     # Here, not at the top: the status line imports this module to read, and must not load pydantic.
-    from syncer import goal as goal_mod  # noqa: PLC0415
-    from syncer import report  # noqa: PLC0415
     from syncer.errors import DiskError  # noqa: PLC0415
     from syncer.store import write_atomic  # noqa: PLC0415
 
     written = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "written": written, "device": device, "goal": None,
                            "devices": {}}
-    if current is not None:
+    if current is not None and standing is not None:
         start = current.start
         doc["goal"] = {"target": current.target, "metric": current.metric, "deadline": current.deadline.isoformat(),
                        "source": current.source, "start": None if start is None else start.isoformat()}
         today = now.astimezone(zone).date()
         since = today - timedelta(days=PACE_DAYS)
-        recent = report.Window(since if start is None else max(since, start), today, current.source)
-        if by_device is None or current.source is not None or start is not None:
-            by_device = report.build("device", ledgers, zone=zone,
-                                     window=report.Window(since=start, source=current.source), pricer=pricer)
-        whole = {row.key: row.totals for row in by_device.rows}
-        for ledger in ledgers:
-            daily = report.build("daily", [ledger], zone=zone, window=recent, pricer=pricer)
-            doc["devices"][ledger.device] = {
-                "current": goal_mod.metric_value(whole.get(ledger.device, report.Totals()), current.metric),
-                "daily": {row.key: goal_mod.metric_value(row.totals, current.metric) for row in daily.rows},
+        first = since if start is None else max(since, start)
+        none = 0.0 if current.metric == "cost" else 0  # what a device with no usage has
+        for name, daily in standing.daily.items():
+            doc["devices"][name] = {
+                "current": standing.shares.get(name, none),
+                "daily": {day.isoformat(): value for day, value in daily.items() if first <= day <= today},
             }
     try:
         write_atomic(paths.goal_cache, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 
 from syncer import blocks
 from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
@@ -41,11 +41,12 @@ class Totals:
             self.unpriced |= row.unpriced
             self.priced = self.priced or row.priced
             return
-        self.usage.add(
-            Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
-                  row.cache_creation_1h_tokens, row.cache_read_tokens)
-        )
-        self.messages += row.messages
+        self.add_usage(Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
+                             row.cache_creation_1h_tokens, row.cache_read_tokens), row.messages, cost, model)
+
+    def add_usage(self, usage: Usage, messages: int, cost: float | None, model: str | None) -> None:
+        self.usage.add(usage)
+        self.messages += messages
         if cost is None:
             if model is not None:
                 self.unpriced.add(model)
@@ -164,59 +165,157 @@ def build(
 
     Counts are summed per (row, model, pricing tier) first and priced once per group: cost is
     linear in tokens, and 20 devices' two years are tens of thousands of hourly rows."""
-    groups: dict[tuple[str, str, str, bool, bool], list[int]] = {}
     extra: dict[str, dict[str, object]] = {}
-
-    def add(key: str, source: str, row: PricedRow) -> None:
-        counts = groups.get((key, source, row.model, row.long_context, row.fast))
-        if counts is None:
-            groups[(key, source, row.model, row.long_context, row.fast)] = list(row[-6:])
-        else:
-            for i, value in enumerate(row[-6:]):
-                counts[i] += value
-
     if kind == "session":
-        for ledger in ledgers:
-            for session in ledger.sessions:
-                if not window.holds(_local_date(session.last, zone)):
-                    continue
-                if window.source is not None and session.source != window.source:
-                    continue
-                extra[session.id] = {
-                    "source": session.source, "project": session.project, "branch": session.branch,
-                    "device": ledger.device,
-                    "first": stamp(session.first),
-                    "last": stamp(session.last),
-                }
-                for usage in session.usage:
-                    add(session.id, session.source, usage)
+        groups = _session_groups(ledgers, zone, window, extra)
     else:
-        def day(label: str) -> date:
-            return label_day(label, zone)
+        groups = _hour_groups(kind, ledgers, zone, window, week_start)
+    return _report(kind, groups, extra, pricer)
 
-        key_of = _key_function(kind, day, week_start)
-        if kind in ("daily", "weekly", "monthly"):
-            key_of = _once_per_hour(key_of)
-        all_days = window.since is None and window.until is None
-        source = window.source
-        # Hour labels sort as time does: rows a day or more outside the window are skipped by
-        # comparing labels (no zone is 24 hours from UTC); the rest by their local day.
-        low = (window.since - timedelta(days=1)).isoformat() if window.since and window.since > date.min else ""
-        high = (window.until + timedelta(days=2)).isoformat() if window.until and window.until < _NEAR_MAX else "~"
-        for ledger in ledgers:
-            for hour_row in ledger.hours:
-                if (source is None or hour_row.source == source) and (
-                    all_days or (low <= hour_row.hour < high and window.holds(day(hour_row.hour)))
-                ):
-                    add(key_of(hour_row, ledger), hour_row.source, hour_row)
 
+Group = tuple[str, str, str, bool, bool]
+"""A report row's key, and the source, model, pricing tier and speed of some of its counts."""
+
+
+def _add_counts(groups: dict[Group, list[int]], group: Group, row: Sequence[Any]) -> None:
+    """Adds the last six items of `row` (a row's counts, or a group's) to the group's."""
+    counts = groups.get(group)
+    if counts is None:
+        groups[group] = list(row[-6:])
+    else:  # the six counts, unrolled: this runs once per row of every device's years
+        counts[0] += row[-6]
+        counts[1] += row[-5]
+        counts[2] += row[-4]
+        counts[3] += row[-3]
+        counts[4] += row[-2]
+        counts[5] += row[-1]
+
+
+def _session_groups(
+    ledgers: Sequence[Ledger], zone: tzinfo, window: Window, extra: dict[str, dict[str, object]]
+) -> dict[Group, list[int]]:
+    groups: dict[Group, list[int]] = {}
+    all_days = window.since is None and window.until is None
+    for ledger in ledgers:
+        for session in ledger.sessions:
+            if not all_days and not window.holds(_local_date(session.last, zone)):
+                continue
+            if window.source is not None and session.source != window.source:
+                continue
+            extra[session.id] = {
+                "source": session.source, "project": session.project, "branch": session.branch,
+                "device": ledger.device,
+                "first": stamp(session.first),
+                "last": stamp(session.last),
+            }
+            for usage in session.usage:
+                _add_counts(groups, (session.id, session.source, usage.model, usage.long_context, usage.fast), usage)
+    return groups
+
+
+_FIELD_KEYS = {"model": 2, "project": 3, "branch": 4, "source": 1}
+"""Report kinds keyed by one field of the hourly row: its index."""
+
+
+def _hour_groups(
+    kind: str, ledgers: Sequence[Ledger], zone: tzinfo, window: Window, week_start: int
+) -> dict[Group, list[int]]:
+    groups: dict[Group, list[int]] = {}
+    field = _FIELD_KEYS.get(kind)
+    timed = field is None and kind not in ("device", "owner")
+    period = _period_keys(kind, zone, week_start) if timed else None
+    known = _PERIODS[(kind, zone, week_start)] if timed else {}
+    all_days = window.since is None and window.until is None
+    source = window.source
+    # Hour labels sort as time does: rows a day or more outside the window are skipped by
+    # comparing labels (no zone is 24 hours from UTC); the rest by their local day.
+    low = (window.since - timedelta(days=1)).isoformat() if window.since and window.since > date.min else ""
+    high = (window.until + timedelta(days=2)).isoformat() if window.until and window.until < _NEAR_MAX else "~"
+    for ledger in ledgers:
+        key = ledger.device if kind == "device" else (ledger.owner or "")  # owner: "" for a device naming none
+        for row in ledger.hours:
+            if source is not None and row[1] != source:
+                continue
+            if not all_days and not (low <= row[0] < high and window.holds(label_day(row[0], zone))):
+                continue
+            if period is not None:
+                key = known.get(row[0]) or period(row[0])  # the call only for an hour first seen
+            elif field is not None:
+                key = row[field]  # type: ignore[assignment]  # a text field: _FIELD_KEYS
+            _add_counts(groups, (key, row[1], row[2], row[5], row[6]), row)
+    return groups
+
+
+_PERIODS: dict[tuple[str, tzinfo, int], dict[str, str]] = {}
+"""(kind, zone, first day of the week) -> hour label -> its day, week or month: the reports of
+one run (a total and its goal, an export) ask again for the same hours."""
+
+
+def _period_keys(kind: str, zone: tzinfo, week_start: int) -> Callable[[str], str]:
+    if kind not in ("daily", "weekly", "monthly"):
+        raise ValueError(f"unknown report kind {kind!r}")
+    known = _PERIODS.setdefault((kind, zone, week_start), {})
+
+    def period(label: str) -> str:
+        found = known.get(label)
+        if found is None:
+            day = label_day(label, zone)
+            if kind == "daily":
+                found = day.isoformat()
+            elif kind == "weekly":
+                found = (day - timedelta(days=(day.weekday() - week_start) % 7)).isoformat()
+            else:
+                found = day.strftime("%Y-%m")
+            known[label] = found
+        return found
+
+    return period
+
+
+def day_groups(ledgers: Sequence[Ledger], *, zone: tzinfo, window: Window) -> list[dict[Group, list[int]]]:
+    """Each ledger's hourly rows grouped as `build("daily", [ledger])` groups them: with
+    `merge_groups`, the daily figures of every device and of each from one pass over the rows."""
+    return [_hour_groups("daily", [ledger], zone, window, 0) for ledger in ledgers]
+
+
+def merge_groups(parts: Iterable[dict[Group, list[int]]]) -> dict[Group, list[int]]:
+    """The groups of several ledgers' rows, as one pass over all of them makes them: the same
+    counts, first seen first (so their costs add up in the same order, to the same float)."""
+    merged: dict[Group, list[int]] = {}
+    for part in parts:
+        for group, counts in part.items():
+            _add_counts(merged, group, counts)
+    return merged
+
+
+def key_totals(groups: dict[Group, list[int]], pricer: Callable[[str, PricedRow], float | None]) -> dict[str, Totals]:
+    """Each key's totals, priced as `build` prices its rows (without the per-model breakdown)."""
+    totals: dict[str, Totals] = {}
+    for (key, source, model, long_context, fast), counts in groups.items():
+        found = totals.get(key)
+        if found is None:
+            found = totals[key] = Totals()
+        found.add_usage(Usage(*counts[:5]), counts[5], pricer(source, SessionUsage(model, long_context, fast, *counts)),
+                        model)
+    return totals
+
+
+def _report(
+    kind: str, groups: dict[Group, list[int]], extra: dict[str, dict[str, object]],
+    pricer: Callable[[str, PricedRow], float | None],
+) -> Report:
     rows: dict[str, Row] = {}
     for (key, source, model, long_context, fast), counts in groups.items():
-        usage = SessionUsage(model, long_context, fast, *counts)
+        cost = pricer(source, SessionUsage(model, long_context, fast, *counts))
+        usage = Usage(*counts[:5])  # counts: COUNT_FIELDS, in order
         row = rows.get(key)
         if row is None:
             row = rows[key] = Row(key, extra=extra.get(key, {}))
-        _add(row, usage, pricer(source, usage))
+        row.totals.add_usage(usage, counts[5], cost, model)
+        by_model = row.models.get(model)
+        if by_model is None:
+            by_model = row.models[model] = Totals()
+        by_model.add_usage(usage, counts[5], cost, model)
     if kind == "session":
         ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
     else:
@@ -225,51 +324,6 @@ def build(
     for row in ordered:
         total.add_row(row.totals, None, None)
     return Report(kind, ordered, total, unpriced_warnings(total.unpriced))
-
-
-def _add(row: Row, usage: SessionUsage, cost: float | None) -> None:
-    row.totals.add_row(usage, cost, usage.model)
-    model = row.models.get(usage.model)
-    if model is None:
-        model = row.models[usage.model] = Totals()
-    model.add_row(usage, cost, usage.model)
-
-
-def _key_function(
-    kind: str, day: Callable[[str], date], week_start: int = 0
-) -> Callable[[HourRow, Ledger], str]:
-    if kind == "daily":
-        return lambda r, _: day(r.hour).isoformat()
-    if kind == "weekly":
-        return lambda r, _: (day(r.hour) - timedelta(days=(day(r.hour).weekday() - week_start) % 7)).isoformat()
-    if kind == "monthly":
-        return lambda r, _: day(r.hour).strftime("%Y-%m")
-    if kind == "model":
-        return lambda r, _: r.model
-    if kind == "project":
-        return lambda r, _: r.project
-    if kind == "branch":
-        return lambda r, _: r.branch
-    if kind == "source":
-        return lambda r, _: r.source
-    if kind == "device":
-        return lambda _, ledger: ledger.device
-    if kind == "owner":
-        return lambda _, ledger: ledger.owner or ""  # a device that names no owner
-    raise ValueError(f"unknown report kind {kind!r}")
-
-
-def _once_per_hour(key_of: Callable[[HourRow, Ledger], str]) -> Callable[[HourRow, Ledger], str]:
-    """A key that depends on the row's hour only, worked out once per hour label."""
-    keys: dict[str, str] = {}
-
-    def key(row: HourRow, ledger: Ledger) -> str:
-        found = keys.get(row.hour)
-        if found is None:
-            found = keys[row.hour] = key_of(row, ledger)
-        return found
-
-    return key
 
 
 def unpriced_warnings(models: Iterable[str]) -> list[str]:

@@ -1,13 +1,18 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from syncer import goal, pace
+from syncer import goal, pace, report
 from syncer.errors import GoalCorrupt, SchemaTooNew, UsageError
+from syncer.ledger import HourRow, Ledger, sum_tokens
 from syncer.output.documents import goal_fields
+from syncer.pricing import load_table
 from tests.cli_runner import Cli
 
 SET_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -124,3 +129,53 @@ def test_a_goal_with_a_window_is_written_so_an_older_ccsync_refuses_it() -> None
     assert goal.parse_goal(goal.dump_goal(windowed)) == windowed.model_copy(update={"schema_version": 2})
     plain = orjson.loads(goal.dump_goal(make()))
     assert plain["schema_version"] == 1 and "start" not in plain
+
+
+# -- one pass over every device's rows (`goal.standing`) ---------------------------------------
+
+MODELS = ["claude-sonnet-4-5-20250929", "claude-opus-4-6", "gpt-5", "no-price-model"]
+
+
+def team(draw: st.DrawFn) -> list[Ledger]:
+    """Three devices whose rows share hours, models and sources (in any order), around midnight
+    in zones far from UTC, some long-context or fast."""
+    ledgers = []
+    for name in ("ana", "bo", "ci"):
+        hours = draw(st.lists(st.builds(
+            lambda h, src, m, lc, fast, n: HourRow(
+                (datetime(2026, 10, 20, tzinfo=UTC) + timedelta(hours=h)).strftime("%Y-%m-%dT%H"), src, m, "p", "b",
+                lc, fast, n, 7 * n, 3 * n, n, 11 * n, 1),
+            st.integers(0, 24 * 40), st.sampled_from(["claude", "codex"]), st.sampled_from(MODELS), st.booleans(),
+            st.booleans(), st.integers(1, 10**6),
+        ), max_size=40))
+        ledgers.append(Ledger(schema_version=2, device=name, install_id=name[0] * 32, generation=1,
+                              totals=sum_tokens(hours), hours=hours, sessions=[]))
+    return ledgers
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), metric=st.sampled_from(["processed", "all", "output", "cost"]),
+       start=st.sampled_from([None, date(2026, 11, 3)]), source=st.sampled_from([None, "codex"]),
+       zone=st.sampled_from([UTC, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12")]))
+def test_the_one_pass_standing_is_what_a_report_per_device_gives(
+    data: st.DataObject, metric: goal.Metric, start: date | None, source: str | None, zone: tzinfo
+) -> None:
+    """`total` works out the goal and every device's daily figures from one pass over the rows;
+    they are exactly (to the float) what a daily report over all devices, a report by device and
+    a daily report of each device give."""
+    ledgers = data.draw(st.composite(lambda draw: team(draw))())
+    g = goal.Goal(target=5000 if metric == "cost" else 10**8, metric=metric, deadline=date(2026, 12, 31),
+                  start=start, source=source, set_by="ana", set_at=SET_AT)
+    pricer = report.Pricer(load_table())
+    today, since = date(2026, 11, 25), date(2026, 11, 10)
+    by_device = report.build("device", ledgers, zone=zone, window=report.Window(), pricer=pricer)
+    stand = goal.standing(g, ledgers, zone=zone, pricer=pricer, today=today, each_since=since, devices=by_device)
+    want, _ = goal.progress_over(g, ledgers, zone=zone, pricer=pricer, today=today, devices=by_device)
+    assert repr(stand.progress) == repr(want)
+    window = report.Window(since=start, source=source)
+    devices = report.build("device", ledgers, zone=zone, window=window, pricer=pricer)
+    assert stand.shares == {r.key: goal.metric_value(r.totals, metric) for r in devices.rows}
+    for ledger in ledgers:
+        daily = report.build("daily", [ledger], zone=zone, window=window, pricer=pricer)
+        want_daily = [(date.fromisoformat(r.key), goal.metric_value(r.totals, metric)) for r in daily.rows]
+        assert repr(sorted(stand.daily[ledger.device].items())) == repr([d for d in want_daily if d[0] >= since])

@@ -10,10 +10,8 @@ from datetime import UTC, date, tzinfo
 
 from syncer import goal, store
 from syncer.commands.context import DEFAULT_WAIT, Context, config, writer_lock
-from syncer.commands.remote import access, remote_of
 from syncer.commands.total import TotalResult, total
 from syncer.errors import RemoteRefused, RemoteUnavailable, UsageError
-from syncer.git import local
 
 
 def goal_progress(ctx: Context, *, offline: bool, zone: tzinfo) -> TotalResult:
@@ -43,6 +41,8 @@ def set_goal(
         set_at=ctx.now.astimezone(UTC).replace(microsecond=0), source=source,
     )
     # Here, not at the top: reading a goal must not pay for the network client (a tenth of a second).
+    from syncer.commands.remote import access, remote_of  # noqa: PLC0415
+    from syncer.git import local  # noqa: PLC0415
     from syncer.git.sync import sync_files  # noqa: PLC0415
 
     with writer_lock(ctx, wait=DEFAULT_WAIT):  # the local repositories are made under it

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime, tzinfo
+from datetime import timedelta, tzinfo
 
 from syncer import devices, entries, goal, goalcache, report, store
 from syncer.commands.context import Context, config, writer_lock
-from syncer.commands.remote import FETCH_WAIT, access, remote_of
 from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteRefused, RemoteUnavailable, SchemaTooNew
-from syncer.git import history, local
+from syncer.git import history
 from syncer.git.snapshot import snapshot
 from syncer.ledger import Ledger
 from syncer.paths import StatePaths
@@ -38,7 +37,9 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     cfg = config(ctx)
     warnings: list[str] = []
     if not offline:
-        from syncer.git import transport  # noqa: PLC0415 - urllib3 and dulwich's client: fetching only
+        # Here, not at the top: the network client (urllib3, dulwich's client) is for fetching only.
+        from syncer.commands.remote import FETCH_WAIT, access, remote_of  # noqa: PLC0415
+        from syncer.git import local, transport  # noqa: PLC0415
 
         try:
             with writer_lock(ctx, wait=FETCH_WAIT):  # a first sync may be making them too
@@ -105,23 +106,18 @@ def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo, source: str | N
         else report.build(by, gathered.ledgers, zone=zone, window=window, pricer=pricer)
     )
     every_source = by_device if source is None else None
-    progress = _progress(gathered, every_source, zone, pricer, ctx.now)
+    today = ctx.now.astimezone(zone).date()
+    standing = None if gathered.goal is None else goal.standing(
+        gathered.goal, gathered.ledgers, zone=zone, pricer=pricer, today=today,
+        each_since=today - timedelta(days=goalcache.PACE_DAYS), devices=every_source)
     # What the status line shows as the goal across devices, until the next total.
-    goalcache.remember(ctx.paths, device=config(ctx).device, ledgers=gathered.ledgers, by_device=every_source,
-                       current=gathered.goal, zone=zone, pricer=pricer, now=ctx.now)
+    goalcache.remember(ctx.paths, device=config(ctx).device, current=gathered.goal, standing=standing, zone=zone,
+                       now=ctx.now)
+    progress = None if standing is None else standing.progress
+    if progress is not None and gathered.goal_pending:
+        progress = replace(progress, pending=True)
     warnings = gathered.warnings + by_device.warnings
     included = entries.summary(gathered.ledgers)
     if included:
         warnings.append(included)  # a total says what was added by hand, imported, or removed
     return TotalResult(grouped, by_device, progress, warnings, gathered.goal_error)
-
-
-def _progress(
-    gathered: Gathered, by_device: report.Report | None, zone: tzinfo, pricer: report.Pricer, now: datetime
-) -> goal.GoalProgress | None:
-    """The goal's progress; `by_device` is every source's usage by device, when at hand."""
-    if gathered.goal is None:
-        return None
-    progress, _ = goal.progress_over(gathered.goal, gathered.ledgers, zone=zone, pricer=pricer,
-                                     today=now.astimezone(zone).date(), devices=by_device)
-    return replace(progress, pending=True) if gathered.goal_pending else progress
