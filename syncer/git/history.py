@@ -18,7 +18,7 @@ def last_commits(repo: Path, *, since: datetime | None = None) -> dict[str, date
     no further back than `since` (a warning about the last 7 days need not read years)."""
     if not repo.exists():
         return {}
-    r = local.open_local(repo)
+    r = local.open_reader(repo)
     try:
         tip = local.tracking_tip(r)
         found: dict[str, datetime] = {}

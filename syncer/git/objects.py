@@ -7,19 +7,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
+from typing import TYPE_CHECKING
 
 from dulwich.errors import ApplyDeltaError, ChecksumMismatch, ObjectFormatException
 from dulwich.objects import Commit, ObjectID, Tree
-from dulwich.repo import Repo
 
 from syncer.git import layout, limits
 from syncer.git.size import MALFORMED, OBJ_BLOB, object_header
+
+if TYPE_CHECKING:
+    from dulwich.repo import Repo
+
+    from syncer.git.local import Reader
 
 UNREADABLE: tuple[type[Exception], ...] = (KeyError, OSError, ObjectFormatException, ChecksumMismatch, ApplyDeltaError)
 """What reading a damaged or missing object from the local copy can raise."""
 
 
-def _read_object(repo: Repo, sha: ObjectID, kind: type[Commit] | type[Tree]) -> Commit | Tree:
+def _read_object(repo: Repo | Reader, sha: ObjectID, kind: type[Commit] | type[Tree]) -> Commit | Tree:
     obj = repo.object_store[sha]
     if not isinstance(obj, kind):
         raise ObjectFormatException(
@@ -28,13 +33,13 @@ def _read_object(repo: Repo, sha: ObjectID, kind: type[Commit] | type[Tree]) -> 
     return obj
 
 
-def commit(repo: Repo, sha: ObjectID) -> Commit:
+def commit(repo: Repo | Reader, sha: ObjectID) -> Commit:
     obj = _read_object(repo, sha, Commit)
     assert isinstance(obj, Commit)
     return obj
 
 
-def tree(repo: Repo, sha: ObjectID) -> Tree:
+def tree(repo: Repo | Reader, sha: ObjectID) -> Tree:
     obj = _read_object(repo, sha, Tree)
     assert isinstance(obj, Tree)
     return obj
@@ -91,7 +96,7 @@ def write_tree(
 
 
 def read_capped_blob(
-    repo: Repo, mode: int, sha: ObjectID, where: str, left_out: AbstractSet[ObjectID] = frozenset()
+    repo: Repo | Reader, mode: int, sha: ObjectID, where: str, left_out: AbstractSet[ObjectID] = frozenset()
 ) -> tuple[bytes | None, str | None]:
     """The bytes of a regular-file blob no larger than MAX_DEVICE_FILE, or a warning. `left_out`:
     the objects a fetch left out as too large (`local.left_out`)."""

@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from dulwich.objects import ObjectID
-from dulwich.repo import Repo
+
+if TYPE_CHECKING:
+    from dulwich.repo import Repo
+
+    from syncer.git.local import Reader
 
 OBJ_BLOB = 3
 _LOOSE_TYPES = {b"commit": 1, b"tree": 2, b"blob": 3, b"tag": 4}
@@ -25,7 +29,7 @@ MALFORMED: tuple[type[Exception], ...] = (IndexError, ValueError, zlib.error)
 """What `object_header` raises on a malformed header."""
 
 
-def object_header(repo: Repo, sha: ObjectID) -> tuple[int | None, int] | None:
+def object_header(repo: Repo | Reader, sha: ObjectID) -> tuple[int | None, int] | None:
     """(type, size) of an object without inflating its body; None if it is not in the store.
 
     For a delta in a pack the type is None (known only after resolving the chain) and the size

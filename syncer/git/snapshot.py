@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dulwich.objects import Tree
-from dulwich.repo import Repo
 
 from syncer.git import layout, local, objects
+from syncer.git.local import Reader
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def snapshot(repo: Path) -> Snapshot:
     """
     if not repo.exists():
         return Snapshot({}, None, [], None)
-    r = local.open_local(repo)
+    r = local.open_reader(repo)
     try:
         tip = local.tracking_tip(r)
         if tip is None:
@@ -50,14 +50,14 @@ def snapshot(repo: Path) -> Snapshot:
         r.close()
 
 
-def _read_goal(r: Repo, root: Tree) -> tuple[bytes | None, str | None]:
+def _read_goal(r: Reader, root: Tree) -> tuple[bytes | None, str | None]:
     if layout.GOAL.encode() not in root:
         return None, None
     mode, sha = root[layout.GOAL.encode()]
     return objects.read_capped_blob(r, mode, sha, layout.GOAL, local.left_out(r))
 
 
-def _read_device_files(r: Repo, root: Tree, warnings: list[str]) -> dict[str, bytes]:
+def _read_device_files(r: Reader, root: Tree, warnings: list[str]) -> dict[str, bytes]:
     """`data/<device-id>.json` files: regular blobs, exactly named, under the size cap."""
     files: dict[str, bytes] = {}
     if b"data" not in root:
