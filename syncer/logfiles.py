@@ -10,10 +10,14 @@ import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from syncer.errors import LogRootMissing
 from syncer.sources import SOURCES
 from syncer.sources.adapter import Source
+
+if TYPE_CHECKING:
+    from syncer.store import Checkpoint
 
 
 @dataclass(frozen=True)
@@ -100,3 +104,23 @@ def _walk(name: str, source: Source, root: Path, top: Path, found: list[LogFile]
                     ))
                 else:
                     warnings.append(f"skipped {entry.path}: not a regular file")
+
+
+def unchanged(log: LogFile, cp: Checkpoint | None) -> bool:
+    """Whether `log` is as its checkpoint saw it (same file, size and time): nothing to read."""
+    return (
+        cp is not None
+        and (cp.dev, cp.ino, cp.size, cp.mtime_ns) == (log.dev, log.ino, log.size, log.mtime_ns)
+        and cp.offset <= log.size
+    )
+
+
+def resume_at(log: LogFile, cp: Checkpoint | None) -> int:
+    """Where reading `log` will likely start (for the progress bar and `status`; the scan's
+    `read_log` decides): a file of a source that is not resumable is read whole unless unchanged.
+    Here, not in the scan: `status` asks, and must not import the scan engine."""
+    if cp is None or (cp.dev, cp.ino) != (log.dev, log.ino) or cp.offset > log.size:
+        return 0
+    if SOURCES[log.source].resumable:
+        return cp.offset
+    return log.size if unchanged(log, cp) else 0

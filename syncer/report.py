@@ -23,7 +23,7 @@ KEY_FIELD: dict[str, str] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Totals:
     """Summed counts with their cost; `cost_usd` leaves out unpriced models (see `unpriced`)."""
 
@@ -59,7 +59,7 @@ class Totals:
         return self.priced or not self.unpriced
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     key: str
     totals: Totals = field(default_factory=Totals)

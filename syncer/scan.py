@@ -29,7 +29,7 @@ from syncer import store
 from syncer.events import Event
 from syncer.keystore import KeyStore
 from syncer.ledger import MAX_TEXT, Ledger, fit
-from syncer.logfiles import LogFile, find_logs
+from syncer.logfiles import LogFile, find_logs, resume_at, unchanged
 from syncer.paths import StatePaths
 from syncer.pricing import long_context_threshold
 from syncer.privacy import branch_name, hidden_names, project_name
@@ -64,14 +64,6 @@ class ScanResult:
     warnings: list[str] = field(default_factory=list)
     ledger_changed: bool = False
     rebuilt: bool = False
-
-
-def _unchanged(log: LogFile, cp: Checkpoint | None) -> bool:
-    return (
-        cp is not None
-        and (cp.dev, cp.ino, cp.size, cp.mtime_ns) == (log.dev, log.ino, log.size, log.mtime_ns)
-        and cp.offset <= log.size
-    )
 
 
 def scan(
@@ -128,7 +120,7 @@ def _scan(
         if cp is None or (cp.dev, cp.ino) != (log.dev, log.ino):
             moved = by_inode.get((log.dev, log.ino))  # renamed or moved: same file, new path
             cp = checkpoints.get(moved) if moved else None
-        if _unchanged(log, cp):
+        if unchanged(log, cp):
             assert cp is not None
             kept[key] = cp
         else:
@@ -218,16 +210,6 @@ def _usable_cpus() -> int:
         return len(os.sched_getaffinity(0)) or 1
     except (AttributeError, OSError):  # not on macOS or Windows
         return os.cpu_count() or 1
-
-
-def resume_at(log: LogFile, cp: Checkpoint | None) -> int:
-    """Where reading `log` will likely start (for the progress bar and `status`; `read_log`
-    decides): a file of a source that is not resumable is read whole unless unchanged."""
-    if cp is None or (cp.dev, cp.ino) != (log.dev, log.ino) or cp.offset > log.size:
-        return 0
-    if SOURCES[log.source].resumable:
-        return cp.offset
-    return log.size if _unchanged(log, cp) else 0
 
 
 def _fingerprint(head: bytes) -> str:

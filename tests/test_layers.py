@@ -62,6 +62,16 @@ def test_commands_without_git_do_not_import_dulwich() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
 
 
+def test_read_commands_do_not_import_what_only_writes_or_fetches() -> None:
+    # status reads checkpoints, not the scan engine (its index is sqlite3); total and goal
+    # offline read the sync repo's objects, not the network client or dulwich's Repo.
+    reads = "syncer.commands.status, syncer.commands.report, syncer.commands.total, syncer.commands.goal"
+    heavy = ("sqlite3", "syncer.scan", "syncer.tally", "syncer.commands.remote", "syncer.git.transport",
+             "dulwich.client", "dulwich.repo", "urllib3")
+    code = f"import sys, {reads}; assert not {{*{heavy!r}}} & set(sys.modules), {{*{heavy!r}}} & set(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
 def test_pure_modules_do_no_io() -> None:
     for name in PURE:
         tree = ast.parse((PACKAGE / name).read_text())

@@ -9,11 +9,10 @@ from syncer import report, runlog, store
 from syncer.commands.context import Context
 from syncer.errors import LedgerCorrupt
 from syncer.git import urls
-from syncer.logfiles import LogFile, find_logs
+from syncer.logfiles import LogFile, find_logs, resume_at
 from syncer.paths import StatePaths
 from syncer.pricing import load_table
 from syncer.published import LastSync, read_last_sync
-from syncer.scan import resume_at
 from syncer.sources import SOURCES
 from syncer.store import Config
 
