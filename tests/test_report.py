@@ -4,14 +4,14 @@ local day would not)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncer import report
-from syncer.ledger import HourRow, Ledger, sum_tokens
+from syncer.ledger import HourRow, Ledger, hour_index, hour_label, sum_tokens
 
 ZONES: list[tzinfo] = [UTC, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12"), ZoneInfo("America/St_Johns"),
                        ZoneInfo("Asia/Kathmandu")]
@@ -64,3 +64,15 @@ def test_windows_at_the_ends_of_the_calendar() -> None:
 @given(moment=st.datetimes(timezones=st.sampled_from([UTC, ZoneInfo("Asia/Kathmandu")])))
 def test_a_stamp_is_what_strftime_writes(moment: datetime) -> None:
     assert report.stamp(moment) == moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(hour=st.one_of(st.integers(hour_index("0001-01-01T00"), hour_index("9999-12-31T23")),
+                      st.integers(hour_index("0001-01-01T00"), hour_index("0001-01-02T23")),
+                      st.integers(hour_index("9999-12-30T00"), hour_index("9999-12-31T23"))),
+       zone=st.sampled_from([*ZONES, ZoneInfo("Europe/Berlin"), ZoneInfo("Australia/Lord_Howe"),
+                             timezone(timedelta(hours=-23, minutes=-59)), timezone(timedelta(hours=23, minutes=59))]))
+def test_an_hour_labels_local_day_is_its_hours(hour: int, zone: tzinfo) -> None:
+    """Reports read the local day straight from the label; it is the day of the hour's start,
+    the calendar's first or last day past either end."""
+    assert report.label_day(hour_label(hour), zone) == report.local_day(hour, zone)
