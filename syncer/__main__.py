@@ -4,6 +4,7 @@ longer than the first two, and as long as the third."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from datetime import UTC, datetime
@@ -39,7 +40,13 @@ def run(args: list[str]) -> NoReturn:
 
         command = quick.parse(args)
         if command is not None:
-            console.run(command)
+            # A read command lives a fraction of a second and leaves no garbage cycles worth
+            # collecting; the collector's walks over its imports and rows cost a tenth of it.
+            gc.disable()
+            try:
+                console.run(command)
+            finally:
+                gc.enable()
     from syncer.cli import main as run_cli
 
     run_cli()
