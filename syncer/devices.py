@@ -5,7 +5,7 @@ nobody is warned that they have gone quiet). Pure: ledgers and times in, rows ou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from syncer.errors import UsageError
@@ -104,7 +104,7 @@ def retire(own: Ledger, device: str, everyone: Sequence[Ledger], *, now: datetim
     if earlier is not None:
         raise UsageError(f"device {device} was already retired by {earlier.by} on {earlier.at.date().isoformat()}")
     retirement = Retirement(device=device, by=own.device, at=now.astimezone(UTC).replace(microsecond=0))
-    return own.model_copy(update={"retired": [*own.retired, retirement]})
+    return replace(own, retired=[*own.retired, retirement])
 
 
 def since(now: datetime) -> datetime:

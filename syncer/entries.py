@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, tzinfo
 
 from syncer.errors import UsageError
@@ -84,15 +84,12 @@ def counted(ledgers: Sequence[Ledger]) -> list[Ledger]:
             result.append(ledger)
             continue
         rows = [_row(e) for e in mine]
-        # Unvalidated sums: a peer's entries may add up past what one field holds; a report
-        # adds Python integers and shows them, it does not refuse the total.
-        totals = Tokens.model_construct(
-            **{f: getattr(ledger.totals, f) + sum(getattr(r, f) for r in rows) for f in COUNT_FIELDS}
-        )
-        # Built unvalidated, as the tally builds a ledger: every part was validated on load. The
-        # entries' rows go last: reports group rows and need no order (a total over 20 devices
+        # A peer's entries may add up past what one field of a file holds; a report adds Python
+        # integers and shows them, it does not refuse the total.
+        totals = Tokens(**{f: getattr(ledger.totals, f) + sum(getattr(r, f) for r in rows) for f in COUNT_FIELDS})
+        # The entries' rows go last: reports group rows and need no order (a total over 20 devices
         # must not pay for sorting their hours again).
-        result.append(ledger.model_copy(update={"hours": [*ledger.hours, *rows], "totals": totals}))
+        result.append(replace(ledger, hours=[*ledger.hours, *rows], totals=totals))
     return result
 
 
@@ -106,7 +103,7 @@ def _row(entry: Entry) -> HourRow:
 def add(ledger: Ledger, new: Sequence[Entry]) -> Ledger:
     known = {e.id for e in ledger.entries}
     fresh = [e for e in new if e.id not in known]
-    return ledger.model_copy(update={"entries": [*ledger.entries, *fresh]})
+    return replace(ledger, entries=[*ledger.entries, *fresh])
 
 
 def remove(own: Ledger, entry_ref: str, everyone: Sequence[Ledger], *, now: datetime) -> tuple[Ledger, Listed]:
@@ -120,7 +117,7 @@ def remove(own: Ledger, entry_ref: str, everyone: Sequence[Ledger], *, now: date
                 f"entry {entry_ref} was already removed by {item.removal.by} on {item.removal.at.date().isoformat()}"
             )
         removal = Removal(id=entry_ref, by=own.device, at=now.astimezone(UTC).replace(microsecond=0))
-        return own.model_copy(update={"removed": [*own.removed, removal]}), item
+        return replace(own, removed=[*own.removed, removal]), item
     raise UsageError(f"no entry {entry_ref!r}; list the entries and their ids with: ccsync entries")
 
 
@@ -135,11 +132,12 @@ def union(own: Ledger, other: Ledger) -> Ledger | None:
     retired = [r for r in other.retired if r.device not in retired_here]
     if not entries and not removed and not retired:
         return None
-    return own.model_copy(update={
-        "entries": sorted([*own.entries, *entries], key=lambda e: (e.added_at, e.id)),
-        "removed": sorted([*own.removed, *removed], key=lambda r: (r.at, r.id)),
-        "retired": sorted([*own.retired, *retired], key=lambda r: (r.at, r.device)),
-    })
+    return replace(
+        own,
+        entries=sorted([*own.entries, *entries], key=lambda e: (e.added_at, e.id)),
+        removed=sorted([*own.removed, *removed], key=lambda r: (r.at, r.id)),
+        retired=sorted([*own.retired, *retired], key=lambda r: (r.at, r.device)),
+    )
 
 
 def summary(ledgers: Sequence[Ledger]) -> str | None:

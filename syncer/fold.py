@@ -25,13 +25,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 import orjson
 
 from syncer.errors import LedgerCorrupt
-from syncer.ledger import HourRow, Ledger, Session, SessionUsage, dump_ledger, sum_tokens
+from syncer.ledger import COUNT_FIELDS, HourRow, Ledger, Session, SessionUsage, dump_ledger, sum_tokens
 
 PREFIX = "folded:"
 TARGET = 3 / 4
@@ -73,7 +74,7 @@ def fold(ledger: Ledger, *, days: str | None, months: str | None) -> Ledger:
     changes nothing; totals and every sum stay as they were."""
     hours = _fold_hours(ledger.hours, days, months)
     sessions = _fold_sessions(ledger.sessions, ledger.install_id, days, months)
-    return ledger.model_copy(update={"hours": hours, "sessions": sessions, "totals": sum_tokens(hours)})
+    return replace(ledger, hours=hours, sessions=sessions, totals=sum_tokens(hours))
 
 
 def _period(day: str, days: str | None, months: str | None) -> str | None:
@@ -138,7 +139,7 @@ def holds_all(newer: Ledger, older: Ledger) -> bool:
     Where either was folded, both are compared at the grain of the more folded one, folded
     rows by period alone (a project renamed since, by a change of privacy, names them anew)."""
     a, b = newer.totals, older.totals
-    if any(getattr(a, f) < getattr(b, f) for f in type(a).model_fields):
+    if any(getattr(a, f) < getattr(b, f) for f in COUNT_FIELDS):
         return False
     days, months = folded_through((newer, older))
     ours = _by_period(_fold_sessions(newer.sessions, newer.install_id, days, months) if days else newer.sessions)
@@ -239,7 +240,7 @@ def _fitted(ledger: Ledger, target: int, estimate: int) -> Ledger:
 def _assembled(ledger: Ledger, parts: Sequence[Part]) -> Ledger:
     hours = sorted(row for part in parts for row in part[0])
     sessions = sorted((s for part in parts for s in part[1]), key=lambda s: s.id)
-    return ledger.model_copy(update={"hours": hours, "sessions": sessions, "totals": sum_tokens(hours)})
+    return replace(ledger, hours=hours, sessions=sessions, totals=sum_tokens(hours))
 
 
 def _size(hours: Sequence[HourRow], sessions: Sequence[Session]) -> int:

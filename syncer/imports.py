@@ -35,6 +35,7 @@ import orjson
 from syncer.entries import UNKNOWN_MODEL, entry_id, listing, noon
 from syncer.errors import UsageError
 from syncer.ledger import MAX_COUNT, Entry, HourRow, Ledger, Session, SessionUsage, fit, hour_index
+from syncer.schemas.ledger import checked_entry
 
 Shape = Literal["tracker", "ccusage-db", "toktrack", "ccusage-daily"]
 FIELDS = ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens")
@@ -309,7 +310,7 @@ def plan(
 
     def take(record: Record, counts: Counts, reason: str) -> Decision:
         eid = entry_id("import", record.key.encode())
-        entry = Entry(
+        entry = checked_entry(
             id=eid, kind="import", hour=noon(record.day, day_zone), source=record.source,
             model=record.model or UNKNOWN_MODEL,
             input_tokens=counts[0], output_tokens=counts[1],

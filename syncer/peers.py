@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from syncer import entries
 from syncer.errors import ConfigError, LedgerCorrupt, SchemaTooNew
 from syncer.fold import holds_all
-from syncer.ledger import Ledger, parse_ledger
+from syncer.ledger import Ledger
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ def count_once(own: Ledger | None, device: str, files: Mapping[str, bytes]) -> C
         if name == device:
             continue
         try:
-            peer = parse_ledger(raw, what=f"data/{name}.json")
+            peer = _parse(raw, what=f"data/{name}.json")
         except (LedgerCorrupt, SchemaTooNew) as exc:
             warnings.append(f"skipped {exc.message}")
             continue
@@ -87,7 +87,7 @@ def printable_ledger(ledger: Ledger) -> Ledger:
                    usage=[u._replace(model=printable(u.model)) for u in s.usage])
         for s in ledger.sessions
     ]
-    return ledger.model_copy(update={"hours": hours, "sessions": sessions})
+    return replace(ledger, hours=hours, sessions=sessions)
 
 
 def published_record(raw: bytes | None, *, device: str, ours: Ledger) -> Ledger | None:
@@ -97,7 +97,7 @@ def published_record(raw: bytes | None, *, device: str, ours: Ledger) -> Ledger 
     if raw is None:
         return None
     try:
-        theirs = parse_ledger(raw, what=f"data/{device}.json in the sync repo")
+        theirs = _parse(raw, what=f"data/{device}.json in the sync repo")
     except (LedgerCorrupt, SchemaTooNew):
         return None  # ours to replace: only this device writes it
     if theirs.install_id != ours.install_id:
@@ -131,9 +131,15 @@ def former_names(
         if name == device or not any(mark in raw for mark in marks):  # a cheap test first
             continue
         try:
-            theirs = parse_ledger(raw, what=f"data/{name}.json")
+            theirs = _parse(raw, what=f"data/{name}.json")
         except (LedgerCorrupt, SchemaTooNew):
             continue
         if theirs.install_id in install_ids and holds_all(ledger, theirs):
             former[f"data/{name}.json"] = raw
     return former
+
+
+def _parse(raw: bytes, *, what: str) -> Ledger:
+    from syncer.schemas.ledger import parse_ledger  # noqa: PLC0415  (pydantic only for bytes not yet validated)
+
+    return parse_ledger(raw, what=what)

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable
+from dataclasses import replace
 
 from syncer.ledger import COUNT_FIELDS, HourRow, Ledger, fit
 
@@ -72,4 +73,4 @@ def apply_privacy(ledger: Ledger, *, privacy: str, key: str) -> Ledger:
         s._replace(project=renamed(s.project, privacy=privacy, key=key), branch=branch_name(s.branch, privacy=privacy))
         for s in ledger.sessions
     ]
-    return ledger.model_copy(update={"hours": hours, "sessions": sessions})
+    return replace(ledger, hours=hours, sessions=sessions)

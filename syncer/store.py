@@ -19,7 +19,7 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -28,8 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew, UsageError
-from syncer.ledger import DEVICE_ID_PATTERN, Ledger, Owner, checked_bytes, dump_ledger, parse_ledger
+from syncer.ledger import DEVICE_ID_PATTERN, Ledger, dump_ledger
 from syncer.paths import StatePaths
+from syncer.schemas.ledger import Owner  # the config's owner is the ledger's
 
 if TYPE_CHECKING:
     from syncer.keystore import KeyStore
@@ -271,6 +272,8 @@ def _read_optional(path: Path) -> bytes | None:
 
 
 def read_ledger(paths: StatePaths) -> Ledger | None:
+    from syncer.schemas.ledger import parse_ledger
+
     data = _read_optional(paths.ledger)
     if data is None:
         return None
@@ -304,6 +307,8 @@ def save(
 ) -> Ledger | None:
     """Commit the tally, its key index and the checkpoints; returns the new ledger if its
     counts changed, else None (and the ledger file is left as it is)."""
+    from syncer.schemas.ledger import checked_bytes
+
     old_generation = old.generation if old else 0
     # The ledger's own install id wins over the config's: an adoption cut short after its
     # commit point (see `adopt`) must not hand the adopted record back to the old identity.
@@ -316,7 +321,7 @@ def save(
         _remove_other_states(paths, old_generation)  # an index of version 0.1, now moved
         return None
     generation = old_generation + 1
-    ledger = ledger.model_copy(update={"generation": generation})
+    ledger = replace(ledger, generation=generation)
     keys.stage(tally.index, tally.covered_before, generation)
     _write_state(paths, state, generation)
     if old is not None:
@@ -334,7 +339,7 @@ def _write_state(paths: StatePaths, state: LocalState, generation: int) -> None:
 
 
 def _same_counts(old: Ledger, new: Ledger) -> bool:
-    return old.model_copy(update={"generation": 0}) == new.model_copy(update={"generation": 0})
+    return replace(old, generation=0) == replace(new, generation=0)
 
 
 def _remove_other_states(paths: StatePaths, keep: int) -> None:
@@ -355,12 +360,14 @@ def set_owner(paths: StatePaths, owner: str | None) -> None:
     owner changes: the generation (and so the local state paired with it) stays."""
     ledger = read_ledger(paths)
     if ledger is not None and ledger.owner != owner:
-        record(paths, ledger.model_copy(update={"owner": owner}))
+        record(paths, replace(ledger, owner=owner))
 
 
 def write_ledger(paths: StatePaths, ledger: Ledger) -> None:
     """Install `ledger` as this device's ledger with no local state (restore): the next scan
     re-derives the state without counting anything twice."""
+    from syncer.schemas.ledger import checked_bytes
+
     _remove_other_states(paths, -1)  # first: a state must never outlive the ledger it was for
     if paths.ledger.exists():
         _backup(paths)
@@ -381,7 +388,7 @@ def adopt(paths: StatePaths, config: Config, record: Ledger, *, own: Ledger | No
         config = config.model_copy(update={"former_install_ids": former})
         save_config(paths, config)
     _remove_other_states(paths, -1)
-    write_ledger(paths, record.model_copy(update={"device": config.device}))
+    write_ledger(paths, replace(record, device=config.device))
     config = config.model_copy(update={"install_id": record.install_id})
     save_config(paths, config)
     return config
@@ -393,12 +400,14 @@ def rename_ledger(paths: StatePaths, device: str) -> None:
     ledger = read_ledger(paths)
     if ledger is None or ledger.device == device:
         return
-    record(paths, ledger.model_copy(update={"device": device}))
+    record(paths, replace(ledger, device=device))
 
 
 def record(paths: StatePaths, ledger: Ledger) -> None:
     """Write `ledger`, whose counts from logs are those on disk (a new device id, entries added
     or removed): its generation stays, so the local state still matches it."""
+    from syncer.schemas.ledger import checked_bytes
+
     if paths.ledger.exists():
         _backup(paths)
     write_atomic(paths.ledger, checked_bytes(ledger))
@@ -408,6 +417,7 @@ def apply_privacy(paths: StatePaths, config: Config) -> bool:
     """Rewrite the project and branch names already recorded as `config.privacy` records them
     (`ccsync init --privacy`). Counts and generation stay, so the local state still matches."""
     from syncer import privacy
+    from syncer.schemas.ledger import checked_bytes
 
     ledger = read_ledger(paths)
     if ledger is None:
@@ -480,6 +490,8 @@ def clear_pending_goal(paths: StatePaths) -> None:
 
 def latest_backup(paths: StatePaths) -> Path | None:
     """The newest backup that still validates."""
+    from syncer.schemas.ledger import parse_ledger
+
     for candidate in sorted(paths.backups.glob("ledger.*.json"), reverse=True):
         try:
             parse_ledger(candidate.read_bytes(), what=str(candidate))
@@ -490,6 +502,8 @@ def latest_backup(paths: StatePaths) -> Path | None:
 
 
 def restore_backup(paths: StatePaths) -> Ledger:
+    from syncer.schemas.ledger import parse_ledger
+
     backup = latest_backup(paths)
     if backup is None and not any(paths.backups.glob("ledger.*.json")):
         raise UsageError(f"there are no backups in {paths.backups} yet (one is kept each time the ledger "

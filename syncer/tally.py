@@ -19,6 +19,7 @@ from typing import Any
 from syncer.events import Event
 from syncer.fold import folded_before_ms
 from syncer.ledger import (
+    COUNT_FIELDS,
     MAX_COUNT,
     SCHEMA_VERSION,
     Entry,
@@ -187,7 +188,7 @@ class Tally:
         for row in ledger.hours:
             key = (hour_index(row.hour), row.source, row.model, row.project, row.branch, row.long_context, row.fast)
             tally.rows[key] = list(row[-6:])
-        tally.totals = list(ledger.totals.model_dump().values())
+        tally.totals = [getattr(ledger.totals, f) for f in COUNT_FIELDS]
         tally.entries, tally.removed, tally.retired = list(ledger.entries), list(ledger.removed), list(ledger.retired)
         for s in ledger.sessions:
             state = SessionState(s.source, s.project, s.branch, _ms(s.first), _ms(s.last))
@@ -238,9 +239,9 @@ class Tally:
             )
             for sid, s in sorted(self.sessions.items())
         ]
-        # Built unvalidated (validating 20k rows costs more than building them); what is
-        # written is validated as bytes, by `checked_bytes`, before it reaches the disk.
-        return Ledger.model_construct(
+        # Plain values, not checked here: what is written is validated as bytes, by
+        # `checked_bytes`, before it reaches the disk.
+        return Ledger(
             schema_version=SCHEMA_VERSION, device=device, install_id=install_id, owner=owner, generation=generation,
             totals=sum_tokens(hours), hours=hours, sessions=sessions, entries=self.entries, removed=self.removed,
             retired=self.retired,

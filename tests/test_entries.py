@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,8 +14,9 @@ import pytest
 
 from syncer import entries
 from syncer.errors import UsageError
-from syncer.ledger import MAX_COUNT, Entry, HourRow, Ledger, dump_ledger, parse_ledger, sum_tokens
+from syncer.ledger import MAX_COUNT, Entry, HourRow, Ledger, dump_ledger, sum_tokens
 from syncer.peers import count_once
+from syncer.schemas.ledger import parse_ledger
 from tests.cli_runner import Cli
 
 NOW = datetime(2026, 12, 1, 15, 0, tzinfo=UTC)
@@ -68,7 +70,7 @@ def test_a_removal_by_another_device_takes_the_entry_out_of_every_total() -> Non
 
 
 def test_the_same_import_on_two_devices_counts_once() -> None:
-    same = manual("imported", 40).model_copy(update={"kind": "import", "id": "i-0123456789"})
+    same = replace(manual("imported", 40), kind="import", id="i-0123456789")
     assert input_total([ledger("alpha", same), ledger("beta", same)]) == 40
 
 
@@ -93,7 +95,7 @@ def test_merging_an_older_copy_neither_loses_nor_resurrects_an_entry() -> None:
 
 
 def test_entries_list_oldest_first() -> None:
-    late = manual("late", 1).model_copy(update={"added_at": NOW + timedelta(hours=1)})
+    late = replace(manual("late", 1), added_at=NOW + timedelta(hours=1))
     early = manual("early", 1)
     assert [i.entry.note for i in entries.listing([ledger("alpha", late), ledger("beta", early)])] == [
         "chat early", "chat late",
@@ -102,8 +104,9 @@ def test_entries_list_oldest_first() -> None:
 
 def test_two_entries_with_one_id_are_refused() -> None:
     a = manual("a", 5)
-    twice = b'"entries": [\n    ' + a.model_dump_json().encode() + b",\n"
-    doc = dump_ledger(ledger("alpha", a)).replace(b'"entries": [\n', twice)
+    once = dump_ledger(ledger("alpha", a))
+    line = once.split(b'"entries": [\n')[1].split(b"\n")[0]
+    doc = once.replace(b'"entries": [\n', b'"entries": [\n' + line + b",\n")
     with pytest.raises(Exception, match="two entries share one id"):
         parse_ledger(doc, what="x")
 

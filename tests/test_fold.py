@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import subprocess
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,10 +27,10 @@ from syncer.ledger import (
     dump_ledger,
     hour_index,
     hour_label,
-    parse_ledger,
     sum_tokens,
 )
 from syncer.report import local_day
+from syncer.schemas.ledger import parse_ledger
 from syncer.tally import Tally
 from tests.cli_runner import Cli
 
@@ -73,7 +74,7 @@ def five_years(*, per_day: int, install_id: str = "ab" * 16, device: str = "heav
             sessions.append(Session(sid, source, project, branch, first, last, sorted(usage)))
     rows = [HourRow(hour_label(k[0]), *k[1:], *v) for k, v in sorted(hours.items()) if any(v)]
     sessions.sort(key=lambda s: s.id)
-    return Ledger.model_construct(
+    return Ledger(
         schema_version=SCHEMA_VERSION, device=device, install_id=install_id, owner=None, generation=7,
         totals=sum_tokens(rows), hours=rows, sessions=sessions, entries=[], removed=[], retired=[],
     )
@@ -136,11 +137,11 @@ def test_a_five_year_ledger_is_published_folded_under_the_limit_with_every_sum_k
     assert shared_bytes(published, limit) == shared
     # The local record and its folded copy hold each other; a record with less does not.
     assert holds_all(whole, published) and holds_all(published, whole)
-    smaller = whole.model_copy(update={"sessions": whole.sessions[1:]})
+    smaller = replace(whole, sessions=whole.sessions[1:])
     assert not holds_all(smaller, published)
     # A project renamed since (by a change of privacy) leaves the folded copy ours.
     renamed = [s._replace(project="p-" + s.project[:8]) for s in whole.sessions]
-    assert holds_all(whole.model_copy(update={"sessions": renamed}), published)
+    assert holds_all(replace(whole, sessions=renamed), published)
     # Restored from the shared copy, a rebuild takes lines of folded sessions as counted.
     assert Tally.from_ledger(published).folded_before == hour_index(days + "T00") * 3_600_000
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import orjson
 
 from syncer import store
-from syncer.ledger import MAX_COUNT, MAX_TEXT, parse_ledger
+from syncer.ledger import MAX_COUNT, MAX_TEXT
 from syncer.logfiles import find_logs
 from syncer.paths import StatePaths
 from syncer.scan import scan
+from syncer.schemas.ledger import parse_ledger
 from tests import logs
 from tests.cli_runner import Cli
 from tests.test_late_lines import CLOCK

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from syncer import store
-from syncer.ledger import Ledger
+from syncer.ledger import COUNT_FIELDS, Ledger
 from syncer.paths import StatePaths
 from syncer.scan import ScanResult, scan
 from tests import logs
@@ -200,5 +200,5 @@ def test_a_clock_far_ahead_then_corrected_never_decreases_totals(
     device.file("copy").write_bytes(content(RESPONSES[0] + RESPONSES[1]))
     device.scan(now=CLOCK)
     after = device.ledger().totals
-    assert all(getattr(after, f) >= getattr(before, f) for f in type(after).model_fields)
+    assert all(getattr(after, f) >= getattr(before, f) for f in COUNT_FIELDS)
     assert counts(device.ledger()) == one_pass

@@ -20,6 +20,10 @@ ONLY_IN = {
     # imported is someone else's, read only.
     "sqlite3": {"keystore.py", "commands/export.py", "commands/import_file.py"},
     "zstandard": {"sources/codex/__init__.py"},
+    # The schemas validate bytes; every value ccsync computes with is plain (pydantic takes a
+    # read command's whole time budget to import). TEMPORARY: the four modules after "schemas/"
+    # become plain on branch `plainfiles`; remove them from this set when it is merged.
+    "pydantic": {"schemas/", "goal.py", "store.py", "pricing.py", "documents.py"},
 }
 PURE = {
     "ledger.py", "tally.py", "report.py", "goal.py", "documents.py", "peers.py", "privacy.py", "events.py", "usage.py",
@@ -69,6 +73,12 @@ def test_read_commands_do_not_import_what_only_writes_or_fetches() -> None:
     heavy = ("sqlite3", "syncer.scan", "syncer.tally", "syncer.commands.remote", "syncer.git.transport",
              "dulwich.client", "dulwich.repo", "urllib3")
     code = f"import sys, {reads}; assert not {{*{heavy!r}}} & set(sys.modules), {{*{heavy!r}}} & set(sys.modules)"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
+def test_the_ledger_and_what_computes_with_it_load_without_pydantic() -> None:
+    plain = "syncer.ledger, syncer.peers, syncer.privacy, syncer.entries, syncer.fold, syncer.devices, syncer.tally"
+    code = f"import sys, {plain}; assert not [m for m in sys.modules if m.startswith('pydantic')]"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
 
 

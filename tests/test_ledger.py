@@ -3,18 +3,23 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from syncer.errors import LedgerCorrupt, SchemaTooNew
 from syncer.events import Event
 from syncer.fold import holds_all
-from syncer.ledger import Ledger, dump_ledger, parse_ledger
+from syncer.ledger import MAX_TEXT, Entry, HourRow, Ledger, SessionUsage, dump_ledger, ledger_from_document
+from syncer.schemas.ledger import checked_entry, parse_ledger
 from syncer.tally import Batch, Tally
+from tests.ledger_shapes import SHAPES
 
 T0 = 1_795_166_045_000  # 2026-11-20T09:14:05Z
 INSTALL = "0" * 32
@@ -316,3 +321,56 @@ def test_holds_all_tells_a_renamed_record_from_a_copy_that_went_on() -> None:
     assert holds_all(renamed, old) and holds_all(old, old)
     assert not holds_all(old, renamed)
     assert not holds_all(renamed, elsewhere)  # same totals, different sessions
+
+
+# -- plain values, built from what the schema accepted ---------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden" / "ledger"
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_every_shape_is_written_as_the_pydantic_ledger_wrote_it(name: str) -> None:
+    golden = (GOLDEN / f"{name}.json").read_bytes()  # written by the pydantic ledger, before it was plain
+    doc = SHAPES[name]
+    read = parse_ledger(orjson.dumps(doc), what=name)
+    assert dump_ledger(read) == golden
+    again = parse_ledger(golden, what=name)
+    assert again == read == ledger_from_document(orjson.loads(golden))
+    assert dump_ledger(again) == golden
+    # The builder alone (what a file validated before is read with) makes the same value, and
+    # keeps the document it was given as it was.
+    kept = copy.deepcopy(doc)
+    assert ledger_from_document(doc) == read and doc == kept
+
+
+def test_built_values_have_the_types_of_the_schema() -> None:
+    read = parse_ledger((GOLDEN / "history.json").read_bytes(), what="t")
+    assert type(read.hours) is list and type(read.sessions) is list and type(read.sessions[0].usage) is list
+    assert type(read.hours[0]) is HourRow and type(read.sessions[0].usage[0]) is SessionUsage
+    assert read.sessions[1].first == datetime(2026, 11, 20, 10, 0, 0, 100, tzinfo=UTC)
+    assert read.sessions[1].last.microsecond == 500_000
+    times = (read.entries[1].added_at, read.removed[1].at, read.retired[0].at)
+    assert all(m.utcoffset() == timedelta(0) for m in times)
+    assert read.removed[1].at.microsecond == 1 and read.owner == "ana"
+    odd = parse_ledger((GOLDEN / "odd-times.json").read_bytes(), what="t")
+    assert odd.sessions[0].first.utcoffset() == timedelta(hours=2) and odd.sessions[1].first.tzinfo is None
+    # Each row's columns in place, whatever order its object form held them in.
+    assert parse_ledger((GOLDEN / "object-rows.json").read_bytes(), what="t").hours == read.hours
+
+
+@pytest.mark.parametrize("moment", ["1795166045", "2026-11-20t09:14:05z"])
+def test_a_time_pydantic_reads_but_iso_8601_does_not_is_refused(moment: str) -> None:
+    """ccsync never writes one; refused, so every file that validates builds without pydantic."""
+    doc = copy.deepcopy(SHAPES["typical"])
+    doc["sessions"][0][4] = moment
+    with pytest.raises(LedgerCorrupt, match=r"is not a valid ledger \(a time is not in ISO 8601 form"):
+        parse_ledger(orjson.dumps(doc), what="t")
+
+
+def test_an_entry_from_user_input_is_checked_as_a_file_would_be() -> None:
+    fields: dict[str, Any] = {"id": "m-0123456789", "kind": "manual", "hour": "2026-11-20T09", "source": "claude",
+                              "model": "web", "input_tokens": 5, "added_at": datetime(2026, 11, 20, tzinfo=UTC)}
+    assert checked_entry(**fields) == Entry(**fields)
+    for bad in ({"input_tokens": -1}, {"source": "Claude"}, {"note": "x" * (MAX_TEXT + 1)}, {"id": "x-1"}):
+        with pytest.raises(ValidationError):
+            checked_entry(**{**fields, **bad})

@@ -10,7 +10,8 @@ import orjson
 
 from syncer import live
 from syncer.events import Event
-from syncer.ledger import parse_ledger
+from syncer.ledger import COUNT_FIELDS
+from syncer.schemas.ledger import parse_ledger
 from syncer.sources import claude
 from tests import logs
 
@@ -120,5 +121,5 @@ def test_both_ledger_layouts_read_by_name() -> None:
         acts = live.hour_activities(doc)
         strict = parse_ledger(raw, what=path.name)
         assert len(acts) == len(strict.hours)
-        assert [sum(a.counts[i] for a in acts) for i in range(6)] == list(strict.totals.model_dump().values())
+        assert [sum(a.counts[i] for a in acts) for i in range(6)] == [getattr(strict.totals, f) for f in COUNT_FIELDS]
         assert [a.fast for a in acts] == [r.fast for r in strict.hours]

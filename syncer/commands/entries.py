@@ -12,6 +12,7 @@ from syncer import entries, store
 from syncer.commands.context import DEFAULT_WAIT, Context, config, writer_lock
 from syncer.errors import UsageError
 from syncer.ledger import Entry, Ledger, fit, hour_label
+from syncer.schemas.ledger import checked_entry
 from syncer.tally import Tally
 
 SOURCE = re.compile(r"[a-z][a-z0-9-]{0,31}")
@@ -36,7 +37,7 @@ def add_entry(
     hour = entries.noon(day, zone) if day else hour_label(int(now.timestamp()) // 3600)
     with writer_lock(ctx, wait=DEFAULT_WAIT):
         ledger = own_ledger(ctx)
-        entry = Entry(
+        entry = checked_entry(
             id=entries.entry_id("manual", os.urandom(16)), kind="manual", hour=hour, source=source,
             model=fit(model or entries.UNKNOWN_MODEL),
             input_tokens=counts[0], output_tokens=counts[1], cache_creation_tokens=counts[2],

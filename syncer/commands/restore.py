@@ -10,7 +10,8 @@ from syncer.commands.remote import access, remote_of
 from syncer.errors import LedgerCorrupt, UsageError
 from syncer.git import local, transport, urls
 from syncer.git.snapshot import snapshot
-from syncer.ledger import Ledger, parse_ledger
+from syncer.ledger import Ledger
+from syncer.schemas.ledger import parse_ledger
 
 
 @dataclass
