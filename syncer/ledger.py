@@ -16,7 +16,8 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal, NamedTuple, TypeVar
+from itertools import repeat
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -186,8 +187,13 @@ def upgrade_document(doc: dict[str, Any]) -> dict[str, Any]:
 def ledger_from_document(doc: dict[str, Any]) -> Ledger:
     """The ledger a JSON document (version 2, or 1) holds, built with no checks at all: only for
     a document the schema (`syncer.schemas.ledger`) has accepted, now or, for the same bytes,
-    before. Rows are built in bulk: a device file holds tens of thousands of them."""
+    before. Rows are built in bulk (a device file holds tens of thousands of them), each array
+    made a row as it is: the schema checked its length and types."""
     doc = upgrade_document(doc)
+    hours, sessions = doc["hours"], doc["sessions"]
+    if _has_objects(hours, sessions):
+        hours, sessions = _as_arrays(hours, sessions)
+    new, moment = tuple.__new__, datetime.fromisoformat
     return Ledger(
         schema_version=SCHEMA_VERSION,
         device=doc["device"],
@@ -195,28 +201,33 @@ def ledger_from_document(doc: dict[str, Any]) -> Ledger:
         owner=doc.get("owner"),
         generation=doc["generation"],
         totals=Tokens(**doc["totals"]),
-        hours=_rows(HourRow, doc["hours"]),
-        sessions=[_session(s) for s in doc["sessions"]],
-        entries=[Entry(**{**e, "added_at": _moment(e["added_at"])}) for e in doc.get("entries", ())],
-        removed=[Removal(id=r["id"], by=r["by"], at=_moment(r["at"])) for r in doc.get("removed", ())],
-        retired=[Retirement(device=r["device"], by=r["by"], at=_moment(r["at"])) for r in doc.get("retired", ())],
+        hours=list(map(new, repeat(HourRow), hours)),
+        sessions=[
+            new(Session, (sid, source, project, branch, moment(first), moment(last),
+                          list(map(new, repeat(SessionUsage), usage))))
+            for sid, source, project, branch, first, last, usage in sessions
+        ],
+        entries=[Entry(**{**e, "added_at": moment(e["added_at"])}) for e in doc.get("entries", ())],
+        removed=[Removal(id=r["id"], by=r["by"], at=moment(r["at"])) for r in doc.get("removed", ())],
+        retired=[Retirement(device=r["device"], by=r["by"], at=moment(r["at"])) for r in doc.get("retired", ())],
     )
 
 
-_moment = datetime.fromisoformat  # the schema accepts only the times it reads as this does
-Row = TypeVar("Row", HourRow, SessionUsage)
+def _has_objects(hours: list[Any], sessions: list[Any]) -> bool:
+    """Whether a row is a JSON object: the schema takes one by its field names; ccsync writes arrays."""
+    return dict in {*map(type, hours), *map(type, sessions)} or any(
+        type(u) is dict for s in sessions for u in s[6]
+    )
 
 
-def _rows(kind: type[Row], items: list[Any]) -> list[Row]:
-    if any(type(item) is dict for item in items):  # the schema takes a row as an object too
-        return [kind(**item) if type(item) is dict else kind._make(item) for item in items]
-    return list(map(kind._make, items))  # arrays, as ccsync writes them
+def _as_arrays(hours: list[Any], sessions: list[Any]) -> tuple[list[Any], list[Any]]:
+    def array(row: Any, names: tuple[str, ...]) -> Any:
+        return [row[name] for name in names] if isinstance(row, dict) else row
 
-
-def _session(item: list[Any] | dict[str, Any]) -> Session:
-    fields = [item[name] for name in Session._fields] if isinstance(item, dict) else item
-    sid, source, project, branch, first, last, usage = fields
-    return Session(sid, source, project, branch, _moment(first), _moment(last), _rows(SessionUsage, usage))
+    sessions = [array(s, Session._fields) for s in sessions]
+    return [array(r, HourRow._fields) for r in hours], [
+        [*s[:6], [array(u, SessionUsage._fields) for u in s[6]]] for s in sessions
+    ]
 
 
 def hour_label(hour: int) -> str:

@@ -356,6 +356,10 @@ def test_built_values_have_the_types_of_the_schema() -> None:
     assert odd.sessions[0].first.utcoffset() == timedelta(hours=2) and odd.sessions[1].first.tzinfo is None
     # Each row's columns in place, whatever order its object form held them in.
     assert parse_ledger((GOLDEN / "object-rows.json").read_bytes(), what="t").hours == read.hours
+    mixed = copy.deepcopy(SHAPES["typical"])
+    usage = mixed["sessions"][0][6]
+    usage[1] = dict(reversed(list(zip(SessionUsage._fields, usage[1], strict=True))))
+    assert ledger_from_document(mixed) == parse_ledger(orjson.dumps(SHAPES["typical"]), what="t")
 
 
 @pytest.mark.parametrize("moment", ["1795166045", "2026-11-20t09:14:05z"])
