@@ -3,12 +3,14 @@ form, and one refusal of a document a later ccsync wrote. Pure."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from pydantic import BaseModel
 
 from syncer.errors import SchemaTooNew
+
+if TYPE_CHECKING:  # only the schemas are pydantic models, and only they import pydantic
+    from pydantic import BaseModel
 
 
 def canonical(doc: Any) -> bytes:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, tzinfo
-from typing import Annotated, Literal
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syncer.documents import canonical, refuse_newer
 from syncer.documents import json_schema as json_schema_of
@@ -24,22 +23,21 @@ _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
 
 
-class Goal(BaseModel):
-    """`goal.json` in the sync repo: one goal shared by every device."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Goal:
+    """`goal.json` in the sync repo: one goal shared by every device. Its rules are the schema's
+    (`syncer.schemas.goal`): a Goal comes from bytes it validated, or is checked by it (`checked`)."""
 
     # Version 2 adds `start` and `source`; a goal without either is still written as version 1,
     # which every ccsync reads, and a narrowed one is refused by a ccsync that would count all usage.
     schema_version: Literal[1, 2] = 1
-    # Tokens are whole; a cost target is dollars and cents.
-    target: Annotated[int, Field(gt=0, le=10**18)] | Annotated[float, Field(gt=0, le=10**15)]
+    target: int | float  # tokens are whole; a cost target is dollars and cents
     metric: Metric = "processed"
     deadline: date
     start: date | None = None  # only usage from this day on counts (else everything ever)
-    set_by: Annotated[str, Field(max_length=63)]
+    set_by: str
     set_at: datetime
-    source: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,31}$")] | None = None
+    source: str | None = None
     """Count only this source's usage; None (the default) counts every source."""
 
 
@@ -64,12 +62,39 @@ def parse_target(text: str, metric: Metric = "processed") -> int | float:
 
 
 def parse_goal(data: bytes, *, what: str = "goal.json in the sync repo") -> Goal:
+    """The goal in goal.json's bytes, validated by its schema (GoalCorrupt, or SchemaTooNew for
+    a later ccsync's)."""
+    # Here, not at the top: reading a goal the digest memo trusts must not import pydantic.
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    from syncer.schemas.goal import Goal as Schema  # noqa: PLC0415
+
     try:
         raw = orjson.loads(data)
         refuse_newer(raw, supported=2, what=what)
-        return Goal.model_validate(raw, strict=False)
+        Schema.model_validate_json(data)
     except (orjson.JSONDecodeError, ValidationError):
         raise GoalCorrupt(f"{what} is not valid; set it again with: ccsync goal set TARGET") from None
+    return goal_from_document(raw)
+
+
+def goal_from_document(doc: Mapping[str, Any]) -> Goal:
+    """The goal in a goal.json document its schema accepted (pure: no validation here)."""
+    start = doc.get("start")
+    return Goal(
+        schema_version=doc.get("schema_version", 1), target=doc["target"], metric=doc.get("metric", "processed"),
+        deadline=date.fromisoformat(doc["deadline"]), start=None if start is None else date.fromisoformat(start),
+        set_by=doc["set_by"], set_at=datetime.fromisoformat(doc["set_at"]), source=doc.get("source"),
+    )
+
+
+def checked(goal: Goal) -> Goal:
+    """`goal`, made from the user's input, held to goal.json's rules before anything is written."""
+    try:
+        return parse_goal(dump_goal(goal), what="the new goal")
+    except GoalCorrupt:
+        raise UsageError(f"the goal {goal.target} {goal.metric} by {goal.deadline.isoformat()} is not valid "
+                         "(see data/goal.schema.json); give another with: ccsync goal set TARGET") from None
 
 
 Settled = Literal["push", "superseded", "shared"]
@@ -88,9 +113,23 @@ def settle(pending: Goal, shared: Goal | None) -> Settled:
 
 
 def dump_goal(goal: Goal) -> bytes:
-    doc = goal.model_dump(mode="json", exclude_none=True)
-    doc["schema_version"] = 1 if goal.start is None and goal.source is None else 2
+    doc: dict[str, Any] = {
+        "schema_version": 1 if goal.start is None and goal.source is None else 2,
+        "target": goal.target, "metric": goal.metric, "deadline": goal.deadline.isoformat(),
+        "set_by": goal.set_by, "set_at": _iso(goal.set_at),
+    }
+    if goal.start is not None:
+        doc["start"] = goal.start.isoformat()
+    if goal.source is not None:
+        doc["source"] = goal.source
     return canonical(doc)
+
+
+def _iso(moment: datetime) -> str:
+    """As pydantic writes a datetime (the bytes of every goal.json written so far): ISO 8601,
+    UTC as "Z"."""
+    text = moment.isoformat()
+    return text[:-6] + "Z" if moment.utcoffset() == timedelta(0) else text
 
 
 def metric_value(totals: Totals, metric: Metric) -> float:
@@ -106,7 +145,9 @@ def metric_value(totals: Totals, metric: Metric) -> float:
 
 def json_schema() -> bytes:
     """The JSON Schema of the sync repo's `goal.json`."""
-    return json_schema_of(Goal, title="ccsync goal (goal.json)")
+    from syncer.schemas.goal import Goal as Schema  # noqa: PLC0415
+
+    return json_schema_of(Schema, title="ccsync goal (goal.json)")
 
 
 def progress_from(goal: Goal, *, daily: Report, devices: Report, today: date) -> GoalProgress:

@@ -36,10 +36,10 @@ def set_goal(
         raise UsageError(f"the deadline {deadline.isoformat()} is in the past; give a later one with --by YYYY-MM-DD")
     if start is not None and start > deadline:
         raise UsageError(f"--from {start.isoformat()} is after the deadline {deadline.isoformat()}")
-    new = goal.Goal(
+    new = goal.checked(goal.Goal(
         target=goal.parse_target(target, metric), metric=metric, deadline=deadline, start=start, set_by=cfg.device,
         set_at=ctx.now.astimezone(UTC).replace(microsecond=0), source=source,
-    )
+    ))
     # Here, not at the top: reading a goal must not pay for the network client (a tenth of a second).
     from syncer.commands.remote import access, remote_of  # noqa: PLC0415
     from syncer.git import local  # noqa: PLC0415

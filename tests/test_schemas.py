@@ -1,0 +1,65 @@
+"""The plain value types and their pydantic schemas (`syncer/schemas/`) agree: every document a
+schema accepts is built by the plain builder into the value pydantic made of it, and written
+back byte for byte as the pydantic models wrote it (tests/golden/documents/, frozen from them)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from syncer import goal
+from syncer.errors import GoalCorrupt, UsageError
+from syncer.schemas.goal import Goal as Schema
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "documents"
+
+
+def _cases(name: str) -> list[dict[str, Any]]:
+    cases: list[dict[str, Any]] = orjson.loads((GOLDEN / name).read_bytes())
+    return cases
+
+
+def _fields(value: Any) -> dict[str, Any]:
+    """A plain value's fields, nested values included, as pydantic's model_dump() gives them."""
+    return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _fields(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("case", _cases("goals.json"), ids=lambda c: str(c["document"]))
+def test_goal_json_bytes_are_those_pydantic_wrote(case: dict[str, Any]) -> None:
+    data = orjson.dumps(case["document"])
+    parsed = goal.parse_goal(data)
+    assert goal.dump_goal(parsed) == case["dumped"].encode()
+    assert _fields(parsed) == Schema.model_validate_json(data).model_dump()
+    assert goal.goal_from_document(case["document"]) == parsed
+    assert goal.parse_goal(goal.dump_goal(parsed)) == dataclasses.replace(
+        parsed, schema_version=1 if parsed.start is None and parsed.source is None else 2)
+
+
+@pytest.mark.parametrize("set_at", ["2026-11-01t10:00:00z", 1_700_000_000, "2026-11-01T24:00:00Z", "yesterday"])
+def test_a_goal_time_the_builder_cannot_read_is_refused(set_at: object) -> None:
+    doc = {"target": 5, "deadline": "2026-12-31", "set_by": "a", "set_at": set_at}
+    with pytest.raises(GoalCorrupt, match="^goal.json in the sync repo is not valid; set it again"):
+        goal.parse_goal(orjson.dumps(doc))
+
+
+def test_a_goal_made_from_input_is_held_to_the_schema() -> None:
+    made = goal.Goal(target=5, deadline=date(2026, 12, 31), set_by="ana", set_at=datetime(2026, 11, 1, tzinfo=UTC),
+                     source="codex")
+    assert goal.checked(made) == dataclasses.replace(made, schema_version=2)
+    for bad in (dataclasses.replace(made, set_by="x" * 64), dataclasses.replace(made, source="Codex"),
+                dataclasses.replace(made, target=10**18 + 1), dataclasses.replace(made, target=0.0)):
+        with pytest.raises(UsageError, match=r"^the goal .* is not valid \(see data/goal.schema.json\); give another"):
+            goal.checked(bad)
