@@ -8,14 +8,16 @@ runs it. Everything here is pure except `load_table`, which reads the packaged f
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import orjson
 
 from syncer.documents import canonical
 from syncer.usage import Usage
@@ -32,45 +34,43 @@ WRITE_5M_FACTOR = 1.25
 WRITE_1H_FACTOR = 2.0
 READ_FACTOR = 0.1
 
-Price = Annotated[float, Field(ge=0, allow_inf_nan=False)]
-"""USD per token."""
-
-_STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+# The types below are plain: their rules (prices >= 0, a tier's threshold > 0, no unknown
+# field) are the schema's, `syncer/schemas/prices.py`, which checks every table read or written.
 
 
-class Rates(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rates:
     """USD per token for each kind of token of one request."""
 
-    model_config = _STRICT
-
-    input: Price
-    output: Price
-    cache_write_5m: Price
-    cache_write_1h: Price
-    cache_read: Price
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class LongContextRates(Rates):
     """Rates for every token of a request whose prompt exceeds `threshold` tokens."""
 
-    threshold: int = Field(gt=0)
+    threshold: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModelPrice(Rates):
     """One model's rates, its long-context tier if it has one, and where the numbers came from."""
 
     long_context: LongContextRates | None = None
-    fast: float | None = Field(default=None, gt=0)
+    fast: float | None = None
     """Fast mode (`usage.speed: "fast"`): every rate, long-context tier included, times this."""
     litellm_version: str
     derived: tuple[str, ...] = ()
     """Prices not copied from LiteLLM, each with the rule that made it."""
 
 
-class PriceTable(BaseModel):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceTable:
     """The packaged table: model name (as the provider's API reports it) -> price."""
-
-    model_config = _STRICT
 
     source: str
     litellm_version: str
@@ -81,15 +81,49 @@ class PriceTable(BaseModel):
 
     def __hash__(self) -> int:
         # Reports memoise lookups per (table, model). Equal tables share these fields, so the
-        # hash agrees with pydantic's field-wise equality while staying cheap (no walk of models).
+        # hash agrees with the field-wise equality while staying cheap (no walk of models).
         return hash((self.source, self.litellm_version, self.extracted, len(self.models)))
 
 
 @functools.cache
 def load_table() -> PriceTable:
     """The price table shipped in the package, validated once per process."""
-    data = importlib.resources.files("syncer").joinpath("prices.json").read_bytes()
-    return PriceTable.model_validate_json(data)
+    return parse_table(importlib.resources.files("syncer").joinpath("prices.json").read_bytes())
+
+
+def parse_table(data: bytes) -> PriceTable:
+    """The price table in `data` (prices.json's bytes), validated by its schema (a table that
+    fails it is a bug in the package or in the tool that wrote it: pydantic's ValidationError)."""
+    # Here, not at the top: pricing a report must not import pydantic when the bytes are trusted.
+    from syncer.schemas.prices import PriceTable as Schema  # noqa: PLC0415
+
+    Schema.model_validate_json(data)
+    return table_from_document(orjson.loads(data))
+
+
+def table_from_document(doc: Mapping[str, Any]) -> PriceTable:
+    """The table in a prices.json document its schema accepted (pure: no validation here).
+    JSON integers become the floats pydantic made of them."""
+    return PriceTable(
+        source=doc["source"], litellm_version=doc["litellm_version"],
+        backfill_litellm_version=doc.get("backfill_litellm_version"), extracted=date.fromisoformat(doc["extracted"]),
+        notes=tuple(doc.get("notes", ())), models={name: _price_from(m) for name, m in doc["models"].items()},
+    )
+
+
+def _price_from(m: Mapping[str, Any]) -> ModelPrice:
+    tier, fast = m.get("long_context"), m.get("fast")
+    return ModelPrice(
+        input=float(m["input"]), output=float(m["output"]), cache_write_5m=float(m["cache_write_5m"]),
+        cache_write_1h=float(m["cache_write_1h"]), cache_read=float(m["cache_read"]),
+        long_context=None if tier is None else LongContextRates(
+            input=float(tier["input"]), output=float(tier["output"]), cache_write_5m=float(tier["cache_write_5m"]),
+            cache_write_1h=float(tier["cache_write_1h"]), cache_read=float(tier["cache_read"]),
+            threshold=tier["threshold"],
+        ),
+        fast=None if fast is None else float(fast), litellm_version=m["litellm_version"],
+        derived=tuple(m.get("derived", ())),
+    )
 
 
 # --- matching log model names -------------------------------------------------------------------
@@ -248,15 +282,14 @@ def table_from_litellm(
             # exceed 200k, so the tier only prices history, which Anthropic billed at it.
             capped = _max_input(entries[name]) <= LONG_CONTEXT_THRESHOLD
             if capped and now.long_context is None and old.long_context is not None:
-                models[name] = now.model_copy(update={
-                    "long_context": old.long_context,
-                    "derived": tuple(sorted((
+                models[name] = dataclasses.replace(
+                    now, long_context=old.long_context, derived=tuple(sorted((
                         *now.derived,
                         *(note for note in old.derived if note.startswith("long_context.")),
                         f"long_context: from LiteLLM {old_version}",
                     ))),
-                })
-    return PriceTable(
+                )
+    table = PriceTable(
         source=SOURCE,
         litellm_version=version,
         backfill_litellm_version=backfill[0] if backfill is not None else None,
@@ -264,11 +297,19 @@ def table_from_litellm(
         notes=NOTES,
         models=dict(sorted(models.items())),
     )
+    dump_table(table)  # LiteLLM's numbers held to the schema: a negative price stops here
+    return table
 
 
 def dump_table(table: PriceTable) -> bytes:
-    """The table as `prices.json` stores it: sorted keys, indented, newline-terminated."""
-    return canonical(table.model_dump(mode="json"))
+    """The table as `prices.json` stores it: sorted keys, indented, newline-terminated; checked
+    by its schema, so no table is written that `load_table` would refuse."""
+    from syncer.schemas.prices import PriceTable as Schema  # noqa: PLC0415
+
+    # asdict keeps tuples and dates, which orjson writes as pydantic's JSON mode did.
+    data = canonical(dataclasses.asdict(table))
+    Schema.model_validate_json(data)
+    return data
 
 
 _OPENAI_NAME = re.compile(r"^(?:gpt-|o\d|codex-)")

@@ -5,16 +5,20 @@ back byte for byte as the pydantic models wrote it (tests/golden/documents/, fro
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from pydantic import ValidationError
 
-from syncer import goal
+from syncer import goal, pricing
 from syncer.errors import GoalCorrupt, UsageError
 from syncer.schemas.goal import Goal as Schema
+from syncer.schemas.prices import PriceTable as TableSchema
+from tests.test_pricing import CURRENT, OLD
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "documents"
 
@@ -63,3 +67,43 @@ def test_a_goal_made_from_input_is_held_to_the_schema() -> None:
                 dataclasses.replace(made, target=10**18 + 1), dataclasses.replace(made, target=0.0)):
         with pytest.raises(UsageError, match=r"^the goal .* is not valid \(see data/goal.schema.json\); give another"):
             goal.checked(bad)
+
+
+# --- the price table ----------------------------------------------------------------------------
+
+PACKAGED = importlib.resources.files("syncer").joinpath("prices.json").read_bytes()
+
+
+def _table_shapes() -> list[bytes]:
+    """The packaged table, a table made from LiteLLM, and a hand-written one in the shapes a
+    schema takes but a dump never writes: integer prices, optional members left out."""
+    bare = {"input": 0, "output": 1, "cache_write_5m": 2, "cache_write_1h": 3e-6, "cache_read": 0.0,
+            "litellm_version": "1.2.3"}
+    tiered = {**bare, "long_context": {**{k: bare[k] for k in pricing.Rates.__dataclass_fields__}, "threshold": 1},
+              "fast": 6, "derived": ["b", "a"]}
+    hand = {"source": "hand", "litellm_version": "1.2.3", "extracted": "2026-02-28",
+            "models": {"z-model": bare, "a-model": tiered, "gpt-x": {**bare, "fast": 1.5, "long_context": None}}}
+    return [PACKAGED, (GOLDEN / "prices-from-litellm.json").read_bytes(), orjson.dumps(hand)]
+
+
+@pytest.mark.parametrize("data", _table_shapes(), ids=["packaged", "from-litellm", "hand-written"])
+def test_table_from_document_is_what_pydantic_made(data: bytes) -> None:
+    built = pricing.table_from_document(orjson.loads(data))
+    assert _fields(built) == TableSchema.model_validate_json(data).model_dump()
+    assert pricing.parse_table(data) == built and hash(pricing.parse_table(data)) == hash(built)
+    assert all(type(v) is float for p in built.models.values() for v in (p.input, p.cache_read, p.fast or 1.0))
+
+
+def test_price_tables_are_written_as_pydantic_wrote_them() -> None:
+    assert pricing.dump_table(pricing.load_table()) == PACKAGED
+    made = pricing.table_from_litellm(("2.0", CURRENT), ("1.0", OLD), extracted=date(2026, 1, 1))
+    assert pricing.dump_table(made) == (GOLDEN / "prices-from-litellm.json").read_bytes()
+
+
+def test_a_table_that_breaks_the_schema_is_never_written() -> None:
+    table = pricing.load_table()
+    name, price = next(iter(table.models.items()))
+    broken = dataclasses.replace(table, models={**table.models, name: dataclasses.replace(price, input=-1.0)})
+    with pytest.raises(ValidationError):
+        pricing.dump_table(broken)
+    assert broken != table and hash(broken) == hash(table)  # equal hashes, told apart by equality
