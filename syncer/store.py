@@ -17,20 +17,18 @@ import os
 import secrets
 import shutil
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew, UsageError
-from syncer.ledger import DEVICE_ID_PATTERN, Ledger, dump_ledger
+from syncer.ledger import Ledger, dump_ledger
 from syncer.paths import StatePaths
-from syncer.schemas.ledger import Owner  # the config's owner is the ledger's
 
 if TYPE_CHECKING:
     from syncer.keystore import KeyStore
@@ -43,51 +41,71 @@ BACKUPS_KEPT = 5
 Privacy = Literal["names", "full", "hashed"]
 
 
-class Config(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+# Config, Checkpoint and LocalState are plain: their rules are their schemas'
+# (`syncer/schemas/config.py`, `state.py`), which check every file read or written.
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
     schema_version: Literal[1] = 1
-    device: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
-    install_id: Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]
+    device: str
+    install_id: str
     privacy: Privacy = "names"
     # Keyed hashes of project names (privacy = hashed) use this device-local secret.
-    hash_key: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    hash_key: str
     remote: str | None = None
-    owner: Owner | None = None  # written into the ledger, which the sync repo shares
+    owner: str | None = None  # written into the ledger, which the sync repo shares
     # Install ids this machine recorded under before it adopted another machine's record
     # (`ccsync restore`): their files in the sync repo go once this ledger holds them in full.
-    former_install_ids: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] = []
+    former_install_ids: tuple[str, ...] = ()
 
 
-class Checkpoint(BaseModel):
+def config_from_document(doc: Mapping[str, Any]) -> Config:
+    """The config in a config.json document its schema accepted (pure: no validation here)."""
+    return Config(
+        schema_version=doc.get("schema_version", 1), device=doc["device"], install_id=doc["install_id"],
+        privacy=doc.get("privacy", "names"), hash_key=doc["hash_key"], remote=doc.get("remote"),
+        owner=doc.get("owner"), former_install_ids=tuple(doc.get("former_install_ids", ())),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Checkpoint:
     """How far one log file has been read, and how to know it is still the same file."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
 
     source: str
     dev: int
     ino: int
     size: int
     mtime_ns: int
-    offset: Annotated[int, Field(ge=0)]
+    offset: int
     # The last `tail` bytes before `offset` are a final line with no newline, counted because
     # it parsed as a whole JSON object (DESIGN §2 rule 4); the next read starts at that line
     # again, in case more was written onto it.
-    tail: Annotated[int, Field(ge=0)] = 0
+    tail: int = 0
     fingerprint: str
-    fingerprint_len: Annotated[int, Field(ge=0)]
+    fingerprint_len: int
 
 
-class LocalState(BaseModel):
-    """Where each log file was read up to. Small: read on every run, even when nothing is new."""
-
-    model_config = ConfigDict(extra="forbid", strict=True, defer_build=True)
+@dataclass(slots=True, kw_only=True)
+class LocalState:
+    """Where each log file was read up to. Small: read on every run, even when nothing is new.
+    The scan updates it in place."""
 
     schema_version: Literal[1] = 1
     generation: int
-    checkpoints: dict[str, Checkpoint] = {}
+    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
     bad_lines: int = 0
     last_scan: str | None = None
+
+
+def state_from_document(doc: Mapping[str, Any]) -> LocalState:
+    """The scan state in a state-N.json document its schema accepted (pure: no validation here)."""
+    return LocalState(
+        schema_version=doc.get("schema_version", 1), generation=doc["generation"],
+        checkpoints={path: Checkpoint(**cp) for path, cp in doc.get("checkpoints", {}).items()},
+        bad_lines=doc.get("bad_lines", 0), last_scan=doc.get("last_scan"),
+    )
 
 
 @dataclass(frozen=True)
@@ -121,14 +139,19 @@ def load_config(paths: StatePaths) -> Config | None:
     data = _read_optional(paths.config)
     if data is None:
         return None
+    from pydantic import ValidationError
+
+    from syncer.schemas.config import Config as Schema
+
     try:
         raw = orjson.loads(data)
         refuse_newer(raw, supported=1, what=str(paths.config))
-        return Config.model_validate(raw)
+        Schema.model_validate(raw)
     except (orjson.JSONDecodeError, ValidationError):
         raise ConfigError(
             f"{paths.config} is not a valid ccsync config; fix it or set it up again with: ccsync init --force"
         ) from None
+    return config_from_document(raw)
 
 
 def create_config(paths: StatePaths, config: Config) -> Config:
@@ -152,11 +175,16 @@ def create_config(paths: StatePaths, config: Config) -> Config:
 
 
 def _dump_config(config: Config) -> bytes:
-    return canonical(config.model_dump())
+    """config.json's bytes, checked by its schema: a config made or changed from input that
+    breaks its rules is a bug, and is never written (pydantic's ValidationError)."""
+    from syncer.schemas.config import Config as Schema
+
+    data = canonical(asdict(config))
+    Schema.model_validate_json(data)
+    return data
 
 
 def save_config(paths: StatePaths, config: Config) -> None:
-    config = Config.model_validate(config.model_dump())  # model_copy(update=...) skips validation
     ensure_home(paths)
     write_atomic(paths.config, _dump_config(config))
 
@@ -226,11 +254,16 @@ def read_state(paths: StatePaths, generation: int) -> LocalState | None:
     data = _read_optional(paths.state(generation))
     if data is None:
         return None
+    from pydantic import ValidationError
+
+    from syncer.schemas.state import LocalState as Schema
+
     try:
-        state = LocalState.model_validate_json(data)
+        Schema.model_validate_json(data)
     except ValidationError:
         # Local state is a cache of the logs; the ledger guards against re-counting without it.
         return None
+    state = state_from_document(orjson.loads(data))
     return state if state.generation == generation else None
 
 
@@ -333,9 +366,8 @@ def save(
 
 
 def _write_state(paths: StatePaths, state: LocalState, generation: int) -> None:
-    payload = state.model_dump()
-    payload["generation"] = generation
-    write_atomic(paths.state(generation), orjson.dumps(payload))
+    # orjson writes a dataclass's fields in their order, as the pydantic model did.
+    write_atomic(paths.state(generation), orjson.dumps(replace(state, generation=generation)))
 
 
 def _same_counts(old: Ledger, new: Ledger) -> bool:
@@ -385,11 +417,11 @@ def adopt(paths: StatePaths, config: Config, record: Ledger, *, own: Ledger | No
     former = [*config.former_install_ids]
     if own is not None and own.install_id != record.install_id and own.install_id not in former:
         former.append(own.install_id)
-        config = config.model_copy(update={"former_install_ids": former})
+        config = replace(config, former_install_ids=tuple(former))
         save_config(paths, config)
     _remove_other_states(paths, -1)
     write_ledger(paths, replace(record, device=config.device))
-    config = config.model_copy(update={"install_id": record.install_id})
+    config = replace(config, install_id=record.install_id)
     save_config(paths, config)
     return config
 

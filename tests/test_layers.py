@@ -82,6 +82,26 @@ def test_the_ledger_and_what_computes_with_it_load_without_pydantic() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
 
 
+def test_only_the_schemas_import_pydantic_at_module_level() -> None:
+    # Importing pydantic costs a read command more than half its time (DESIGN.md §7): the value
+    # types are plain, built from documents a schema accepted. A module imports pydantic only
+    # through a schema (a command that writes may import one at its top; see the next test).
+    for path in modules():
+        name = path.relative_to(PACKAGE).as_posix()
+        top = _module_imports_at_top(path)
+        assert name.startswith("schemas/") or not {m for m in top if m.split(".")[0] == "pydantic"}, (
+            f"{name} imports pydantic; only syncer/schemas/ may (import a schema inside the function that validates)"
+        )
+
+
+def test_reading_imports_no_schema() -> None:
+    reads = ("syncer.goal, syncer.pricing, syncer.store, syncer.documents, syncer.commands.status, "
+             "syncer.commands.report, syncer.commands.total, syncer.commands.goal, syncer.views, syncer.quick")
+    code = (f"import sys, {reads}; "
+            "assert not [m for m in sys.modules if m.startswith(('pydantic', 'syncer.schemas'))]")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
 def test_pure_modules_do_no_io() -> None:
     for name in PURE:
         tree = ast.parse((PACKAGE / name).read_text())
@@ -124,4 +144,15 @@ def _module_imports(path: Path) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _module_imports_at_top(path: Path) -> set[str]:
+    """What a module imports when it is imported (not inside functions nor under TYPE_CHECKING)."""
+    found: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
     return found

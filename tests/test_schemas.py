@@ -14,10 +14,13 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from syncer import goal, pricing
+from syncer import goal, pricing, store
 from syncer.errors import GoalCorrupt, UsageError
+from syncer.paths import StatePaths
+from syncer.schemas.config import Config as ConfigSchema
 from syncer.schemas.goal import Goal as Schema
 from syncer.schemas.prices import PriceTable as TableSchema
+from syncer.schemas.state import LocalState as StateSchema
 from tests.test_pricing import CURRENT, OLD
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "documents"
@@ -107,3 +110,41 @@ def test_a_table_that_breaks_the_schema_is_never_written() -> None:
     with pytest.raises(ValidationError):
         pricing.dump_table(broken)
     assert broken != table and hash(broken) == hash(table)  # equal hashes, told apart by equality
+
+
+# --- the config and the scan state --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("case", _cases("configs.json"), ids=lambda c: c["document"]["device"][:8])
+def test_config_json_bytes_are_those_pydantic_wrote(case: dict[str, Any], tmp_path: Path) -> None:
+    paths = StatePaths(tmp_path)
+    paths.config.write_bytes(orjson.dumps(case["document"]))
+    loaded = store.load_config(paths)
+    assert loaded is not None and loaded == store.config_from_document(case["document"])
+    assert _fields(loaded) == {**ConfigSchema.model_validate(case["document"]).model_dump(),
+                               "former_install_ids": tuple(case["document"].get("former_install_ids", ()))}
+    store.save_config(paths, loaded)
+    assert paths.config.read_bytes() == case["dumped"].encode()
+
+
+def test_a_config_changed_against_its_rules_is_never_written(tmp_path: Path) -> None:
+    paths = StatePaths(tmp_path)
+    good = store.create_config(paths, store.new_config("ana-desk"))
+    for bad in (dataclasses.replace(good, device="Ana Desk"), dataclasses.replace(good, owner="a\nb"),
+                dataclasses.replace(good, former_install_ids=("not-hex",))):
+        with pytest.raises(ValidationError):
+            store.save_config(paths, bad)
+    assert store.load_config(paths) == good
+
+
+def test_the_scan_state_is_written_and_read_as_pydantic_did(tmp_path: Path) -> None:
+    data = (GOLDEN / "state.json").read_bytes()
+    state = store.state_from_document(orjson.loads(data))
+    assert _fields(state) == StateSchema.model_validate_json(data).model_dump()
+    paths = StatePaths(tmp_path)
+    store.ensure_home(paths)
+    store._write_state(paths, dataclasses.replace(state, generation=1), 3)
+    assert paths.state(3).read_bytes() == data
+    assert store.read_state(paths, 3) == state and store.read_state(paths, 2) is None
+    paths.state(3).write_bytes(data.replace(b'"offset":290', b'"offset":-1'))
+    assert store.read_state(paths, 3) is None  # a cache that fails its schema is dropped, not trusted
