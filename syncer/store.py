@@ -137,19 +137,23 @@ def ensure_home(paths: StatePaths) -> None:
 
 def load_config(paths: StatePaths) -> Config | None:
     data = _read_optional(paths.config)
-    if data is None:
-        return None
+    return None if data is None else parse_config(data, what=str(paths.config))
+
+
+def parse_config(data: bytes, *, what: str) -> Config:
+    """The config in config.json's bytes, validated by its schema (ConfigError, or SchemaTooNew
+    for a later ccsync's); `what` names the file in the message."""
     from pydantic import ValidationError
 
     from syncer.schemas.config import Config as Schema
 
     try:
         raw = orjson.loads(data)
-        refuse_newer(raw, supported=1, what=str(paths.config))
+        refuse_newer(raw, supported=1, what=what)
         Schema.model_validate(raw)
     except (orjson.JSONDecodeError, ValidationError):
         raise ConfigError(
-            f"{paths.config} is not a valid ccsync config; fix it or set it up again with: ccsync init --force"
+            f"{what} is not a valid ccsync config; fix it or set it up again with: ccsync init --force"
         ) from None
     return config_from_document(raw)
 
@@ -252,8 +256,13 @@ def ledger_generation(paths: StatePaths) -> int:
 
 def read_state(paths: StatePaths, generation: int) -> LocalState | None:
     data = _read_optional(paths.state(generation))
-    if data is None:
-        return None
+    state = None if data is None else parse_state(data)
+    return state if state is not None and state.generation == generation else None
+
+
+def parse_state(data: bytes) -> LocalState | None:
+    """The scan state in a state file's bytes, or None when its schema refuses them: local state
+    is a cache of the logs, and the ledger guards against re-counting without it."""
     from pydantic import ValidationError
 
     from syncer.schemas.state import LocalState as Schema
@@ -261,10 +270,8 @@ def read_state(paths: StatePaths, generation: int) -> LocalState | None:
     try:
         Schema.model_validate_json(data)
     except ValidationError:
-        # Local state is a cache of the logs; the ledger guards against re-counting without it.
         return None
-    state = state_from_document(orjson.loads(data))
-    return state if state.generation == generation else None
+    return state_from_document(orjson.loads(data))
 
 
 def read_index(paths: StatePaths, generation: int) -> KeyIndex | None:

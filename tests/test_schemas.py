@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from syncer import goal, pricing, store
-from syncer.errors import GoalCorrupt, UsageError
+from syncer.errors import ConfigError, GoalCorrupt, SchemaTooNew, UsageError
 from syncer.paths import StatePaths
 from syncer.schemas.config import Config as ConfigSchema
 from syncer.schemas.goal import Goal as Schema
@@ -153,3 +153,15 @@ def test_the_scan_state_is_written_and_read_as_pydantic_did(tmp_path: Path) -> N
     assert store.read_state(paths, 3) == state and store.read_state(paths, 2) is None
     paths.state(3).write_bytes(data.replace(b'"offset":290', b'"offset":-1'))
     assert store.read_state(paths, 3) is None  # a cache that fails its schema is dropped, not trusted
+
+
+@pytest.mark.parametrize("data", [
+    b"{", b"[]", b'{"device": "a"}', orjson.dumps({**_cases("configs.json")[0]["document"], "privacy": "secret"}),
+])
+def test_a_config_its_schema_refuses_is_an_error_naming_the_file(data: bytes) -> None:
+    with pytest.raises(ConfigError) as refused:
+        store.parse_config(data, what="/home/ana/.ccsync/config.json")
+    assert refused.value.message == ("/home/ana/.ccsync/config.json is not a valid ccsync config; fix it or set it "
+                                     "up again with: ccsync init --force")
+    with pytest.raises(SchemaTooNew):
+        store.parse_config(b'{"schema_version": 2}', what="config.json")
