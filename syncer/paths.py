@@ -79,6 +79,16 @@ class StatePaths:
         """What the last sync left on which remote (syncer/published.py)."""
         return self.home / "sync.json"
 
+    @property
+    def fetched(self) -> Path:
+        """The last fetched sync repo as read commands use it (syncer/git/view.py); disposable."""
+        return self.home / "fetched.json"
+
+    @property
+    def trusted(self) -> Path:
+        """Digests of the documents a schema has accepted (syncer/trust.py); disposable."""
+        return self.home / "trusted.json"
+
     def state(self, generation: int) -> Path:
         """The file checkpoints that belong to ledger generation `generation`."""
         return self.home / f"state-{generation}.json"

@@ -17,7 +17,8 @@ import pytest
 from syncer import console
 from syncer.commands.context import Context
 from syncer.commands.goal import set_goal
-from syncer.git.snapshot import Snapshot, snapshot
+from syncer.git.snapshot import snapshot
+from syncer.git.view import Snapshot
 from syncer.paths import state_paths
 from tests import logs
 from tests.cli_runner import Cli

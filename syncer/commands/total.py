@@ -8,8 +8,7 @@ from datetime import timedelta, tzinfo
 from syncer import devices, entries, goal, goalcache, report, store
 from syncer.commands.context import Context, config, writer_lock
 from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteRefused, RemoteUnavailable, SchemaTooNew
-from syncer.git import history
-from syncer.git.snapshot import snapshot
+from syncer.git import view
 from syncer.ledger import Ledger
 from syncer.paths import StatePaths
 from syncer.peers import count_once
@@ -48,12 +47,11 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
                 transport.fetch(ctx.paths.repo, remote, **access(ctx, remote))
         except (RemoteUnavailable, RemoteRefused, LockBusy) as exc:
             warnings.append(f"{exc.message}; showing what was fetched last")
-    snap = snapshot(ctx.paths.repo)
+    snap, lately = view.fetched(ctx.paths.repo, ctx.paths.fetched, since=devices.since(ctx.now))
     warnings.extend(snap.warnings)
     counted = count_once(store.read_ledger(ctx.paths), cfg.device, snap.files)
     warnings.extend(counted.warnings)
     if len(counted.ledgers) > 1:
-        lately = history.last_commits(ctx.paths.repo, since=devices.since(ctx.now))
         warnings.extend(devices.stale_warnings(counted.ledgers, own=cfg.device, synced_lately=set(lately)))
     current_goal = None
     goal_error: CcsyncError | None = None

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from dulwich.objects import Tree
 
 from syncer.git import layout, local, objects
 from syncer.git.local import Reader
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    files: dict[str, bytes]
-    """Device id -> raw bytes of data/<id>.json (only entries that pass the structural checks)."""
-    goal: bytes | None
-    warnings: list[str]
-    tip: str | None
-    goal_problem: str | None = None
-    """Why a goal.json that is there cannot be read (a folder, a submodule, too large)."""
+from syncer.git.view import Snapshot
 
 
 def snapshot(repo: Path) -> Snapshot:

@@ -1,0 +1,101 @@
+"""The kept view of the fetched sync repo (syncer/git/view.py): the same answers as reading the
+local copy with dulwich, rebuilt whenever the fetched tip moves, and ignored when damaged."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from syncer.git import history, view
+from syncer.git.snapshot import snapshot
+from syncer.paths import StatePaths
+from tests.team import DEVICES, make_team
+
+Cli = Callable[..., tuple[int, str, str]]
+SINCE = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture
+def team(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> StatePaths:
+    make_team(tmp_path, cli, monkeypatch)
+    return StatePaths(Path(os.environ["CCSYNC_HOME"]))
+
+
+def expected(paths: StatePaths, since: datetime) -> tuple[view.Snapshot, dict[str, datetime]]:
+    return snapshot(paths.repo), history.last_commits(paths.repo, since=since)
+
+
+def test_kept_view_answers_as_the_local_copy_does(team: StatePaths) -> None:
+    first = view.fetched(team.repo, team.fetched, since=SINCE)
+    assert team.fetched.exists()
+    assert first == expected(team, SINCE)
+    assert set(first[0].files) == {d for d, _ in DEVICES}
+    assert set(first[1]) == {d for d, _ in DEVICES}
+    # From the kept file, at the same and at a later horizon (time moves on between reads).
+    assert view.fetched(team.repo, team.fetched, since=SINCE) == first
+    later = datetime.now(UTC) + timedelta(days=1)
+    assert view.fetched(team.repo, team.fetched, since=later) == expected(team, later)
+    assert view.fetched(team.repo, team.fetched, since=later)[1] == {}
+
+
+def test_an_earlier_horizon_than_kept_reads_the_copy_again(team: StatePaths) -> None:
+    view.fetched(team.repo, team.fetched, since=datetime.now(UTC))
+    assert view.fetched(team.repo, team.fetched, since=SINCE) == expected(team, SINCE)
+
+
+def test_a_new_fetched_tip_rebuilds_the_view(
+    tmp_path: Path, cli: Cli, team: StatePaths, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = view.fetched(team.repo, team.fetched, since=SINCE)
+    monkeypatch.setenv("CCSYNC_HOME", str(tmp_path / "ana-laptop" / "ccsync"))  # another device
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "ana-laptop" / "claude"))
+    assert cli("goal", "set", "5M", "--by", "2026-12-31")[0] == 0
+    monkeypatch.setenv("CCSYNC_HOME", str(team.home))
+    monkeypatch.setenv("CLAUDE_CONFIG_DIR", str(tmp_path / "ci-runner" / "claude"))
+    code, _, err = cli("sync")
+    assert code == 0, err
+    after = view.fetched(team.repo, team.fetched, since=SINCE)
+    assert after[0].tip != before[0].tip
+    assert after[0].goal is not None and before[0].goal != after[0].goal
+    assert after == expected(team, SINCE)
+
+
+@pytest.mark.parametrize("damage", [
+    b"", b"{", b"[]", b'{"key": 1}',
+    b"GOOD",  # the right key, with a device file that is not text
+])
+def test_a_damaged_view_is_ignored_and_rebuilt(team: StatePaths, damage: bytes) -> None:
+    good = view.fetched(team.repo, team.fetched, since=SINCE)
+    if damage == b"GOOD":
+        doc = orjson.loads(team.fetched.read_bytes())
+        doc["files"]["ci-runner"] = 7
+        damage = orjson.dumps(doc)
+    team.fetched.write_bytes(damage)
+    assert view.fetched(team.repo, team.fetched, since=SINCE) == good
+    assert orjson.loads(team.fetched.read_bytes())["key"]["tip"] == good[0].tip
+
+
+def test_a_view_is_not_kept_for_a_tip_it_cannot_read_plainly(team: StatePaths) -> None:
+    head = team.repo / "refs" / "remotes" / "origin" / "HEAD"
+    head.write_text("ref: refs/../../outside\n")
+    assert view.fetched(team.repo, team.fetched, since=SINCE)[0].files == {}
+    assert not team.fetched.exists()
+
+
+def test_a_kept_view_is_read_without_dulwich(team: StatePaths) -> None:
+    view.fetched(team.repo, team.fetched, since=SINCE)
+    code = (
+        "import sys, datetime as d; from pathlib import Path; from syncer.git import view; "
+        f"s, c = view.fetched(Path({str(team.repo)!r}), Path({str(team.fetched)!r}), "
+        "since=d.datetime(2026, 1, 1, tzinfo=d.UTC)); "
+        "print(len(s.files), len(c), sorted(m for m in sys.modules if m.startswith('dulwich')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == [str(len(DEVICES)), str(len(DEVICES)), "[]"]
