@@ -1,0 +1,111 @@
+"""Bytes a pydantic schema has accepted once, trusted by their digest ever after.
+
+Every file ccsync reads is validated by its schema (`syncer/schemas/`), but importing pydantic
+and building its validators costs a read command about 150 ms, more than half of the 250 ms it
+may take. So the digest of every document a schema accepts is remembered in the state folder;
+bytes whose digest is remembered are built into values straight from their JSON, by the same
+builder the validating path ends in, and pydantic is never imported. Anything else (a peer's new
+file, a ledger edited by hand, a file damaged on disk) is validated as before, errors and all.
+
+A digest covers the kind of document and the schemas' own source: bytes accepted as a goal are
+never trusted as a ledger, and a ccsync whose schemas changed trusts nothing remembered before it.
+The memo only ever speeds a read up: lost, damaged or stale, it costs one validation, never a
+wrong answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+T = TypeVar("T")
+
+KEPT = 4096
+"""Digests remembered: enough for every device file of a large team, a year of the own ledger's
+nightly versions is not needed (only the current bytes are read)."""
+
+_SCHEMAS = Path(__file__).parent / "schemas"
+_known: set[bytes] = set()
+"""Digests known valid in this process: a fact that stays true, whatever state folder is in use."""
+_loaded: set[Path] = set()
+
+
+def _fingerprint() -> bytes | None:
+    """What the schemas accept, as the digest of their source; None if it cannot be read (then
+    nothing is trusted)."""
+    try:
+        sources = sorted(_SCHEMAS.glob("*.py"))
+        h = hashlib.blake2b(digest_size=16)
+        for source in sources:
+            h.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+    except OSError:
+        return None
+    return h.digest() if sources else None
+
+
+_FINGERPRINT = _fingerprint()
+
+
+def digest(kind: str, data: bytes) -> bytes | None:
+    if _FINGERPRINT is None:
+        return None
+    h = hashlib.blake2b(_FINGERPRINT + kind.encode() + b"\0", digest_size=20)
+    h.update(data)
+    return h.digest()
+
+
+def _load(memo: Path) -> list[bytes]:
+    try:
+        found = orjson.loads(memo.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return []
+    if type(found) is not list:
+        return []
+    return [bytes.fromhex(d) for d in found if type(d) is str and len(d) == 40 and _is_hex(d)]
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return True
+
+
+def known(memo: Path, kind: str, data: bytes) -> bool:
+    if memo not in _loaded:
+        _known.update(_load(memo))
+        _loaded.add(memo)
+    d = digest(kind, data)
+    return d is not None and d in _known
+
+
+def remember(memo: Path, kind: str, data: bytes) -> None:
+    """Record that `kind`'s schema accepted `data`. Best effort: a memo that cannot be written
+    costs later reads a validation, nothing else."""
+    d = digest(kind, data)
+    if d is None:
+        return
+    _known.add(d)
+    kept = [old for old in _load(memo) if old != d][-(KEPT - 1):] + [d]
+    tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(orjson.dumps([x.hex() for x in kept]))
+        os.replace(tmp, memo)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
+def parse(memo: Path, kind: str, data: bytes, *, validate: Callable[[bytes], T], build: Callable[[Any], T]) -> T:
+    """`data` as a value: built from its JSON if `kind`'s schema accepted these bytes before,
+    else validated by `validate` (which raises on bad bytes) and remembered."""
+    if known(memo, kind, data):
+        return build(orjson.loads(data))
+    value = validate(data)
+    remember(memo, kind, data)
+    return value

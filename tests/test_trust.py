@@ -1,0 +1,113 @@
+"""Validated once, trusted by digest (syncer/trust.py): bytes a schema accepted are built without
+validating again; any other bytes, a damaged memo or changed schemas mean validating as before."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from syncer import trust
+
+
+class Calls:
+    def __init__(self) -> None:
+        self.validated: list[bytes] = []
+
+    def validate(self, data: bytes) -> dict[str, Any]:
+        self.validated.append(data)
+        doc = orjson.loads(data)
+        if isinstance(doc, dict) and doc.get("bad"):
+            raise ValueError("refused")
+        return {"built": doc}
+
+    @staticmethod
+    def build(doc: Any) -> dict[str, Any]:
+        return {"built": doc}
+
+
+@pytest.fixture(autouse=True)
+def forget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts from what its own memo file holds (the process keeps what it learnt)."""
+    monkeypatch.setattr(trust, "_known", set())
+    monkeypatch.setattr(trust, "_loaded", set())
+
+
+def fresh_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trust, "_known", set())
+    monkeypatch.setattr(trust, "_loaded", set())
+
+
+def test_accepted_bytes_are_not_validated_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    memo, calls = tmp_path / "trusted.json", Calls()
+    data = b'{"a": 1}'
+    assert trust.parse(memo, "ledger", data, validate=calls.validate, build=calls.build) == {"built": {"a": 1}}
+    fresh_process(monkeypatch)  # the next run knows it from the memo file
+    assert trust.parse(memo, "ledger", data, validate=calls.validate, build=calls.build) == {"built": {"a": 1}}
+    assert calls.validated == [data]
+
+
+def test_other_bytes_and_other_kinds_are_validated(tmp_path: Path) -> None:
+    memo, calls = tmp_path / "trusted.json", Calls()
+    trust.parse(memo, "ledger", b'{"a": 1}', validate=calls.validate, build=calls.build)
+    trust.parse(memo, "ledger", b'{"a": 1} ', validate=calls.validate, build=calls.build)
+    trust.parse(memo, "goal", b'{"a": 1}', validate=calls.validate, build=calls.build)
+    assert len(calls.validated) == 3
+
+
+def test_refused_bytes_are_never_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    memo, calls = tmp_path / "trusted.json", Calls()
+    for _ in range(2):
+        with pytest.raises(ValueError, match="refused"):
+            trust.parse(memo, "ledger", b'{"bad": true}', validate=calls.validate, build=calls.build)
+        fresh_process(monkeypatch)
+    assert len(calls.validated) == 2
+    assert not memo.exists()
+
+
+@pytest.mark.parametrize("damage", [b"", b"{", b"{}", b'["zz"]', b"[1, null]", b'["' + b"0" * 39 + b'"]'])
+def test_a_damaged_memo_only_costs_a_validation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage: bytes) -> None:
+    memo, calls = tmp_path / "trusted.json", Calls()
+    memo.write_bytes(damage)
+    assert trust.parse(memo, "ledger", b"[]", validate=calls.validate, build=calls.build) == {"built": []}
+    fresh_process(monkeypatch)
+    assert trust.parse(memo, "ledger", b"[]", validate=calls.validate, build=calls.build) == {"built": []}
+    assert calls.validated == [b"[]"]
+
+
+def test_changed_schemas_trust_nothing_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    memo, calls = tmp_path / "trusted.json", Calls()
+    trust.parse(memo, "ledger", b"[]", validate=calls.validate, build=calls.build)
+    fresh_process(monkeypatch)
+    monkeypatch.setattr(trust, "_FINGERPRINT", b"another ccsync's schemas")
+    trust.parse(memo, "ledger", b"[]", validate=calls.validate, build=calls.build)
+    assert len(calls.validated) == 2
+
+
+def test_the_fingerprint_is_the_schemas_source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert trust._FINGERPRINT is not None
+    assert trust._fingerprint() == trust._FINGERPRINT
+    copy = tmp_path / "schemas"
+    copy.mkdir()
+    for source in trust._SCHEMAS.glob("*.py"):
+        (copy / source.name).write_bytes(source.read_bytes())
+    monkeypatch.setattr(trust, "_SCHEMAS", copy)
+    assert trust._fingerprint() == trust._FINGERPRINT
+    first = sorted(copy.glob("*.py"))[-1]
+    first.write_bytes(first.read_bytes() + b"\n# a schema that changed\n")
+    assert trust._fingerprint() != trust._FINGERPRINT
+
+
+def test_the_memo_keeps_the_newest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    memo, calls = tmp_path / "trusted.json", Calls()
+    monkeypatch.setattr(trust, "KEPT", 3)
+    for n in range(5):
+        trust.parse(memo, "ledger", str(n).encode(), validate=calls.validate, build=calls.build)
+    kept = orjson.loads(memo.read_bytes())
+    assert len(kept) == 3
+    fresh_process(monkeypatch)
+    for n in range(5):
+        trust.parse(memo, "ledger", str(n).encode(), validate=calls.validate, build=calls.build)
+    assert calls.validated[5:] == [b"0", b"1"]
