@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -76,3 +77,14 @@ def test_an_hour_labels_local_day_is_its_hours(hour: int, zone: tzinfo) -> None:
     """Reports read the local day straight from the label; it is the day of the hour's start,
     the calendar's first or last day past either end."""
     assert report.label_day(hour_label(hour), zone) == report.local_day(hour, zone)
+
+
+@pytest.mark.parametrize("name", ["Europe/Berlin", "Australia/Lord_Howe", "Asia/Kathmandu", "America/St_Johns",
+                                  "Pacific/Apia", "Africa/Casablanca", "Antarctica/Troll", "America/Sao_Paulo"])
+def test_every_hour_of_years_with_odd_transitions_has_its_local_day(name: str) -> None:
+    """The local day comes from the UTC day's offset where it holds all day: checked against
+    converting each hour, through half-hour DST (Lord Howe), a skipped day (Apia, 2011-12-30),
+    Ramadan's two changes a year (Casablanca) and a two-hour DST (Troll)."""
+    zone = ZoneInfo(name)
+    for hour in range(hour_index("2011-01-01T00"), hour_index("2013-01-01T00")):
+        assert report.label_day(hour_label(hour), zone) == report.local_day(hour, zone), hour_label(hour)
