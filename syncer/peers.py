@@ -5,13 +5,16 @@ this installation's own. Pure: raw bytes and ledgers in, ledgers and warnings ou
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, replace
 
 from syncer import entries
 from syncer.errors import ConfigError, LedgerCorrupt, SchemaTooNew
 from syncer.fold import holds_all
 from syncer.ledger import Ledger
+
+Parse = Callable[[bytes, str], Ledger]
+"""A device file's bytes, and what to call it in errors, to its ledger."""
 
 
 @dataclass(frozen=True)
@@ -20,14 +23,18 @@ class Counted:
     warnings: list[str]
 
 
-def count_once(own: Ledger | None, device: str, files: Mapping[str, bytes]) -> Counted:
+def count_once(
+    own: Ledger | None, device: str, files: Mapping[str, bytes], *, parse: Parse | None = None
+) -> Counted:
     """This device's ledger (`own`, the freshest, from disk) and every other device's file.
 
     A peer's bad file is skipped with a warning, never fatal. A machine renamed with
     `ccsync init --device` leaves its old file behind until its next sync: the same install
     under two names is counted once, under its newest record. Two live records of one install
-    (a copied state folder) both count, with a warning.
+    (a copied state folder) both count, with a warning. `parse` turns a file's bytes into a
+    ledger (by default validating them: see `store.load_ledger`).
     """
+    parse = parse or _parse
     ledgers: list[Ledger] = []
     warnings: list[str] = []
     counted: dict[str, tuple[str, Ledger]] = {}  # install id -> the device and record counted
@@ -39,7 +46,7 @@ def count_once(own: Ledger | None, device: str, files: Mapping[str, bytes]) -> C
         if name == device:
             continue
         try:
-            peer = _parse(raw, what=f"data/{name}.json")
+            peer = parse(raw, f"data/{name}.json")
         except (LedgerCorrupt, SchemaTooNew) as exc:
             warnings.append(f"skipped {exc.message}")
             continue
@@ -100,7 +107,7 @@ def published_record(raw: bytes | None, *, device: str, ours: Ledger) -> Ledger 
     if raw is None:
         return None
     try:
-        theirs = _parse(raw, what=f"data/{device}.json in the sync repo")
+        theirs = _parse(raw, f"data/{device}.json in the sync repo")
     except (LedgerCorrupt, SchemaTooNew):
         return None  # ours to replace: only this device writes it
     if theirs.install_id != ours.install_id:
@@ -134,7 +141,7 @@ def former_names(
         if name == device or not any(mark in raw for mark in marks):  # a cheap test first
             continue
         try:
-            theirs = _parse(raw, what=f"data/{name}.json")
+            theirs = _parse(raw, f"data/{name}.json")
         except (LedgerCorrupt, SchemaTooNew):
             continue
         if theirs.install_id in install_ids and holds_all(ledger, theirs):
@@ -142,7 +149,7 @@ def former_names(
     return former
 
 
-def _parse(raw: bytes, *, what: str) -> Ledger:
+def _parse(raw: bytes, what: str) -> Ledger:
     from syncer.schemas.ledger import parse_ledger  # noqa: PLC0415  (pydantic only for bytes not yet validated)
 
     return parse_ledger(raw, what=what)

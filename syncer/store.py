@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
 
+from syncer import trust
 from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew, UsageError
-from syncer.ledger import Ledger, dump_ledger
+from syncer.ledger import Ledger, dump_ledger, ledger_from_document
 from syncer.paths import StatePaths
 
 if TYPE_CHECKING:
@@ -312,13 +313,11 @@ def _read_optional(path: Path) -> bytes | None:
 
 
 def read_ledger(paths: StatePaths) -> Ledger | None:
-    from syncer.schemas.ledger import parse_ledger
-
     data = _read_optional(paths.ledger)
     if data is None:
         return None
     try:
-        return parse_ledger(data, what=f"ledger {paths.ledger}")
+        return load_ledger(paths, data, what=f"ledger {paths.ledger}")
     except LedgerCorrupt as exc:
         backup = latest_backup(paths)
         hint = (
@@ -327,6 +326,28 @@ def read_ledger(paths: StatePaths) -> Ledger | None:
             else "Rebuild it from the sync repo with: ccsync restore"
         )
         raise LedgerCorrupt(f"{exc.message}; it was not modified. {hint}") from None
+
+
+def load_ledger(paths: StatePaths, data: bytes, what: str) -> Ledger:
+    """A ledger's bytes (ours or a peer's) as a value: validated by its schema, unless the
+    schema accepted these very bytes before (syncer/trust.py)."""
+
+    def validate(data: bytes) -> Ledger:
+        from syncer.schemas import ledger as schema
+
+        return schema.parse_ledger(data, what=what)
+
+    return trust.parse(paths.trusted, "ledger", data, validate=validate, build=ledger_from_document)
+
+
+def _write_ledger(paths: StatePaths, ledger: Ledger) -> None:
+    """The ledger's bytes, proven to read back, installed atomically; their digest remembered,
+    so the read commands that follow build them without validating again."""
+    from syncer.schemas.ledger import checked_bytes
+
+    data = checked_bytes(ledger)
+    write_atomic(paths.ledger, data)
+    trust.remember(paths.trusted, "ledger", data)
 
 
 def open_keys(paths: StatePaths, generation: int) -> KeyStore | None:
@@ -347,8 +368,6 @@ def save(
 ) -> Ledger | None:
     """Commit the tally, its key index and the checkpoints; returns the new ledger if its
     counts changed, else None (and the ledger file is left as it is)."""
-    from syncer.schemas.ledger import checked_bytes
-
     old_generation = old.generation if old else 0
     # The ledger's own install id wins over the config's: an adoption cut short after its
     # commit point (see `adopt`) must not hand the adopted record back to the old identity.
@@ -366,7 +385,7 @@ def save(
     _write_state(paths, state, generation)
     if old is not None:
         _backup(paths)
-    write_atomic(paths.ledger, checked_bytes(ledger))  # the commit point
+    _write_ledger(paths, ledger)  # the commit point
     keys.settle(generation)
     _remove_other_states(paths, generation)
     return ledger
@@ -405,12 +424,10 @@ def set_owner(paths: StatePaths, owner: str | None) -> None:
 def write_ledger(paths: StatePaths, ledger: Ledger) -> None:
     """Install `ledger` as this device's ledger with no local state (restore): the next scan
     re-derives the state without counting anything twice."""
-    from syncer.schemas.ledger import checked_bytes
-
     _remove_other_states(paths, -1)  # first: a state must never outlive the ledger it was for
     if paths.ledger.exists():
         _backup(paths)
-    write_atomic(paths.ledger, checked_bytes(ledger))
+    _write_ledger(paths, ledger)
 
 
 def adopt(paths: StatePaths, config: Config, record: Ledger, *, own: Ledger | None) -> Config:
@@ -445,19 +462,15 @@ def rename_ledger(paths: StatePaths, device: str) -> None:
 def record(paths: StatePaths, ledger: Ledger) -> None:
     """Write `ledger`, whose counts from logs are those on disk (a new device id, entries added
     or removed): its generation stays, so the local state still matches it."""
-    from syncer.schemas.ledger import checked_bytes
-
     if paths.ledger.exists():
         _backup(paths)
-    write_atomic(paths.ledger, checked_bytes(ledger))
+    _write_ledger(paths, ledger)
 
 
 def apply_privacy(paths: StatePaths, config: Config) -> bool:
     """Rewrite the project and branch names already recorded as `config.privacy` records them
     (`ccsync init --privacy`). Counts and generation stay, so the local state still matches."""
     from syncer import privacy
-    from syncer.schemas.ledger import checked_bytes
-
     ledger = read_ledger(paths)
     if ledger is None:
         return False
@@ -468,7 +481,7 @@ def apply_privacy(paths: StatePaths, config: Config) -> bool:
     if rewritten == ledger:
         return False
     _backup(paths)
-    write_atomic(paths.ledger, checked_bytes(rewritten))
+    _write_ledger(paths, rewritten)
     return True
 
 

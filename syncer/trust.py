@@ -26,8 +26,8 @@ import orjson
 T = TypeVar("T")
 
 KEPT = 4096
-"""Digests remembered: enough for every device file of a large team, a year of the own ledger's
-nightly versions is not needed (only the current bytes are read)."""
+"""Digests remembered, the newest: every device file of a large team many times over (only the
+bytes on disk now are ever read again)."""
 
 _SCHEMAS = Path(__file__).parent / "schemas"
 _known: set[bytes] = set()
@@ -93,12 +93,25 @@ def remember(memo: Path, kind: str, data: bytes) -> None:
         return
     _known.add(d)
     kept = [old for old in _load(memo) if old != d][-(KEPT - 1):] + [d]
-    tmp = memo.with_name(f".{memo.name}.{os.getpid()}.tmp")
+    write_disposable(memo, orjson.dumps([x.hex() for x in kept]))
+
+
+def write_disposable(path: Path, data: bytes) -> None:
+    """Replace `path` (private to this user) with `data`, best effort and without waiting for
+    the disk: for files that only ever speed a read up, which a crash may lose or leave out."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_bytes(orjson.dumps([x.hex() for x in kept]))
-        os.replace(tmp, memo)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def parse(memo: Path, kind: str, data: bytes, *, validate: Callable[[bytes], T], build: Callable[[Any], T]) -> T:

@@ -180,6 +180,8 @@ def test_status_json(cli: Cli, sample_logs: Path) -> None:
 
 def test_state_folder_is_private(cli: Cli, sample_logs: Path, state_dir: Path) -> None:
     cli()
+    assert cli("total")[0] == 0  # ... and the files read commands keep
+    assert {"trusted.json", "fetched.json"} <= {p.name for p in state_dir.iterdir()}
     assert state_dir.stat().st_mode & 0o777 == 0o700
     for path in state_dir.iterdir():
         if path.is_file():

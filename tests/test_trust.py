@@ -4,12 +4,15 @@ validating again; any other bytes, a damaged memo or changed schemas mean valida
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 import pytest
 
-from syncer import trust
+from syncer import store, trust
+from syncer.errors import LedgerCorrupt
+from syncer.paths import StatePaths
+from syncer.schemas import ledger as schema
 
 
 class Calls:
@@ -111,3 +114,47 @@ def test_the_memo_keeps_the_newest(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     for n in range(5):
         trust.parse(memo, "ledger", str(n).encode(), validate=calls.validate, build=calls.build)
     assert calls.validated[5:] == [b"0", b"1"]
+
+
+GOLDEN = Path(__file__).parent / "golden" / "ledger"
+
+
+def refuse_to_validate(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no(*_: object, **__: object) -> NoReturn:
+        raise AssertionError("validated bytes the schema accepted before")
+
+    monkeypatch.setattr(schema, "parse_ledger", no)
+
+
+@pytest.mark.parametrize("shape", sorted(p.name for p in GOLDEN.glob("*.json")))
+def test_a_ledger_once_accepted_reads_back_equal_without_its_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    paths = StatePaths(tmp_path)
+    data = (GOLDEN / shape).read_bytes()
+    validated = store.load_ledger(paths, data, f"data/{shape}")
+    assert validated == schema.parse_ledger(data, what=shape)
+    fresh_process(monkeypatch)
+    refuse_to_validate(monkeypatch)
+    assert store.load_ledger(paths, data, f"data/{shape}") == validated
+
+
+def test_the_ledger_written_is_read_without_its_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = StatePaths(tmp_path)
+    ledger = schema.parse_ledger((GOLDEN / "history.json").read_bytes(), what="history")
+    store.record(paths, ledger)
+    fresh_process(monkeypatch)
+    refuse_to_validate(monkeypatch)
+    assert store.read_ledger(paths) == ledger
+
+
+def test_a_ledger_changed_on_disk_is_validated_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    paths = StatePaths(tmp_path)
+    store.record(paths, schema.parse_ledger((GOLDEN / "typical.json").read_bytes(), what="typical"))
+    fresh_process(monkeypatch)
+    data = paths.ledger.read_bytes()
+    paths.ledger.write_bytes(data.replace(b'"generation": 3', b'"generation": -3'))
+    with pytest.raises(LedgerCorrupt, match="generation"):
+        store.read_ledger(paths)
+    with pytest.raises(LedgerCorrupt, match="generation"):  # nothing remembered for the bad bytes
+        store.read_ledger(paths)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 
@@ -49,7 +50,8 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
             warnings.append(f"{exc.message}; showing what was fetched last")
     snap, lately = view.fetched(ctx.paths.repo, ctx.paths.fetched, since=devices.since(ctx.now))
     warnings.extend(snap.warnings)
-    counted = count_once(store.read_ledger(ctx.paths), cfg.device, snap.files)
+    counted = count_once(store.read_ledger(ctx.paths), cfg.device, snap.files,
+                         parse=functools.partial(store.load_ledger, ctx.paths))
     warnings.extend(counted.warnings)
     if len(counted.ledgers) > 1:
         warnings.extend(devices.stale_warnings(counted.ledgers, own=cfg.device, synced_lately=set(lately)))

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import orjson
 
+from syncer import trust
+
 FORMAT = 1
 _TRACKING_HEAD = "refs/remotes/origin/HEAD"
 _REF_NAME = re.compile(r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*")
@@ -147,9 +149,4 @@ def _write(cache: Path, key: dict[str, object], since: datetime, snap: Snapshot,
         }
     except UnicodeDecodeError:
         return
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(orjson.dumps(doc))
-        os.replace(tmp, cache)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    trust.write_disposable(cache, orjson.dumps(doc))
