@@ -15,10 +15,12 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import orjson
 
+from syncer import trust
 from syncer.documents import canonical
 from syncer.usage import Usage
 
@@ -86,9 +88,13 @@ class PriceTable:
 
 
 @functools.cache
-def load_table() -> PriceTable:
-    """The price table shipped in the package, validated once per process."""
-    return parse_table(importlib.resources.files("syncer").joinpath("prices.json").read_bytes())
+def load_table(trusted: Path | None = None) -> PriceTable:
+    """The price table shipped in the package, validated once per process, or once per
+    install given the state folder's memo of accepted documents (`trusted`: syncer/trust.py)."""
+    data = importlib.resources.files("syncer").joinpath("prices.json").read_bytes()
+    if trusted is None:
+        return parse_table(data)
+    return trust.parse(trusted, "prices", data, validate=parse_table, build=table_from_document)
 
 
 def parse_table(data: bytes) -> PriceTable:

@@ -138,7 +138,10 @@ def ensure_home(paths: StatePaths) -> None:
 
 def load_config(paths: StatePaths) -> Config | None:
     data = _read_optional(paths.config)
-    return None if data is None else parse_config(data, what=str(paths.config))
+    if data is None:
+        return None
+    return trust.parse(paths.trusted, "config", data, validate=lambda data: parse_config(data, what=str(paths.config)),
+                       build=config_from_document)
 
 
 def parse_config(data: bytes, *, what: str) -> Config:
@@ -191,7 +194,9 @@ def _dump_config(config: Config) -> bytes:
 
 def save_config(paths: StatePaths, config: Config) -> None:
     ensure_home(paths)
-    write_atomic(paths.config, _dump_config(config))
+    data = _dump_config(config)
+    write_atomic(paths.config, data)
+    trust.remember(paths.trusted, "config", data)
 
 
 @contextmanager
@@ -257,13 +262,17 @@ def ledger_generation(paths: StatePaths) -> int:
 
 def read_state(paths: StatePaths, generation: int) -> LocalState | None:
     data = _read_optional(paths.state(generation))
-    state = None if data is None else parse_state(data)
-    return state if state is not None and state.generation == generation else None
+    if data is None:
+        return None
+    try:
+        state = trust.parse(paths.trusted, "state", data, validate=_checked_state, build=state_from_document)
+    except ValueError:  # refused by its schema: local state is a cache of the logs, and the
+        return None  # ledger guards against re-counting without it
+    return state if state.generation == generation else None
 
 
 def parse_state(data: bytes) -> LocalState | None:
-    """The scan state in a state file's bytes, or None when its schema refuses them: local state
-    is a cache of the logs, and the ledger guards against re-counting without it."""
+    """The scan state in a state file's bytes, or None when its schema refuses them."""
     from pydantic import ValidationError
 
     from syncer.schemas.state import LocalState as Schema
@@ -273,6 +282,13 @@ def parse_state(data: bytes) -> LocalState | None:
     except ValidationError:
         return None
     return state_from_document(orjson.loads(data))
+
+
+def _checked_state(data: bytes) -> LocalState:
+    state = parse_state(data)
+    if state is None:
+        raise ValueError("refused by the state's schema")
+    return state
 
 
 def read_index(paths: StatePaths, generation: int) -> KeyIndex | None:
@@ -393,7 +409,10 @@ def save(
 
 def _write_state(paths: StatePaths, state: LocalState, generation: int) -> None:
     # orjson writes a dataclass's fields in their order, as the pydantic model did.
-    write_atomic(paths.state(generation), orjson.dumps(replace(state, generation=generation)))
+    data = orjson.dumps(replace(state, generation=generation))
+    _checked_state(data)  # a state its schema refuses is a bug, never written
+    write_atomic(paths.state(generation), data)
+    trust.remember(paths.trusted, "state", data)
 
 
 def _same_counts(old: Ledger, new: Ledger) -> bool:

@@ -72,7 +72,7 @@ def gather(ctx: Context, *, all_devices: bool, offline: bool = False) -> tuple[l
         own, peers = store.read_ledger(ctx.paths), []
     cut = live.cut_ms(now_ms, live.last_scan_ms(ctx.paths, own.generation) if own else None)
     activities = hour_activities(own, cut) if own else []
-    threshold = long_context_threshold(load_table())
+    threshold = long_context_threshold(load_table(ctx.paths.trusted))
     activities.extend(live.to_activity(e, threshold) for e in live.recent_events(ctx.env, ctx.home, cut))
     for peer in peers:
         activities.extend(hour_activities(peer, None))
@@ -84,7 +84,7 @@ def report_blocks(
     offline: bool = False,
 ) -> BlocksResult:
     limit_option = parse_limit(token_limit)
-    pricer = Pricer(load_table())
+    pricer = Pricer(load_table(ctx.paths.trusted))
     now_ms = int(ctx.now.timestamp() * 1000)
     activities, cut, warnings = gather(ctx, all_devices=all_devices, offline=offline)
     found = blocks.identify_blocks(activities, now_ms=now_ms)

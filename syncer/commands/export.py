@@ -43,7 +43,7 @@ class Usage:
 def gather(ctx: Context, *, all_devices: bool, zone: tzinfo) -> Usage:
     """This device's ledger, or every device's with the team's goal (a goal is the team's: one
     device's share of it would read as the whole)."""
-    pricer = report.Pricer(load_table())
+    pricer = report.Pricer(load_table(ctx.paths.trusted))
     if all_devices:
         gathered = gather_all(ctx, offline=False)
         ledgers, goal, warnings = gathered.ledgers, gathered.goal, gathered.warnings

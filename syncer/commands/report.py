@@ -24,6 +24,6 @@ def usage_report(
     else:
         own = store.read_ledger(ctx.paths)
         ledgers, warnings = (entries.counted([own]) if own else []), []
-    result = report.build(kind, ledgers, zone=zone, window=window, pricer=report.Pricer(load_table()),
+    result = report.build(kind, ledgers, zone=zone, window=window, pricer=report.Pricer(load_table(ctx.paths.trusted)),
                           week_start=week_start)
     return report.reveal(result, store.read_names(ctx.paths)), warnings + result.warnings

@@ -67,7 +67,7 @@ def status(ctx: Context) -> StatusResult:
         warnings.append(exc.message)
     if ledger is not None:
         totals = report.build("device", [ledger], zone=UTC, window=report.Window(),
-                              pricer=report.Pricer(load_table())).total
+                              pricer=report.Pricer(load_table(ctx.paths.trusted))).total
     sources = _sources_found(ctx, roots, logs)
     runs = runlog.read_runs(ctx.paths.runlog)
     health = runlog.health(runs, ctx.now)

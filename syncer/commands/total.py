@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass, field, replace
 from datetime import timedelta, tzinfo
 
-from syncer import devices, entries, goal, goalcache, report, store
+from syncer import devices, entries, goal, goalcache, report, store, trust
 from syncer.commands.context import Context, config, writer_lock
 from syncer.errors import CcsyncError, GoalCorrupt, LockBusy, RemoteRefused, RemoteUnavailable, SchemaTooNew
 from syncer.git import view
@@ -28,7 +28,13 @@ class Gathered:
 def waiting_goal(paths: StatePaths) -> goal.Goal | None:
     """The goal set on this device that the sync repo does not have yet (see set_goal)."""
     raw = store.read_pending_goal(paths)
-    return None if raw is None else goal.parse_goal(raw, what=f"the goal waiting to be pushed ({paths.pending_goal})")
+    return None if raw is None else read_goal(paths, raw, what=f"the goal waiting to be pushed ({paths.pending_goal})")
+
+
+def read_goal(paths: StatePaths, data: bytes, *, what: str = "goal.json in the sync repo") -> goal.Goal:
+    """A goal's bytes as a value: validated, unless its schema accepted these bytes before."""
+    return trust.parse(paths.trusted, "goal", data, validate=lambda data: goal.parse_goal(data, what=what),
+                       build=goal.goal_from_document)
 
 
 def gather(ctx: Context, *, offline: bool) -> Gathered:
@@ -63,7 +69,7 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
         )
     elif snap.goal is not None:
         try:
-            current_goal = goal.parse_goal(snap.goal)
+            current_goal = read_goal(ctx.paths, snap.goal)
         except (GoalCorrupt, SchemaTooNew) as exc:
             warnings.append(exc.message)
             goal_error = exc
@@ -98,7 +104,7 @@ class TotalResult:
 
 def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo, source: str | None = None) -> TotalResult:
     gathered = gather(ctx, offline=offline)
-    pricer = report.Pricer(load_table())
+    pricer = report.Pricer(load_table(ctx.paths.trusted))
     window = report.Window(source=source)
     by_device = report.build("device", gathered.ledgers, zone=zone, window=window, pricer=pricer)
     grouped = (
