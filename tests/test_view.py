@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -67,19 +69,44 @@ def test_a_new_fetched_tip_rebuilds_the_view(
     assert after == expected(team, SINCE)
 
 
-@pytest.mark.parametrize("damage", [
-    b"", b"{", b"[]", b'{"key": 1}',
-    b"GOOD",  # the right key, with a device file that is not text
-])
-def test_a_damaged_view_is_ignored_and_rebuilt(team: StatePaths, damage: bytes) -> None:
+def _header(data: bytes) -> dict[str, Any]:
+    doc: dict[str, Any] = orjson.loads(data[: data.index(b"\n")])
+    return doc
+
+
+def _with_header(data: bytes, doc: dict[str, Any]) -> bytes:
+    return orjson.dumps(doc) + data[data.index(b"\n"):]
+
+
+DAMAGE: dict[str, Callable[[bytes], bytes]] = {
+    "empty": lambda data: b"",
+    "no header end": lambda data: data[:20],
+    "not JSON": lambda data: b"{" + data,
+    "a list": lambda data: b"[]\n" + data,
+    "cut short": lambda data: data[:-1],
+    "longer": lambda data: data + b" ",
+    "a size that is not a number": lambda data: _with_header(
+        data, {**_header(data), "files": [[n, str(s)] for n, s in _header(data)["files"]]}),
+    "a negative size": lambda data: _with_header(
+        data, {**_header(data), "files": [[n, -s] for n, s in _header(data)["files"]]}),
+    "another tip": lambda data: _with_header(data, {**_header(data), "key": {**_header(data)["key"], "tip": "0" * 40}}),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_view_is_ignored_and_rebuilt(team: StatePaths, damage: str) -> None:
     good = view.fetched(team.repo, team.fetched, since=SINCE)
-    if damage == b"GOOD":
-        doc = orjson.loads(team.fetched.read_bytes())
-        doc["files"]["ci-runner"] = 7
-        damage = orjson.dumps(doc)
-    team.fetched.write_bytes(damage)
+    team.fetched.write_bytes(DAMAGE[damage](team.fetched.read_bytes()))
     assert view.fetched(team.repo, team.fetched, since=SINCE) == good
-    assert orjson.loads(team.fetched.read_bytes())["key"]["tip"] == good[0].tip
+    assert _header(team.fetched.read_bytes())["key"]["tip"] == good[0].tip
+
+
+def test_files_that_are_not_text_are_kept_as_they_are(team: StatePaths) -> None:
+    """A peer's file that is not UTF-8 is refused later, by its schema, with the same warning."""
+    snap, lately = view.fetched(team.repo, team.fetched, since=SINCE)
+    odd = {**snap.files, "ci-runner": b"\xff\xfe{not text"}
+    view._write(team.fetched, view._key(team.repo) or {}, SINCE, replace(snap, files=odd), [])
+    assert view.fetched(team.repo, team.fetched, since=SINCE)[0].files == odd
 
 
 def test_a_view_is_not_kept_for_a_tip_it_cannot_read_plainly(team: StatePaths) -> None:

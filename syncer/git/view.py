@@ -20,7 +20,7 @@ import orjson
 
 from syncer import trust
 
-FORMAT = 1
+FORMAT = 2
 _TRACKING_HEAD = "refs/remotes/origin/HEAD"
 _REF_NAME = re.compile(r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _SHA = re.compile(rb"[0-9a-f]{40}")
@@ -103,20 +103,34 @@ def _key(repo: Path) -> dict[str, object] | None:
 
 
 def _read(cache: Path, key: dict[str, object], since: datetime) -> tuple[Snapshot, dict[str, datetime]] | None:
-    """The kept view if it was made from `key` and reaches back to `since`; else None."""
+    """The kept view if it was made from `key` and reaches back to `since`; else None.
+
+    The file is one line of JSON (what the view was made from, and the sizes of the files),
+    then the files' bytes one after another: no escaping to undo over megabytes of JSON."""
     try:
-        doc = orjson.loads(cache.read_bytes())
-    except (OSError, orjson.JSONDecodeError):
+        data = cache.read_bytes()
+        end = data.index(b"\n")
+        doc = orjson.loads(data[:end])
+    except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
     try:
         if doc["key"] != key or not doc["horizon"] <= since.timestamp():
             return None
-        files = {_text(name): _text(content).encode() for name, content in doc["files"].items()}
-        goal = None if doc["goal"] is None else _text(doc["goal"]).encode()
+        at = end + 1
+        files: dict[str, bytes] = {}
+        for name, size in doc["files"]:
+            files[_text(name)] = data[at:at + _int(size)]
+            at += size
+        goal = None
+        if doc["goal"] is not None:
+            goal = data[at:at + _int(doc["goal"])]
+            at += doc["goal"]
+        if at != len(data):
+            return None  # cut short
         goal_problem = None if doc["goal_problem"] is None else _text(doc["goal_problem"])
         warnings = [_text(w) for w in doc["warnings"]]
         chain: Chain = [(_int(when), None if who is None else _text(who)) for when, who in doc["chain"]]
-    except (KeyError, TypeError, ValueError, AttributeError):
+    except (KeyError, TypeError, ValueError):
         return None
     snap = Snapshot(files, goal, warnings, key["tip"], goal_problem)  # type: ignore[arg-type]
     return snap, newest(chain, since=since)
@@ -129,24 +143,21 @@ def _text(value: object) -> str:
 
 
 def _int(value: object) -> int:
-    if type(value) is not int:
+    if type(value) is not int or value < 0:
         raise TypeError
     return value
 
 
 def _write(cache: Path, key: dict[str, object], since: datetime, snap: Snapshot, chain: Chain) -> None:
-    """Best effort: a view that cannot be kept (a file that is not UTF-8, a full disk) only means
-    the next read builds it again."""
-    try:
-        doc = {
-            "key": key,
-            "horizon": since.timestamp(),
-            "files": {name: content.decode() for name, content in snap.files.items()},
-            "goal": None if snap.goal is None else snap.goal.decode(),
-            "goal_problem": snap.goal_problem,
-            "warnings": snap.warnings,
-            "chain": chain,
-        }
-    except UnicodeDecodeError:
-        return
-    trust.write_disposable(cache, orjson.dumps(doc))
+    """Best effort: a view that cannot be kept (a full disk) only means the next read builds it again."""
+    doc = {
+        "key": key,
+        "horizon": since.timestamp(),
+        "files": [[name, len(content)] for name, content in snap.files.items()],
+        "goal": None if snap.goal is None else len(snap.goal),
+        "goal_problem": snap.goal_problem,
+        "warnings": snap.warnings,
+        "chain": chain,
+    }
+    parts = [orjson.dumps(doc), b"\n", *snap.files.values(), *([] if snap.goal is None else [snap.goal])]
+    trust.write_disposable(cache, b"".join(parts))
