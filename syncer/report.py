@@ -279,21 +279,42 @@ _PERIODS: dict[tuple[str, tzinfo, int], dict[str, str]] = {}
 one run (a total and its goal, an export) ask again for the same hours."""
 
 
+_DAYS: dict[tuple[str, tzinfo, int], dict[str, tuple[int, tuple[str, str, str]] | None]] = {}
+"""(kind, zone, first day of the week) -> UTC day -> its offset from UTC in minutes and the
+periods of the local days its hours fall on (the day before, the same, the day after), where
+one offset holds all day; else None."""
+
+
 def _period_keys(kind: str, zone: tzinfo, week_start: int) -> Callable[[str], str]:
     if kind not in ("daily", "weekly", "monthly"):
         raise ValueError(f"unknown report kind {kind!r}")
     known = _PERIODS.setdefault((kind, zone, week_start), {})
+    days = _DAYS.setdefault((kind, zone, week_start), {})
+
+    def key_of(day: date) -> str:
+        if kind == "daily":
+            return day.isoformat()
+        if kind == "weekly":
+            return (day - timedelta(days=(day.weekday() - week_start) % 7)).isoformat()
+        return f"{day.year:04d}-{day.month:02d}"  # strftime("%Y") does not pad years before 1000 everywhere
+
+    def through_day(utc_day: str) -> tuple[int, tuple[str, str, str]] | None:
+        offset = _day_offset(utc_day, zone)
+        if offset is None or not date.min < offset[0] < date.max:
+            return None
+        day, minutes = offset
+        return minutes, (key_of(day - timedelta(days=1)), key_of(day), key_of(day + timedelta(days=1)))
 
     def period(label: str) -> str:
         found = known.get(label)
         if found is None:
-            day = label_day(label, zone)
-            if kind == "daily":
-                found = day.isoformat()
-            elif kind == "weekly":
-                found = (day - timedelta(days=(day.weekday() - week_start) % 7)).isoformat()
+            utc_day = label[:10]
+            through = days[utc_day] if utc_day in days else days.setdefault(utc_day, through_day(utc_day))
+            if through is None:
+                found = key_of(label_day(label, zone))
             else:
-                found = day.strftime("%Y-%m")
+                minutes, keys = through
+                found = keys[(int(label[11:13]) * 60 + minutes) // 1440 + 1]
             known[label] = found
         return found
 

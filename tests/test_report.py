@@ -88,3 +88,19 @@ def test_every_hour_of_years_with_odd_transitions_has_its_local_day(name: str) -
     zone = ZoneInfo(name)
     for hour in range(hour_index("2011-01-01T00"), hour_index("2013-01-01T00")):
         assert report.label_day(hour_label(hour), zone) == report.local_day(hour, zone), hour_label(hour)
+
+
+@pytest.mark.parametrize("kind", ["daily", "weekly", "monthly"])
+@pytest.mark.parametrize("name", ["Australia/Lord_Howe", "Pacific/Apia", "Africa/Casablanca", "America/St_Johns",
+                                  "Pacific/Kiritimati", "Etc/GMT+12"])
+def test_every_hour_falls_in_the_period_of_its_local_day(kind: str, name: str) -> None:
+    zone = ZoneInfo(name)
+    period = report._period_keys(kind, zone, 2)
+    for hour in range(hour_index("2011-01-01T00"), hour_index("2012-03-01T00")):
+        day = report.local_day(hour, zone)
+        expected = {"daily": day.isoformat(), "monthly": day.isoformat()[:7],
+                    "weekly": (day - timedelta(days=(day.weekday() - 2) % 7)).isoformat()}[kind]
+        assert period(hour_label(hour)) == expected, hour_label(hour)
+    if kind != "weekly":  # the calendar's ends: the hour's own day, as before
+        for label in ("0001-01-01T00", "9999-12-31T23"):
+            assert period(label) == (label[:10] if kind == "daily" else label[:7])
