@@ -21,7 +21,7 @@ from dulwich.objects import ObjectID
 from dulwich.repo import Repo
 
 from syncer.errors import ConfigError, RemoteRefused, RemoteUnavailable
-from syncer.git import history, layout, limits, locks, objects, transport, urls
+from syncer.git import history, layout, limits, locks, objects, transport, urls, view
 from syncer.git import local as git_local
 from syncer.git import snapshot as git_snapshot
 from syncer.git import sync as git_sync
@@ -349,7 +349,7 @@ def test_snapshot_works_offline(tmp_path: Path, remote: Path) -> None:
     remote.rename(tmp_path / "gone.git")
     snap = git_snapshot.snapshot(tmp_path / "a.git")
     assert snap.files == {"laptop": b"L", "desk": b"D"}
-    assert git_snapshot.snapshot(tmp_path / "never.git") == git_snapshot.Snapshot({}, None, [], None)
+    assert git_snapshot.snapshot(tmp_path / "never.git") == view.Snapshot({}, None, [], None)
 
 
 def test_offline_reads_open_the_copy_without_dulwich_repo(tmp_path: Path, remote: Path) -> None:
