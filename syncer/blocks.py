@@ -24,7 +24,6 @@ creation, the same measure as the default goal; cache reads are shown but not co
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import NamedTuple
 
@@ -61,16 +60,20 @@ def processed(counts: Sequence[int]) -> int:
     return counts[0] + counts[1] + counts[2]
 
 
-@dataclass
 class Block:
-    start_ms: int
-    end_ms: int
-    is_gap: bool = False
-    is_active: bool = False
-    first_ms: int | None = None  # first and last activity (None in a gap)
-    last_ms: int | None = None
-    exact: bool = True  # every activity in it is known to the millisecond
-    models: dict[Tier, list[int]] = field(default_factory=dict)  # counts per (model, long context, fast)
+    # A plain class: a dataclass costs every read command (which imports this module through
+    # the reports) a millisecond to create, and nothing compares or copies blocks.
+    __slots__ = ("start_ms", "end_ms", "is_gap", "is_active", "first_ms", "last_ms", "exact", "models")
+
+    def __init__(self, start_ms: int, end_ms: int, *, is_gap: bool = False) -> None:
+        self.start_ms = start_ms
+        self.end_ms = end_ms
+        self.is_gap = is_gap
+        self.is_active = False
+        self.first_ms: int | None = None  # first and last activity (None in a gap)
+        self.last_ms: int | None = None
+        self.exact = True  # every activity in it is known to the millisecond
+        self.models: dict[Tier, list[int]] = {}  # counts per (model, long context, fast)
 
     def add(self, activity: Activity) -> None:
         counts = self.models.setdefault(activity.tier, [0] * COUNTS)

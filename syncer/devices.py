@@ -5,8 +5,9 @@ nobody is warned that they have gone quiet). Pure: ledgers and times in, rows ou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from syncer.errors import UsageError
 from syncer.ledger import Ledger, Retirement, hour_index
@@ -14,8 +15,7 @@ from syncer.ledger import Ledger, Retirement, hour_index
 STALE_AFTER = timedelta(days=7)
 
 
-@dataclass(frozen=True)
-class DeviceRow:
+class DeviceRow(NamedTuple):
     ledger: Ledger
     size: int | None  # bytes of its file in the sync repo (None: not published yet)
     last_sync: datetime | None

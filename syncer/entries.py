@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, tzinfo
+from typing import NamedTuple
 
 from syncer.errors import UsageError
 from syncer.ledger import COUNT_FIELDS, Entry, HourRow, Ledger, Removal, Tokens, hour_label
@@ -35,8 +36,7 @@ def noon(day: date, zone: tzinfo) -> str:
     return hour_label(int(moment.timestamp()) // 3600)
 
 
-@dataclass(frozen=True)
-class Listed:
+class Listed(NamedTuple):
     entry: Entry
     device: str  # whose file holds it
     removal: Removal | None

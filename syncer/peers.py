@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from syncer import entries
 from syncer.errors import ConfigError, LedgerCorrupt, SchemaTooNew
@@ -17,8 +18,7 @@ Parse = Callable[[bytes, str], Ledger]
 """A device file's bytes, and what to call it in errors, to its ledger."""
 
 
-@dataclass(frozen=True)
-class Counted:
+class Counted(NamedTuple):
     ledgers: list[Ledger]
     warnings: list[str]
 

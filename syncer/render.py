@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from functools import cache
 from itertools import repeat
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from syncer import boxtext, report
 from syncer.blocks import duration
@@ -92,8 +91,7 @@ _NOTES = {
 }
 
 
-@dataclass(frozen=True)
-class TableText:
+class TableText(NamedTuple):
     """A table sized for a width: every cell whole, the dropped columns named in `note`."""
 
     table: boxtext.Table

@@ -14,14 +14,12 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
-import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import orjson
 
@@ -109,8 +107,7 @@ def state_from_document(doc: Mapping[str, Any]) -> LocalState:
     )
 
 
-@dataclass(frozen=True)
-class KeyIndex:
+class KeyIndex(NamedTuple):  # not a dataclass: read commands import this module, only scans use it
     """Every key ever seen, with its per-field maxima (never pruned). Large: read only when
     there is something new. `covered_before`: see `Tally.covered_before`."""
 
@@ -120,6 +117,8 @@ class KeyIndex:
 
 
 def new_config(device: str, *, privacy: Privacy = "names", remote: str | None = None) -> Config:
+    import secrets  # only a first run needs it; a read command would pay 2 ms (base64, hmac)
+
     return Config(
         device=device, install_id=secrets.token_hex(16), privacy=privacy, hash_key=secrets.token_hex(32),
         remote=remote,
@@ -583,6 +582,8 @@ def restore_backup(paths: StatePaths) -> Ledger:
         raise LedgerCorrupt(f"no valid backup in {paths.backups}; rebuild from the sync repo with: ccsync restore")
     ledger = parse_ledger(backup.read_bytes(), what=str(backup))
     if paths.ledger.exists():
+        import shutil  # restore's alone: it pulls bz2 and lzma into every command otherwise
+
         try:
             shutil.copyfile(paths.ledger, paths.backups / "ledger.corrupt.json")
         except OSError:

@@ -5,7 +5,6 @@ stopped and started."""
 
 from __future__ import annotations
 
-import dataclasses
 import subprocess
 import sys
 from datetime import UTC, date, datetime
@@ -31,7 +30,7 @@ def at(monkeypatch: pytest.MonkeyPatch, when: str) -> None:
     """Run the next commands as if it were `when` (UTC)."""
     real = console.context
     moment = datetime.fromisoformat(when).replace(tzinfo=UTC)
-    monkeypatch.setattr(console, "context", lambda: dataclasses.replace(real(), now=moment))
+    monkeypatch.setattr(console, "context", lambda: real()._replace(now=moment))
 
 
 def device(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str) -> Path:

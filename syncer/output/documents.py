@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from syncer import blocks, report, runlog
+from syncer import blocks, report
 
 if TYPE_CHECKING:  # only the types: `status --json` must not import git through commands.total
+    from syncer import runlog
     from syncer.commands.blocks import BlockRow, BlocksResult
     from syncer.commands.devices import DevicesResult
     from syncer.commands.entries import Listing
@@ -167,6 +168,8 @@ def status_doc(result: StatusResult) -> Document:
 
 
 def _run(record: runlog.RunRecord | None) -> object:
+    from syncer import runlog  # noqa: PLC0415 - status's alone (its RunRecord costs the others 2 ms)
+
     return orjson.loads(runlog.encode_record(record)) if record else None
 
 

@@ -6,11 +6,9 @@ of those rows, so CSV, Markdown, SQLite and the dashboard show the same numbers.
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from syncer import report
 from syncer.output.documents import TOKEN_FIELDS, block_fields, goal_fields, status_fields, totals_fields
@@ -23,8 +21,7 @@ if TYPE_CHECKING:
 Value = str | int | float | None
 
 
-@dataclass(frozen=True)
-class Rows:
+class Rows(NamedTuple):
     columns: list[str]
     rows: list[list[Value]]
     total: list[Value] | None = None  # shown under a table; CSV leaves it out (it is a sum)
@@ -65,6 +62,8 @@ def _extra(value: object) -> Value:
 
 def csv_text(rows: Rows) -> str:
     """RFC 4180 CSV with a header line; empty cells for unknown values (a cost with no price)."""
+    import csv  # noqa: PLC0415 - only --csv needs it
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(rows.columns)
