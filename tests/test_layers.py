@@ -6,7 +6,12 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
+
+from tests.team import make_team
 
 PACKAGE = Path(__file__).resolve().parent.parent / "syncer"
 
@@ -74,6 +79,27 @@ def test_read_commands_do_not_import_what_only_writes_or_fetches() -> None:
              "dulwich.client", "dulwich.repo", "urllib3")
     code = f"import sys, {reads}; assert not {{*{heavy!r}}} & set(sys.modules), {{*{heavy!r}}} & set(sys.modules)"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=PACKAGE.parent)
+
+
+# What only other commands (or a first run) use: each costs every read command milliseconds.
+NOT_FOR_READING = {"socket", "secrets", "shutil", "bz2", "lzma", "csv", "zipfile", "tempfile", "importlib.resources"}
+
+
+def test_read_commands_import_only_what_they_use(
+    tmp_path: Path, cli: Callable[..., tuple[int, str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_team(tmp_path, cli, monkeypatch)
+    for args in (["report", "daily"], ["report", "session"], ["report", "model"], ["total", "--offline"],
+                 ["goal", "--offline"], ["status"]):
+        for _ in range(2):  # the second run trusts what the first validated (DESIGN.md §7)
+            run = subprocess.run([sys.executable, "-X", "importtime", "-m", "syncer", *args],
+                                 capture_output=True, text=True, check=False)
+            assert run.returncode == 0, run.stderr
+        imported = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines()
+                    if line.startswith("import time:")}
+        assert "syncer.console" in imported, args  # the read path, not the CLI's
+        unwanted = NOT_FOR_READING if args == ["status"] else NOT_FOR_READING | {"syncer.runlog"}
+        assert not imported & unwanted, (args, imported & unwanted)
 
 
 def test_the_ledger_and_what_computes_with_it_load_without_pydantic() -> None:
