@@ -17,7 +17,7 @@ from syncer.sources import SOURCES
 from syncer.sources.adapter import Source
 
 if TYPE_CHECKING:
-    from syncer.store import Checkpoint
+    from syncer.checkpoints import Checkpoint
 
 
 @dataclass(frozen=True)

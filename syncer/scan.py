@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from syncer import store
+from syncer.checkpoints import Checkpoint, LocalState
 from syncer.events import Event
 from syncer.keystore import KeyStore
 from syncer.ledger import MAX_TEXT, Ledger, fit
@@ -35,7 +36,7 @@ from syncer.pricing import long_context_threshold
 from syncer.privacy import branch_name, hidden_names, project_name
 from syncer.sources import SOURCES
 from syncer.sources.adapter import Emit, LogParser
-from syncer.store import Checkpoint, Config, LocalState
+from syncer.store import Config
 from syncer.tally import Batch, Tally
 
 if TYPE_CHECKING:

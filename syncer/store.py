@@ -17,7 +17,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -30,6 +30,7 @@ from syncer.ledger import Ledger, dump_ledger, ledger_from_document
 from syncer.paths import StatePaths
 
 if TYPE_CHECKING:
+    from syncer.checkpoints import LocalState
     from syncer.keystore import KeyStore
     from syncer.tally import Tally
 
@@ -40,7 +41,7 @@ BACKUPS_KEPT = 5
 Privacy = Literal["names", "full", "hashed"]
 
 
-# Config, Checkpoint and LocalState are plain: their rules are their schemas'
+# Config (and the scan state, syncer/checkpoints.py) are plain: their rules are their schemas'
 # (`syncer/schemas/config.py`, `state.py`), which check every file read or written.
 
 
@@ -65,45 +66,6 @@ def config_from_document(doc: Mapping[str, Any]) -> Config:
         schema_version=doc.get("schema_version", 1), device=doc["device"], install_id=doc["install_id"],
         privacy=doc.get("privacy", "names"), hash_key=doc["hash_key"], remote=doc.get("remote"),
         owner=doc.get("owner"), former_install_ids=tuple(doc.get("former_install_ids", ())),
-    )
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Checkpoint:
-    """How far one log file has been read, and how to know it is still the same file."""
-
-    source: str
-    dev: int
-    ino: int
-    size: int
-    mtime_ns: int
-    offset: int
-    # The last `tail` bytes before `offset` are a final line with no newline, counted because
-    # it parsed as a whole JSON object (DESIGN §2 rule 4); the next read starts at that line
-    # again, in case more was written onto it.
-    tail: int = 0
-    fingerprint: str
-    fingerprint_len: int
-
-
-@dataclass(slots=True, kw_only=True)
-class LocalState:
-    """Where each log file was read up to. Small: read on every run, even when nothing is new.
-    The scan updates it in place."""
-
-    schema_version: Literal[1] = 1
-    generation: int
-    checkpoints: dict[str, Checkpoint] = field(default_factory=dict)
-    bad_lines: int = 0
-    last_scan: str | None = None
-
-
-def state_from_document(doc: Mapping[str, Any]) -> LocalState:
-    """The scan state in a state-N.json document its schema accepted (pure: no validation here)."""
-    return LocalState(
-        schema_version=doc.get("schema_version", 1), generation=doc["generation"],
-        checkpoints={path: Checkpoint(**cp) for path, cp in doc.get("checkpoints", {}).items()},
-        bad_lines=doc.get("bad_lines", 0), last_scan=doc.get("last_scan"),
     )
 
 
@@ -263,6 +225,8 @@ def read_state(paths: StatePaths, generation: int) -> LocalState | None:
     data = _read_optional(paths.state(generation))
     if data is None:
         return None
+    from syncer.checkpoints import state_from_document
+
     try:
         state = trust.parse(paths.trusted, "state", data, validate=_checked_state, build=state_from_document)
     except ValueError:  # refused by its schema: local state is a cache of the logs, and the
@@ -274,6 +238,7 @@ def parse_state(data: bytes) -> LocalState | None:
     """The scan state in a state file's bytes, or None when its schema refuses them."""
     from pydantic import ValidationError
 
+    from syncer.checkpoints import state_from_document
     from syncer.schemas.state import LocalState as Schema
 
     try:

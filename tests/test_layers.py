@@ -35,6 +35,7 @@ PURE = {
     "sources/adapter.py", "sources/claude/parser.py", "sources/codex/parser.py", "sources/gemini/parser.py",
     "dashboard.py", "export.py", "blocks.py", "pace.py", "entries.py", "imports.py", "devices.py", "fold.py",
     "output/__init__.py", "output/documents.py", "output/text.py", "output/schemas.py", "boxtext.py",
+    "checkpoints.py",
 }
 IO_NAMES = {"open", "print", "input"}
 
@@ -98,7 +99,7 @@ def test_read_commands_import_only_what_they_use(
         imported = {line.rsplit("|", 1)[1].strip() for line in run.stderr.splitlines()
                     if line.startswith("import time:")}
         assert "syncer.console" in imported, args  # the read path, not the CLI's
-        unwanted = NOT_FOR_READING if args == ["status"] else NOT_FOR_READING | {"syncer.runlog"}
+        unwanted = NOT_FOR_READING if args == ["status"] else NOT_FOR_READING | {"syncer.runlog", "syncer.checkpoints"}
         assert not imported & unwanted, (args, imported & unwanted)
 
 

@@ -14,7 +14,7 @@ import orjson
 import pytest
 from pydantic import ValidationError
 
-from syncer import goal, pricing, store
+from syncer import checkpoints, goal, pricing, store
 from syncer.errors import ConfigError, GoalCorrupt, SchemaTooNew, UsageError
 from syncer.paths import StatePaths
 from syncer.schemas.config import Config as ConfigSchema
@@ -144,7 +144,7 @@ def test_a_config_changed_against_its_rules_is_never_written(tmp_path: Path) -> 
 
 def test_the_scan_state_is_written_and_read_as_pydantic_did(tmp_path: Path) -> None:
     data = (GOLDEN / "state.json").read_bytes()
-    state = store.state_from_document(orjson.loads(data))
+    state = checkpoints.state_from_document(orjson.loads(data))
     assert _fields(state) == StateSchema.model_validate_json(data).model_dump()
     paths = StatePaths(tmp_path)
     store.ensure_home(paths)

@@ -1,5 +1,5 @@
 """The strict schema of the local scan state (`state-N.json`: where each log file was read up
-to). The state itself is the plain `syncer.store.LocalState`, built by `state_from_document`."""
+to). The state itself is the plain `syncer.checkpoints.LocalState`, built by `state_from_document`."""
 
 from __future__ import annotations
 
