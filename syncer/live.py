@@ -21,8 +21,9 @@ import orjson
 from syncer.blocks import HOUR_MS, Activity, floor_hour
 from syncer.events import BadLine, Event
 from syncer.paths import StatePaths
-from syncer.sources import LINE_PARSERS, SOURCES
+from syncer.sources import SOURCES, line_parsers
 
+LINE_PARSERS = line_parsers()
 # The ledger's row layouts (ledger.HourRow, ledger.Session, ledger.SessionUsage), by name.
 HOUR_COLUMNS = (
     "hour", "source", "model", "project", "branch", "long_context", "fast", "input_tokens", "output_tokens",

@@ -8,11 +8,12 @@ import pytest
 
 from syncer.events import BadLine, Event
 from syncer.sources import claude
+from syncer.sources.claude.parser import parse_line
 from tests import logs
 
 
 def parse_any(record: dict[str, Any]) -> Event | None:
-    return claude.parse_line(logs.line(record).rstrip(b"\n"))
+    return parse_line(logs.line(record).rstrip(b"\n"))
 
 
 def parse(record: dict[str, Any]) -> Event:
@@ -84,7 +85,7 @@ def test_progress_line_yields_the_embedded_subagent_response() -> None:
 )
 def test_malformed_usage_lines_are_bad(raw: bytes) -> None:
     with pytest.raises(BadLine):
-        claude.parse_line(raw)
+        parse_line(raw)
 
 
 def test_log_roots(tmp_path: Path) -> None:
@@ -99,7 +100,7 @@ def test_shared_samples_parse_to_their_documented_totals() -> None:
     best: dict[str, tuple[int, ...]] = {}
     for path in samples.rglob("*.jsonl"):
         for raw in path.read_bytes().splitlines():
-            event = claude.parse_line(raw)
+            event = parse_line(raw)
             if event is not None:
                 seen = best.get(event.key, (0,) * 5)
                 best[event.key] = tuple(max(a, b) for a, b in zip(seen, event.tokens, strict=True))

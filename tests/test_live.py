@@ -12,7 +12,7 @@ from syncer import live
 from syncer.events import Event
 from syncer.ledger import COUNT_FIELDS
 from syncer.schemas.ledger import parse_ledger
-from syncer.sources import claude
+from syncer.sources.claude.parser import parse_line
 from tests import logs
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -34,7 +34,7 @@ def test_tail_reads_back_to_the_first_older_response_across_pieces(tmp_path: Pat
     logs.write(f, *old, *new[:150], huge, *new[150:])
     data = f.read_bytes()
     f.write_bytes(data[:-1])  # no final newline: the last line is still complete JSON
-    tail = live.tail_events(f, ms(T0), claude.parse_line)
+    tail = live.tail_events(f, ms(T0), parse_line)
     recent = [e.key for e in tail.complete + tail.partial if e.time_ms >= ms(T0)]
     assert sorted(recent) == sorted(f"new{i}:req_1" for i in range(300))
     assert [e.key for e in tail.partial] == ["new299:req_1"]  # read again next time: it may grow
@@ -42,7 +42,7 @@ def test_tail_reads_back_to_the_first_older_response_across_pieces(tmp_path: Pat
     # a half-written last line is skipped, never an error
     with open(f, "ab") as out:
         out.write(b'\n{"type":"assistant","message":{"usage":{"input_tokens":')
-    tail = live.tail_events(f, ms(T0), claude.parse_line)
+    tail = live.tail_events(f, ms(T0), parse_line)
     assert len([e for e in tail.complete if e.time_ms >= ms(T0)]) == 300 and tail.partial == []
     assert tail.done == len(data)
 
@@ -76,7 +76,7 @@ def test_the_cache_resumes_where_it_stopped_and_notices_rewrites(claude_dir: Pat
 
 def test_merge_keeps_the_largest_fields_the_earliest_time_and_drops_btw_replays() -> None:
     def event(mid: str, rid: str, minute: int, out: int, *, sidechain: bool = False, model: str = "m") -> Event:
-        parsed = claude.parse_line(logs.line(logs.assistant(
+        parsed = parse_line(logs.line(logs.assistant(
             mid, rid, ts=stamp(T0 + timedelta(minutes=minute)), tokens=logs.usage(3, out, 100, 1000),
             sidechain=sidechain, model=model)))
         assert parsed is not None

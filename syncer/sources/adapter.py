@@ -10,11 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from syncer.events import Event
+if TYPE_CHECKING:
+    from syncer.events import Event
 
-Emit = Callable[[Event], None]
+Emit = Callable[["Event"], None]
 """Where a parser hands each event it reads (the scanner names and batches it)."""
 
 Reject = Callable[[int, str], None]

@@ -1,43 +1,40 @@
-"""Claude Code: where its logs live and how one log line becomes a usage event (DESIGN.md §2)."""
+"""Claude Code: how one log line becomes a usage event (DESIGN.md §2)."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from syncer.events import MAX_TOKENS, BadLine, Event, count, json_object, parse_time_ms
+from syncer.sources.adapter import Emit, Reject
+
+USAGE_MARK = b'"usage"'
 
 
-def log_roots(env: Mapping[str, str], home: Path) -> list[Path]:
-    """`projects/` under each folder of `CLAUDE_CONFIG_DIR` (comma-separated; when set, only
-    those), else under `~/.config/claude` and `~/.claude`."""
-    configured = env.get("CLAUDE_CONFIG_DIR", "")
-    if configured.strip():
-        bases = [Path(p.strip()).expanduser() for p in configured.split(",") if p.strip()]
-    else:
-        bases = [home / ".config" / "claude", home / ".claude"]
-    roots: list[Path] = []
-    for base in bases:
-        root = base / "projects"
-        if base.name == "projects" and not root.is_dir() and base.is_dir():
-            root = base  # `CLAUDE_CONFIG_DIR=~/.claude/projects`: the parent is meant
-        if root not in roots:
-            roots.append(root)
-    return roots
+class ClaudeParser:
+    """Claude lines stand alone: only those that mention usage are parsed; most bytes are
+    tool results, never parsed."""
 
+    def feed(self, data: bytes, end: int, emit: Emit, reject: Reject) -> None:
+        find, rfind = data.find, data.rfind
+        position = 0
+        while True:
+            mark = find(USAGE_MARK, position, end)
+            if mark < 0:
+                return
+            start = rfind(b"\n", position, mark) + 1 or position
+            stop = find(b"\n", mark, end)
+            position = stop + 1
+            try:
+                event = parse_marked_line(data[start:stop])
+            except BadLine as exc:
+                reject(start, str(exc))
+                continue
+            if event is not None:
+                emit(event)
 
-def is_log_file(name: str) -> bool:
-    return name.endswith(".jsonl")
-
-
-def fallback_project(path: Path, root: Path) -> str:
-    """The encoded working directory folder (`-home-ana-src-shop`) under `projects/`."""
-    try:
-        return path.relative_to(root).parts[0]
-    except (ValueError, IndexError):
-        return ""
+    def finish(self, rest: bytes, emit: Emit, reject: Reject) -> None:
+        """Claude logs are resumable: the scanner reads a final line without its newline."""
 
 
 def parse_line(line: bytes) -> Event | None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from syncer.sources.codex.parser import UNKNOWN_MODEL, CodexParser
+if TYPE_CHECKING:
+    from syncer.sources.codex.parser import CodexParser
+
+UNKNOWN_MODEL = "unknown"  # the model of usage no line named (never priced)
 
 MAX_DECOMPRESSED = 4 * 2**30  # a corrupt or hostile frame must not fill the memory
 INPUT_SLICE = 1 << 16
@@ -52,6 +56,8 @@ class Codex:
         return raw
 
     def parser(self, path: Path) -> CodexParser:
+        from syncer.sources.codex.parser import CodexParser  # noqa: PLC0415 - only scans read logs
+
         return CodexParser(_thread_of(path.name))
 
     def price_name(self, model: str) -> str | None:

@@ -31,10 +31,10 @@ from typing import Any, NamedTuple
 
 from syncer.events import MAX_TOKENS, BadLine, Event, count, json_object, parse_time_ms
 from syncer.sources.adapter import Emit, Reject, marked_lines
+from syncer.sources.codex import UNKNOWN_MODEL
 from syncer.usage import TokenCounts, Usage
 
 MARKER = re.compile(rb'"(?:t(?:oken_count|urn_context|hread_settings_applied)|session_meta)"')
-UNKNOWN_MODEL = "unknown"
 
 
 class Totals(NamedTuple):

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from syncer.sources.gemini.parser import UNKNOWN_MODEL, GeminiParser
+if TYPE_CHECKING:
+    from syncer.sources.gemini.parser import GeminiParser
+
+UNKNOWN_MODEL = "unknown"  # the model of usage no line named (never priced)
 
 
 class Gemini:
@@ -39,6 +43,8 @@ class Gemini:
         return raw
 
     def parser(self, path: Path) -> GeminiParser:
+        from syncer.sources.gemini.parser import GeminiParser  # noqa: PLC0415 - only scans read logs
+
         return GeminiParser(path.stem, whole_json=path.name.endswith(".json"))
 
     def price_name(self, model: str) -> str | None:

@@ -28,10 +28,10 @@ import orjson
 
 from syncer.events import BadLine, Event, count, json_object, parse_time_ms
 from syncer.sources.adapter import Emit, Reject, marked_lines
+from syncer.sources.gemini import UNKNOWN_MODEL
 from syncer.usage import TokenCounts, Usage
 
 MARKER = re.compile(rb'"(?:tokens|sessionId)"')
-UNKNOWN_MODEL = "unknown"
 
 
 def ledger_tokens(tokens: dict[str, Any]) -> TokenCounts:
