@@ -20,7 +20,7 @@ import orjson
 
 from syncer.blocks import HOUR_MS, Activity, floor_hour
 from syncer.events import BadLine, Event
-from syncer.paths import StatePaths
+from syncer.paths import StatePaths, write_disposable
 from syncer.sources import SOURCES, line_parsers
 
 LINE_PARSERS = line_parsers()
@@ -264,15 +264,7 @@ def save_cache(path: Path, cache: Mapping[str, Any], *, was: bytes = b"") -> Non
     data = orjson.dumps(cache)
     if data == was or not path.parent.is_dir():
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
+    write_disposable(path, data)
 
 
 def recent_logs(env: Mapping[str, str], home: Path, since_ns: int) -> Iterator[tuple[str, str, os.stat_result]]:

@@ -115,3 +115,21 @@ def state_home(env: Mapping[str, str], home: Path, *, platform: str = sys.platfo
 
 def state_paths(env: Mapping[str, str] | None = None, home: Path | None = None) -> StatePaths:
     return StatePaths(state_home(os.environ if env is None else env, Path.home() if home is None else home))
+
+
+def write_disposable(path: Path, data: bytes) -> None:
+    """Replace `path` (private to this user) with `data`, best effort and without waiting for
+    the disk: for files that only ever speed a read up, which a crash may lose or leave out."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass

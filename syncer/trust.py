@@ -16,12 +16,13 @@ wrong answer.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
+
+from syncer.paths import write_disposable
 
 T = TypeVar("T")
 
@@ -94,24 +95,6 @@ def remember(memo: Path, kind: str, data: bytes) -> None:
     _known.add(d)
     kept = [old for old in _load(memo) if old != d][-(KEPT - 1):] + [d]
     write_disposable(memo, orjson.dumps([x.hex() for x in kept]))
-
-
-def write_disposable(path: Path, data: bytes) -> None:
-    """Replace `path` (private to this user) with `data`, best effort and without waiting for
-    the disk: for files that only ever speed a read up, which a crash may lose or leave out."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o600)
-        try:
-            os.write(fd, data)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
 
 
 def parse(memo: Path, kind: str, data: bytes, *, validate: Callable[[bytes], T], build: Callable[[Any], T]) -> T:

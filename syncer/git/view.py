@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from syncer import trust
+from syncer.paths import write_disposable
 
 FORMAT = 2
 _TRACKING_HEAD = "refs/remotes/origin/HEAD"
@@ -160,4 +160,4 @@ def _write(cache: Path, key: dict[str, object], since: datetime, snap: Snapshot,
         "chain": chain,
     }
     parts = [orjson.dumps(doc), b"\n", *snap.files.values(), *([] if snap.goal is None else [snap.goal])]
-    trust.write_disposable(cache, b"".join(parts))
+    write_disposable(cache, b"".join(parts))
