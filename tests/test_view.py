@@ -89,6 +89,7 @@ DAMAGE: dict[str, Callable[[bytes], bytes]] = {
         data, {**_header(data), "files": [[n, str(s)] for n, s in _header(data)["files"]]}),
     "a negative size": lambda data: _with_header(
         data, {**_header(data), "files": [[n, -s] for n, s in _header(data)["files"]]}),
+    "a byte changed in a file": lambda data: data[:-5] + bytes([data[-5] ^ 1]) + data[-4:],
     "another tip": lambda data: _with_header(data, {**_header(data), "key": {**_header(data)["key"], "tip": "0" * 40}}),
 }
 

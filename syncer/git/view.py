@@ -10,6 +10,7 @@ view is not used.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ import orjson
 
 from syncer.paths import write_disposable
 
-FORMAT = 2
+FORMAT = 3
 _TRACKING_HEAD = "refs/remotes/origin/HEAD"
 _REF_NAME = re.compile(r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _SHA = re.compile(rb"[0-9a-f]{40}")
@@ -105,8 +106,9 @@ def _key(repo: Path) -> dict[str, object] | None:
 def _read(cache: Path, key: dict[str, object], since: datetime) -> tuple[Snapshot, dict[str, datetime]] | None:
     """The kept view if it was made from `key` and reaches back to `since`; else None.
 
-    The file is one line of JSON (what the view was made from, and the sizes of the files),
-    then the files' bytes one after another: no escaping to undo over megabytes of JSON."""
+    The file is one line of JSON (what the view was made from, the sizes of the files and the
+    digest of their bytes), then the files' bytes one after another: no escaping to undo over
+    megabytes of JSON, and a file damaged on disk is never taken for what the repo holds."""
     try:
         data = cache.read_bytes()
         end = data.index(b"\n")
@@ -114,7 +116,7 @@ def _read(cache: Path, key: dict[str, object], since: datetime) -> tuple[Snapsho
     except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
     try:
-        if doc["key"] != key or not doc["horizon"] <= since.timestamp():
+        if doc["key"] != key or not doc["horizon"] <= since.timestamp() or doc["payload"] != _digest(data[end + 1:]):
             return None
         at = end + 1
         files: dict[str, bytes] = {}
@@ -136,6 +138,10 @@ def _read(cache: Path, key: dict[str, object], since: datetime) -> tuple[Snapsho
     return snap, newest(chain, since=since)
 
 
+def _digest(payload: bytes) -> str:
+    return hashlib.blake2b(payload, digest_size=16).hexdigest()
+
+
 def _text(value: object) -> str:
     if type(value) is not str:
         raise TypeError
@@ -150,6 +156,7 @@ def _int(value: object) -> int:
 
 def _write(cache: Path, key: dict[str, object], since: datetime, snap: Snapshot, chain: Chain) -> None:
     """Best effort: a view that cannot be kept (a full disk) only means the next read builds it again."""
+    payload = [*snap.files.values(), *([] if snap.goal is None else [snap.goal])]
     doc = {
         "key": key,
         "horizon": since.timestamp(),
@@ -158,6 +165,7 @@ def _write(cache: Path, key: dict[str, object], since: datetime, snap: Snapshot,
         "goal_problem": snap.goal_problem,
         "warnings": snap.warnings,
         "chain": chain,
+        "payload": _digest(b"".join(payload)),
     }
-    parts = [orjson.dumps(doc), b"\n", *snap.files.values(), *([] if snap.goal is None else [snap.goal])]
+    parts = [orjson.dumps(doc), b"\n", *payload]
     write_disposable(cache, b"".join(parts))
