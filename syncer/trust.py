@@ -67,15 +67,14 @@ def _load(memo: Path) -> list[bytes]:
         return []
     if type(found) is not list:
         return []
-    return [bytes.fromhex(d) for d in found if type(d) is str and len(d) == 40 and _is_hex(d)]
-
-
-def _is_hex(text: str) -> bool:
-    try:
-        bytes.fromhex(text)
-    except ValueError:
-        return False
-    return True
+    digests = []
+    for d in found:
+        if type(d) is str and len(d) == 40:
+            try:
+                digests.append(bytes.fromhex(d))
+            except ValueError:
+                pass  # not hex: left out, as a lost digest would be
+    return digests
 
 
 def known(memo: Path, kind: str, data: bytes) -> bool:
