@@ -17,7 +17,8 @@ from syncer.ledger import Ledger
 from syncer.pace import GoalProgress as GoalProgress  # the maths live apart, free of pydantic
 from syncer.pace import Metric as Metric
 from syncer.pace import progress as progress
-from syncer.report import Group, PricedRow, Pricer, Report, Totals, Window, build, day_groups, key_totals, merge_groups
+from syncer.report import Pricer, Report, Totals, Window, build, day_counts, day_groups, key_totals, merge_groups
+from syncer.usage import Usage
 
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
@@ -133,14 +134,16 @@ def _iso(moment: datetime) -> str:
 
 
 def metric_value(totals: Totals, metric: Metric) -> float:
-    u = totals.usage
+    return totals.cost_usd if metric == "cost" else token_value(totals.usage, metric)
+
+
+def token_value(usage: Usage, metric: Metric) -> int:
+    """A token metric of `usage` (the cost metric is not one)."""
     if metric == "processed":
-        return u.processed_tokens
+        return usage.processed_tokens
     if metric == "all":
-        return u.total_tokens
-    if metric == "output":
-        return u.output_tokens
-    return totals.cost_usd
+        return usage.total_tokens
+    return usage.output_tokens
 
 
 def json_schema() -> bytes:
@@ -175,25 +178,33 @@ def standing(goal: Goal, ledgers: Sequence[Ledger], *, zone: tzinfo, pricer: Pri
     window = Window(since=goal.start, source=goal.source)
     if devices is None or goal.start is not None or goal.source is not None:
         devices = build("device", ledgers, zone=zone, window=window, pricer=pricer)
-    # Only a cost needs a price; a token metric would pay for pricing every group of every day.
-    priced = pricer if goal.metric == "cost" else _no_price
-    parts = day_groups(ledgers, zone=zone, window=window)
-
-    def series(groups: dict[Group, list[int]]) -> dict[date, float]:
-        return {date.fromisoformat(key): metric_value(t, goal.metric) for key, t in key_totals(groups, priced).items()}
-
-    first = each_since.isoformat()
     shares = {row.key: metric_value(row.totals, goal.metric) for row in devices.rows}
+    if goal.metric == "cost":  # only a cost needs the per-model groups, to price them
+        parts = day_groups(ledgers, zone=zone, window=window)
+        every = _day_series(key_totals(merge_groups(parts), pricer), goal.metric)
+        each = [_day_series(key_totals(part, pricer), goal.metric) for part in parts]
+    else:  # whole tokens: adding each device's days up gives the team's exactly
+        each = [_token_series(day_counts(ledger, zone=zone, window=window), goal.metric) for ledger in ledgers]
+        every = {}
+        for series in each:
+            for day, value in series.items():
+                every[day] = every.get(day, 0) + value
     return Standing(
-        progress(goal, daily=series(merge_groups(parts)), devices=shares, today=today),
+        progress(goal, daily=every, devices=shares, today=today),
         shares,
-        {ledger.device: series({g: c for g, c in part.items() if g[0] >= first})
-         for ledger, part in zip(ledgers, parts, strict=True)},
+        {ledger.device: {day: value for day, value in series.items() if day >= each_since}
+         for ledger, series in zip(ledgers, each, strict=True)},
     )
 
 
-def _no_price(source: str, row: PricedRow) -> float | None:
-    return None
+def _day_series(totals: Mapping[str, Totals], metric: Metric) -> dict[date, float]:
+    return {date.fromisoformat(day): metric_value(t, metric) for day, t in totals.items()}
+
+
+def _token_series(days: Mapping[str, list[int]], metric: Metric) -> dict[date, float]:
+    """A token metric per day from each day's six counts (COUNT_FIELDS), as `metric_value` of
+    their totals would give it."""
+    return {date.fromisoformat(day): token_value(Usage(*counts[:5]), metric) for day, counts in days.items()}
 
 
 def progress_over(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
-from syncer.paths import StatePaths
+from syncer.paths import StatePaths, write_disposable
 
 if TYPE_CHECKING:
     from syncer import goal
@@ -37,12 +37,9 @@ def remember(
     paths: StatePaths, *, device: str, current: goal.Goal | None, standing: goal.Standing | None, zone: tzinfo,
     now: datetime,
 ) -> None:
-    """Write the cache (best effort: a failed write only leaves the status line older figures).
-    `standing`: where `current` stands, with each device's figures (None without a goal)."""
-    # Here, not at the top: the status line imports this module to read, and must not load pydantic.
-    from syncer.errors import DiskError  # noqa: PLC0415
-    from syncer.store import write_atomic  # noqa: PLC0415
-
+    """Write the cache (best effort, not waited on to reach the disk: a lost or failed write only
+    leaves the status line older figures, or none). `standing`: where `current` stands, with
+    each device's figures (None without a goal)."""
     written = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION, "written": written, "device": device, "goal": None,
                            "devices": {}}
@@ -59,10 +56,7 @@ def remember(
                 "current": standing.shares.get(name, none),
                 "daily": {day.isoformat(): value for day, value in daily.items() if first <= day <= today},
             }
-    try:
-        write_atomic(paths.goal_cache, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
-    except DiskError:
-        pass
+    write_disposable(paths.goal_cache, orjson.dumps(doc, option=orjson.OPT_SORT_KEYS))
 
 
 def read(paths: StatePaths) -> CachedGoal | None:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from syncer import blocks
 from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
@@ -203,9 +203,10 @@ def build(
 
 Group = tuple[str, str, str, bool, bool]
 """A report row's key, and the source, model, pricing tier and speed of some of its counts."""
+K = TypeVar("K")
 
 
-def _add_counts(groups: dict[Group, list[int]], group: Group, row: Sequence[Any]) -> None:
+def _add_counts(groups: dict[K, list[int]], group: K, row: Sequence[Any]) -> None:
     """Adds the last six items of `row` (a row's counts, or a group's) to the group's."""
     counts = groups.get(group)
     if counts is None:
@@ -325,6 +326,30 @@ def day_groups(ledgers: Sequence[Ledger], *, zone: tzinfo, window: Window) -> li
     """Each ledger's hourly rows grouped as `build("daily", [ledger])` groups them: with
     `merge_groups`, the daily figures of every device and of each from one pass over the rows."""
     return [_hour_groups("daily", [ledger], zone, window, 0) for ledger in ledgers]
+
+
+def day_counts(ledger: Ledger, *, zone: tzinfo, window: Window) -> dict[str, list[int]]:
+    """The ledger's hourly rows summed per local day: each day's six counts (COUNT_FIELDS), as
+    `build("daily", [ledger])` adds them up, without the per-model groups only a price needs
+    (a token goal's figures over a team's years: a fifth of the time)."""
+    period = _period_keys("daily", zone, 0)
+    known = _PERIODS[("daily", zone, 0)]
+    days: dict[str, list[int]] = {}
+    for row in _rows_in(ledger, zone, window):
+        _add_counts(days, known.get(row[0]) or period(row[0]), row)
+    return days
+
+
+def _rows_in(ledger: Ledger, zone: tzinfo, window: Window) -> list[HourRow]:
+    """The ledger's hourly rows in `window` (see `_hour_groups`)."""
+    rows = ledger.hours
+    if window.source is not None:
+        rows = [row for row in rows if row[1] == window.source]
+    if window.since is None and window.until is None:
+        return rows
+    low = (window.since - timedelta(days=1)).isoformat() if window.since and window.since > date.min else ""
+    high = (window.until + timedelta(days=2)).isoformat() if window.until and window.until < _NEAR_MAX else "~"
+    return [row for row in rows if low <= row[0] < high and window.holds(label_day(row[0], zone))]
 
 
 def merge_groups(parts: Iterable[dict[Group, list[int]]]) -> dict[Group, list[int]]:
