@@ -17,8 +17,7 @@ from syncer.ledger import Ledger
 from syncer.pace import GoalProgress as GoalProgress  # the maths live apart, free of pydantic
 from syncer.pace import Metric as Metric
 from syncer.pace import progress as progress
-from syncer.report import Pricer, Report, Totals, Window, build, day_counts, day_groups, key_totals, merge_groups
-from syncer.usage import Usage
+from syncer.report import Pricer, Report, Totals, Window, build, day_groups, day_tokens, key_totals, merge_groups
 
 _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
@@ -133,17 +132,23 @@ def _iso(moment: datetime) -> str:
     return text[:-6] + "Z" if moment.utcoffset() == timedelta(0) else text
 
 
+TOKEN_FIELDS: dict[Metric, tuple[str, ...]] = {
+    "processed": ("input_tokens", "output_tokens", "cache_creation_tokens"),
+    "all": ("input_tokens", "output_tokens", "cache_creation_tokens", "cache_read_tokens"),
+    "output": ("output_tokens",),
+}
+"""The counts each token metric adds up (`Usage.processed_tokens`, `total_tokens`, `output_tokens`)."""
+
+
 def metric_value(totals: Totals, metric: Metric) -> float:
-    return totals.cost_usd if metric == "cost" else token_value(totals.usage, metric)
-
-
-def token_value(usage: Usage, metric: Metric) -> int:
-    """A token metric of `usage` (the cost metric is not one)."""
+    u = totals.usage
     if metric == "processed":
-        return usage.processed_tokens
+        return u.processed_tokens
     if metric == "all":
-        return usage.total_tokens
-    return usage.output_tokens
+        return u.total_tokens
+    if metric == "output":
+        return u.output_tokens
+    return totals.cost_usd
 
 
 def json_schema() -> bytes:
@@ -179,13 +184,15 @@ def standing(goal: Goal, ledgers: Sequence[Ledger], *, zone: tzinfo, pricer: Pri
     if devices is None or goal.start is not None or goal.source is not None:
         devices = build("device", ledgers, zone=zone, window=window, pricer=pricer)
     shares = {row.key: metric_value(row.totals, goal.metric) for row in devices.rows}
+    every: dict[date, float] = {}
     if goal.metric == "cost":  # only a cost needs the per-model groups, to price them
         parts = day_groups(ledgers, zone=zone, window=window)
         every = _day_series(key_totals(merge_groups(parts), pricer), goal.metric)
         each = [_day_series(key_totals(part, pricer), goal.metric) for part in parts]
     else:  # whole tokens: adding each device's days up gives the team's exactly
-        each = [_token_series(day_counts(ledger, zone=zone, window=window), goal.metric) for ledger in ledgers]
-        every = {}
+        fields = TOKEN_FIELDS[goal.metric]
+        each = [{date.fromisoformat(day): value for day, value in day_tokens(
+            ledger, zone=zone, window=window, fields=fields).items()} for ledger in ledgers]
         for series in each:
             for day, value in series.items():
                 every[day] = every.get(day, 0) + value
@@ -199,12 +206,6 @@ def standing(goal: Goal, ledgers: Sequence[Ledger], *, zone: tzinfo, pricer: Pri
 
 def _day_series(totals: Mapping[str, Totals], metric: Metric) -> dict[date, float]:
     return {date.fromisoformat(day): metric_value(t, metric) for day, t in totals.items()}
-
-
-def _token_series(days: Mapping[str, list[int]], metric: Metric) -> dict[date, float]:
-    """A token metric per day from each day's six counts (COUNT_FIELDS), as `metric_value` of
-    their totals would give it."""
-    return {date.fromisoformat(day): token_value(Usage(*counts[:5]), metric) for day, counts in days.items()}
 
 
 def progress_over(

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 from syncer import blocks
 from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
@@ -203,10 +203,9 @@ def build(
 
 Group = tuple[str, str, str, bool, bool]
 """A report row's key, and the source, model, pricing tier and speed of some of its counts."""
-K = TypeVar("K")
 
 
-def _add_counts(groups: dict[K, list[int]], group: K, row: Sequence[Any]) -> None:
+def _add_counts(groups: dict[Group, list[int]], group: Group, row: Sequence[Any]) -> None:
     """Adds the last six items of `row` (a row's counts, or a group's) to the group's."""
     counts = groups.get(group)
     if counts is None:
@@ -328,15 +327,20 @@ def day_groups(ledgers: Sequence[Ledger], *, zone: tzinfo, window: Window) -> li
     return [_hour_groups("daily", [ledger], zone, window, 0) for ledger in ledgers]
 
 
-def day_counts(ledger: Ledger, *, zone: tzinfo, window: Window) -> dict[str, list[int]]:
-    """The ledger's hourly rows summed per local day: each day's six counts (COUNT_FIELDS), as
-    `build("daily", [ledger])` adds them up, without the per-model groups only a price needs
-    (a token goal's figures over a team's years: a fifth of the time)."""
+def day_tokens(ledger: Ledger, *, zone: tzinfo, window: Window, fields: Sequence[str]) -> dict[str, int]:
+    """The ledger's hourly rows in `window` per local day, as the sum of their counts `fields`
+    (a token goal's metric): the days and figures `build("daily", [ledger])` gives, without the
+    per-model groups and totals only a price needs (over a team's years, a fifth of the time)."""
     period = _period_keys("daily", zone, 0)
     known = _PERIODS[("daily", zone, 0)]
-    days: dict[str, list[int]] = {}
+    columns = [HourRow._fields.index(name) for name in fields]
+    days: dict[str, int] = {}
     for row in _rows_in(ledger, zone, window):
-        _add_counts(days, known.get(row[0]) or period(row[0]), row)
+        key = known.get(row[0]) or period(row[0])
+        value = days.get(key, 0)
+        for column in columns:
+            value += row[column]  # type: ignore[operator]  # `fields` name counts
+        days[key] = value
     return days
 
 

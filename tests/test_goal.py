@@ -14,6 +14,7 @@ from syncer.errors import GoalCorrupt, SchemaTooNew, UsageError
 from syncer.ledger import HourRow, Ledger, sum_tokens
 from syncer.output.documents import goal_fields
 from syncer.pricing import load_table
+from syncer.usage import Usage
 from tests.cli_runner import Cli
 
 SET_AT = datetime(2026, 11, 1, tzinfo=UTC)
@@ -130,6 +131,14 @@ def test_a_goal_with_a_window_is_written_so_an_older_ccsync_refuses_it() -> None
     assert goal.parse_goal(goal.dump_goal(windowed)) == replace(windowed, schema_version=2)
     plain = orjson.loads(goal.dump_goal(make()))
     assert plain["schema_version"] == 1 and "start" not in plain
+
+
+@given(st.tuples(*[st.integers(0, 10**12)] * 5))
+def test_each_token_metric_adds_up_its_fields(counts: tuple[int, int, int, int, int]) -> None:
+    """What a token goal sums per row (`TOKEN_FIELDS`) is what its figure on a report shows."""
+    totals = report.Totals(Usage(*counts))
+    for metric, fields in goal.TOKEN_FIELDS.items():
+        assert sum(getattr(totals.usage, f) for f in fields) == goal.metric_value(totals, metric)
 
 
 # -- one pass over every device's rows (`goal.standing`) ---------------------------------------
