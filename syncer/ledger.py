@@ -13,13 +13,12 @@ out of the file while empty.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any, Literal, NamedTuple
 
-import msgspec
 import orjson
 
 SCHEMA_VERSION: Literal[2] = 2
@@ -195,50 +194,6 @@ def ledger_from_document(doc: dict[str, Any]) -> Ledger:
     if _has_objects(hours, sessions):
         hours, sessions = _as_arrays(hours, sessions)
     new, moment = tuple.__new__, datetime.fromisoformat
-    return _ledger(
-        doc,
-        list(map(new, repeat(HourRow), hours)),
-        [
-            new(Session, (sid, source, project, branch, moment(first), moment(last),
-                          list(map(new, repeat(SessionUsage), usage))))
-            for sid, source, project, branch, first, last, usage in sessions
-        ],
-    )
-
-
-class _Rows(msgspec.Struct):
-    """A version 2 document with its rows written as arrays, as ccsync writes them: rows and
-    their times decoded in one pass in C (msgspec), half the time of JSON then Python. The rest
-    is left as JSON values, for `_ledger`."""
-
-    schema_version: Literal[2]
-    hours: list[HourRow]
-    sessions: list[Session]
-    device: Any
-    install_id: Any
-    generation: Any
-    totals: Any
-    owner: Any = None
-    entries: Any = ()
-    removed: Any = ()
-    retired: Any = ()
-
-
-_decode_rows = msgspec.json.Decoder(_Rows).decode
-
-
-def ledger_from_bytes(data: bytes) -> Ledger:
-    """`ledger_from_document` of the JSON in `data`, which its schema has accepted: the same
-    ledger, sooner for the files ccsync writes."""
-    try:
-        rows = _decode_rows(data)
-    except msgspec.ValidationError:  # version 1, or rows written as objects
-        return ledger_from_document(orjson.loads(data))
-    return _ledger(msgspec.structs.asdict(rows), rows.hours, rows.sessions)
-
-
-def _ledger(doc: Mapping[str, Any], hours: list[HourRow], sessions: list[Session]) -> Ledger:
-    moment = datetime.fromisoformat
     return Ledger(
         schema_version=SCHEMA_VERSION,
         device=doc["device"],
@@ -246,8 +201,12 @@ def _ledger(doc: Mapping[str, Any], hours: list[HourRow], sessions: list[Session
         owner=doc.get("owner"),
         generation=doc["generation"],
         totals=Tokens(**doc["totals"]),
-        hours=hours,
-        sessions=sessions,
+        hours=list(map(new, repeat(HourRow), hours)),
+        sessions=[
+            new(Session, (sid, source, project, branch, moment(first), moment(last),
+                          list(map(new, repeat(SessionUsage), usage))))
+            for sid, source, project, branch, first, last, usage in sessions
+        ],
         entries=[Entry(**{**e, "added_at": moment(e["added_at"])}) for e in doc.get("entries", ())],
         removed=[Removal(id=r["id"], by=r["by"], at=moment(r["at"])) for r in doc.get("removed", ())],
         retired=[Retirement(device=r["device"], by=r["by"], at=moment(r["at"])) for r in doc.get("retired", ())],

@@ -93,7 +93,7 @@ def load_table(trusted: Path | None = None) -> PriceTable:
     data = packaged_prices()
     if trusted is None:
         return parse_table(data)
-    return trust.parse(trusted, "prices", data, validate=parse_table, build=trust.from_json(table_from_document))
+    return trust.parse(trusted, "prices", data, validate=parse_table, build=table_from_document)
 
 
 def packaged_prices() -> bytes:

@@ -26,7 +26,7 @@ import orjson
 from syncer import trust
 from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew, UsageError
-from syncer.ledger import Ledger, dump_ledger, ledger_from_bytes
+from syncer.ledger import Ledger, dump_ledger, ledger_from_document
 from syncer.paths import StatePaths
 
 if TYPE_CHECKING:
@@ -102,7 +102,7 @@ def load_config(paths: StatePaths) -> Config | None:
     if data is None:
         return None
     return trust.parse(paths.trusted, "config", data, validate=lambda data: parse_config(data, what=str(paths.config)),
-                       build=trust.from_json(config_from_document))
+                       build=config_from_document)
 
 
 def parse_config(data: bytes, *, what: str) -> Config:
@@ -228,8 +228,7 @@ def read_state(paths: StatePaths, generation: int) -> LocalState | None:
     from syncer.checkpoints import state_from_document
 
     try:
-        state = trust.parse(paths.trusted, "state", data, validate=_checked_state,
-                            build=trust.from_json(state_from_document))
+        state = trust.parse(paths.trusted, "state", data, validate=_checked_state, build=state_from_document)
     except ValueError:  # refused by its schema: local state is a cache of the logs, and the
         return None  # ledger guards against re-counting without it
     return state if state.generation == generation else None
@@ -318,7 +317,7 @@ def load_ledger(paths: StatePaths, data: bytes, what: str) -> Ledger:
 
         return schema.parse_ledger(data, what=what)
 
-    return trust.parse(paths.trusted, "ledger", data, validate=validate, build=ledger_from_bytes)
+    return trust.parse(paths.trusted, "ledger", data, validate=validate, build=ledger_from_document)
 
 
 def _write_ledger(paths: StatePaths, ledger: Ledger) -> None:

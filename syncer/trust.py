@@ -4,9 +4,8 @@ Every file ccsync reads is validated by its schema (`syncer/schemas/`), but impo
 and building its validators costs a read command about 150 ms, more than half of the 250 ms it
 may take. So the digest of every document a schema accepts is remembered in the state folder;
 bytes whose digest is remembered are built into values straight from their JSON, by the same
-builder the validating path ends in (or, for ledgers, a quicker one a test holds to it), and
-pydantic is never imported. Anything else (a peer's new file, a ledger edited by hand, a file
-damaged on disk) is validated as before, errors and all.
+builder the validating path ends in, and pydantic is never imported. Anything else (a peer's new
+file, a ledger edited by hand, a file damaged on disk) is validated as before, errors and all.
 
 A digest covers the kind of document and the schemas' own source: bytes accepted as a goal are
 never trusted as a ledger, and a ccsync whose schemas changed trusts nothing remembered before it.
@@ -97,16 +96,11 @@ def remember(memo: Path, kind: str, data: bytes) -> None:
     write_disposable(memo, orjson.dumps([x.hex() for x in kept]))
 
 
-def from_json(build: Callable[[Any], T]) -> Callable[[bytes], T]:
-    """A builder of values from JSON documents (what most `parse` callers have) as one from bytes."""
-    return lambda data: build(orjson.loads(data))
-
-
-def parse(memo: Path, kind: str, data: bytes, *, validate: Callable[[bytes], T], build: Callable[[bytes], T]) -> T:
-    """`data` as a value: built by `build` if `kind`'s schema accepted these bytes before, else
-    validated by `validate` (which raises on bad bytes) and remembered."""
+def parse(memo: Path, kind: str, data: bytes, *, validate: Callable[[bytes], T], build: Callable[[Any], T]) -> T:
+    """`data` as a value: built from its JSON if `kind`'s schema accepted these bytes before,
+    else validated by `validate` (which raises on bad bytes) and remembered."""
     if known(memo, kind, data):
-        return build(data)
+        return build(orjson.loads(data))
     value = validate(data)
     remember(memo, kind, data)
     return value

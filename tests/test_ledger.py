@@ -13,20 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from syncer import ledger
 from syncer.errors import LedgerCorrupt, SchemaTooNew
 from syncer.events import Event
 from syncer.fold import holds_all
-from syncer.ledger import (
-    MAX_TEXT,
-    Entry,
-    HourRow,
-    Ledger,
-    SessionUsage,
-    dump_ledger,
-    ledger_from_bytes,
-    ledger_from_document,
-)
+from syncer.ledger import MAX_TEXT, Entry, HourRow, Ledger, SessionUsage, dump_ledger, ledger_from_document
 from syncer.schemas.ledger import checked_entry, parse_ledger
 from syncer.tally import Batch, Tally
 from tests.ledger_shapes import SHAPES
@@ -370,21 +360,6 @@ def test_built_values_have_the_types_of_the_schema() -> None:
     usage = mixed["sessions"][0][6]
     usage[1] = dict(reversed(list(zip(SessionUsage._fields, usage[1], strict=True))))
     assert ledger_from_document(mixed) == parse_ledger(orjson.dumps(SHAPES["typical"]), what="t")
-
-
-@pytest.mark.parametrize("name", sorted(SHAPES))
-def test_trusted_bytes_build_what_the_document_builds(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A file validated before is read by `ledger_from_bytes` (rows decoded in C): the very value,
-    types, time zones and all, that `ledger_from_document`, the validating path's builder, makes.
-    What ccsync writes never needs the document; what it reads may (version 1, rows written as
-    objects, times in forms only ISO 8601's wider grammar has)."""
-    golden = (GOLDEN / f"{name}.json").read_bytes()  # as ccsync writes it
-    given = orjson.dumps(SHAPES[name])  # as it may come
-    for data in (golden, given):
-        assert repr(ledger_from_bytes(data)) == repr(ledger_from_document(orjson.loads(data)))
-    validated = parse_ledger(golden, what=name)
-    monkeypatch.setattr(ledger, "ledger_from_document", None)
-    assert repr(ledger.ledger_from_bytes(golden)) == repr(validated)
 
 
 @pytest.mark.parametrize("moment", ["1795166045", "2026-11-20t09:14:05z"])

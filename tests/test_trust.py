@@ -27,8 +27,8 @@ class Calls:
         return {"built": doc}
 
     @staticmethod
-    def build(data: bytes) -> dict[str, Any]:
-        return {"built": orjson.loads(data)}
+    def build(doc: Any) -> dict[str, Any]:
+        return {"built": doc}
 
 
 @pytest.fixture(autouse=True)

@@ -34,7 +34,7 @@ def waiting_goal(paths: StatePaths) -> goal.Goal | None:
 def read_goal(paths: StatePaths, data: bytes, *, what: str = "goal.json in the sync repo") -> goal.Goal:
     """A goal's bytes as a value: validated, unless its schema accepted these bytes before."""
     return trust.parse(paths.trusted, "goal", data, validate=lambda data: goal.parse_goal(data, what=what),
-                       build=trust.from_json(goal.goal_from_document))
+                       build=goal.goal_from_document)
 
 
 def gather(ctx: Context, *, offline: bool) -> Gathered:
