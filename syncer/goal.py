@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import orjson
 
@@ -166,8 +166,7 @@ def progress_from(goal: Goal, *, daily: Report, devices: Report, today: date) ->
     return progress(goal, daily=series, devices=shares, today=today)
 
 
-@dataclass(frozen=True)
-class Standing:
+class Standing(NamedTuple):
     """Where the goal stands, with what each device adds to it (what `goalcache` keeps)."""
 
     progress: GoalProgress

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import timedelta, tzinfo
+from typing import NamedTuple
 
 from syncer import devices, entries, goal, goalcache, report, store, trust
 from syncer.commands.context import Context, config, writer_lock
@@ -16,11 +17,10 @@ from syncer.peers import count_once
 from syncer.pricing import load_table
 
 
-@dataclass
-class Gathered:
+class Gathered(NamedTuple):
     ledgers: list[Ledger]
     goal: goal.Goal | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[str]
     goal_error: CcsyncError | None = None  # why goal.json could not be used
     goal_pending: bool = False  # `goal` is the one set here that the next sync pushes
 
@@ -93,8 +93,7 @@ def superseded_text(ours: goal.Goal, theirs: goal.Goal) -> str:
             f"at {_when(theirs)}, and the goal set last wins")
 
 
-@dataclass
-class TotalResult:
+class TotalResult(NamedTuple):
     grouped: report.Report
     devices: report.Report
     goal: goal.GoalProgress | None  # `pending`: set here, not in the sync repo yet
