@@ -14,8 +14,9 @@ from syncer.errors import ConfigError, LedgerCorrupt, SchemaTooNew
 from syncer.fold import holds_all
 from syncer.ledger import Ledger
 
-Parse = Callable[[bytes, str], Ledger]
-"""A device file's bytes, and what to call it in errors, to its ledger."""
+Parse = Callable[[bytes, str, bool], Ledger]
+"""A device file's bytes, what to call it in errors, and whether its sessions are wanted, to
+its ledger (without its sessions, if they are not wanted, when that is quicker)."""
 
 
 class Counted(NamedTuple):
@@ -24,7 +25,7 @@ class Counted(NamedTuple):
 
 
 def count_once(
-    own: Ledger | None, device: str, files: Mapping[str, bytes], *, parse: Parse | None = None
+    own: Ledger | None, device: str, files: Mapping[str, bytes], *, parse: Parse | None = None, sessions: bool = True
 ) -> Counted:
     """This device's ledger (`own`, the freshest, from disk) and every other device's file.
 
@@ -32,9 +33,18 @@ def count_once(
     `ccsync init --device` leaves its old file behind until its next sync: the same install
     under two names is counted once, under its newest record. Two live records of one install
     (a copied state folder) both count, with a warning. `parse` turns a file's bytes into a
-    ledger (by default validating them: see `store.load_ledger`).
+    ledger (by default validating them: see `store.load_ledger`). Without `sessions`, the
+    peers' ledgers may come without their sessions (for callers that read none: building a
+    team's sessions is a tenth of a read command), except where two records of one install
+    must be told apart by them.
     """
     parse = parse or _parse
+
+    def read(name: str, whole: bool) -> Ledger:
+        raw = files[name]
+        peer = parse(raw, f"data/{name}.json", whole)
+        return printable_ledger(peer) if _may_hold_controls(raw) else peer
+
     ledgers: list[Ledger] = []
     warnings: list[str] = []
     counted: dict[str, tuple[str, Ledger]] = {}  # install id -> the device and record counted
@@ -42,20 +52,24 @@ def count_once(
         ledgers.append(own)
         counted[own.install_id] = (device, own)
     peers: list[tuple[str, Ledger]] = []
-    for name, raw in sorted(files.items()):
+    for name in sorted(files):
         if name == device:
             continue
         try:
-            peer = parse(raw, f"data/{name}.json")
+            peer = read(name, sessions)
         except (LedgerCorrupt, SchemaTooNew) as exc:
             warnings.append(f"skipped {exc.message}")
             continue
         if peer.device != name:
             warnings.append(f"skipped data/{name}.json: it names device {peer.device!r}")
             continue
-        peers.append((name, printable_ledger(peer) if _may_hold_controls(raw) else peer))
+        peers.append((name, peer))
     for name, peer in sorted(peers, key=lambda p: -p[1].generation):
         first = counted.get(peer.install_id)
+        if first is not None and not sessions:  # the two records are told apart by their sessions
+            peer = read(name, True)
+            if first[0] != device:
+                first = (first[0], read(first[0], True))
         if first is not None and holds_all(first[1], peer):
             warnings.append(f"skipped data/{name}.json: an older record of device {first[0]!r}")
             continue
@@ -149,7 +163,7 @@ def former_names(
     return former
 
 
-def _parse(raw: bytes, what: str) -> Ledger:
+def _parse(raw: bytes, what: str, sessions: bool = True) -> Ledger:
     from syncer.schemas.ledger import parse_ledger  # noqa: PLC0415  (pydantic only for bytes not yet validated)
 
     return parse_ledger(raw, what=what)

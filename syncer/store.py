@@ -308,16 +308,22 @@ def read_ledger(paths: StatePaths) -> Ledger | None:
         raise LedgerCorrupt(f"{exc.message}; it was not modified. {hint}") from None
 
 
-def load_ledger(paths: StatePaths, data: bytes, what: str) -> Ledger:
+def load_ledger(paths: StatePaths, data: bytes, what: str, sessions: bool = True) -> Ledger:
     """A ledger's bytes (ours or a peer's) as a value: validated by its schema, unless the
-    schema accepted these very bytes before (syncer/trust.py)."""
+    schema accepted these very bytes before (syncer/trust.py). Without `sessions`, bytes
+    accepted before are built without their sessions, for a caller that reads none."""
 
     def validate(data: bytes) -> Ledger:
         from syncer.schemas import ledger as schema
 
         return schema.parse_ledger(data, what=what)
 
-    return trust.parse(paths.trusted, "ledger", data, validate=validate, build=ledger_from_document)
+    build = ledger_from_document if sessions else _without_sessions
+    return trust.parse(paths.trusted, "ledger", data, validate=validate, build=build)
+
+
+def _without_sessions(doc: dict[str, Any]) -> Ledger:
+    return ledger_from_document({**doc, "sessions": []})
 
 
 def _write_ledger(paths: StatePaths, ledger: Ledger) -> None:

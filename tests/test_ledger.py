@@ -17,6 +17,7 @@ from syncer.errors import LedgerCorrupt, SchemaTooNew
 from syncer.events import Event
 from syncer.fold import holds_all
 from syncer.ledger import MAX_TEXT, Entry, HourRow, Ledger, SessionUsage, dump_ledger, ledger_from_document
+from syncer.peers import count_once
 from syncer.schemas.ledger import checked_entry, parse_ledger
 from syncer.tally import Batch, Tally
 from tests.ledger_shapes import SHAPES
@@ -321,6 +322,32 @@ def test_holds_all_tells_a_renamed_record_from_a_copy_that_went_on() -> None:
     assert holds_all(renamed, old) and holds_all(old, old)
     assert not holds_all(old, renamed)
     assert not holds_all(renamed, elsewhere)  # same totals, different sessions
+
+
+@pytest.mark.parametrize("files", [("renamed", "old"), ("old", "renamed"), ("renamed", "elsewhere"), ("elsewhere",)])
+def test_peers_read_without_sessions_are_still_told_apart_by_them(files: tuple[str, ...]) -> None:
+    """A total reads other devices' ledgers without their sessions (it shows none), except where
+    two records of one install meet: then both are read whole, to tell a renamed record (counted
+    once) from a copy that went on (both count), as a reader of every session would."""
+    base = [event("a:1", (1, 10, 0, 0, 0), session="s1")]
+    more = {"old": [], "renamed": [event("b:1", (1, 10, 0, 0, 0), session="s2")],
+            "elsewhere": [event("c:1", (1, 10, 0, 0, 0), session="s3")]}  # as large
+    made = {name: ledger_of(apply_all(Tally(), copy.deepcopy(base) + events)) for name, events in more.items()}
+    own = dataclasses.replace(made["old"], device="me") if files == ("elsewhere",) else None
+    raw = {name: dump_ledger(dataclasses.replace(made[name], device=name, generation=9 - i))
+           for i, name in enumerate(files)}  # the first the newest
+    wanted: list[bool] = []
+
+    def parse(data: bytes, what: str, sessions: bool) -> Ledger:
+        wanted.append(sessions)
+        whole = parse_ledger(data, what=what)
+        return whole if sessions else dataclasses.replace(whole, sessions=[])
+
+    whole = count_once(own, "me", raw, parse=parse)
+    lean = count_once(own, "me", raw, parse=parse, sessions=False)
+    assert lean.warnings == whole.warnings and whole.warnings
+    assert [(x.device, x.totals) for x in lean.ledgers] == [(x.device, x.totals) for x in whole.ledgers]
+    assert wanted.count(False) == len(files)  # each read once without its sessions, then whole where it met another
 
 
 # -- plain values, built from what the schema accepted ---------------------------------------

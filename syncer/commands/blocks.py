@@ -63,7 +63,7 @@ def gather(ctx: Context, *, all_devices: bool, offline: bool = False) -> tuple[l
     if all_devices:
         from syncer.commands.total import gather  # noqa: PLC0415 - only here: git is slow to import
 
-        gathered = gather(ctx, offline=offline)
+        gathered = gather(ctx, offline=offline, sessions=False)
         warnings = gathered.warnings
         device = config(ctx).device
         own = next((lg for lg in gathered.ledgers if lg.device == device), None)

@@ -19,7 +19,7 @@ def usage_report(
         # Only here: a report of this device alone must not pay for the git import.
         from syncer.commands.total import gather  # noqa: PLC0415
 
-        gathered = gather(ctx, offline=offline)
+        gathered = gather(ctx, offline=offline, sessions=kind == "session")
         ledgers, warnings = gathered.ledgers, gathered.warnings
     else:
         own = store.read_ledger(ctx.paths)

@@ -37,9 +37,10 @@ def read_goal(paths: StatePaths, data: bytes, *, what: str = "goal.json in the s
                        build=goal.goal_from_document)
 
 
-def gather(ctx: Context, *, offline: bool) -> Gathered:
+def gather(ctx: Context, *, offline: bool, sessions: bool = True) -> Gathered:
     """Every device's ledger: this device's from disk (the freshest), the others' from the
-    sync repo. A peer's bad file is skipped with a warning, never fatal."""
+    sync repo. A peer's bad file is skipped with a warning, never fatal. Without `sessions`,
+    other devices' ledgers may come without their sessions (see `peers.count_once`)."""
     cfg = config(ctx)
     warnings: list[str] = []
     if not offline:
@@ -57,7 +58,7 @@ def gather(ctx: Context, *, offline: bool) -> Gathered:
     snap, lately = view.fetched(ctx.paths.repo, ctx.paths.fetched, since=devices.since(ctx.now))
     warnings.extend(snap.warnings)
     counted = count_once(store.read_ledger(ctx.paths), cfg.device, snap.files,
-                         parse=functools.partial(store.load_ledger, ctx.paths))
+                         parse=functools.partial(store.load_ledger, ctx.paths), sessions=sessions)
     warnings.extend(counted.warnings)
     if len(counted.ledgers) > 1:
         warnings.extend(devices.stale_warnings(counted.ledgers, own=cfg.device, synced_lately=set(lately)))
@@ -102,7 +103,7 @@ class TotalResult(NamedTuple):
 
 
 def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo, source: str | None = None) -> TotalResult:
-    gathered = gather(ctx, offline=offline)
+    gathered = gather(ctx, offline=offline, sessions=False)
     pricer = report.Pricer(load_table(ctx.paths.trusted))
     window = report.Window(source=source)
     by_device = report.build("device", gathered.ledgers, zone=zone, window=window, pricer=pricer)
