@@ -116,7 +116,9 @@ def _read(cache: Path, key: dict[str, object], since: datetime) -> tuple[Snapsho
     except (OSError, ValueError):  # orjson.JSONDecodeError is a ValueError
         return None
     try:
-        if doc["key"] != key or not doc["horizon"] <= since.timestamp() or doc["payload"] != _digest(data[end + 1:]):
+        if doc["key"] != key or not doc["horizon"] <= since.timestamp():
+            return None
+        if doc["payload"] != _digest(memoryview(data)[end + 1:]):  # in place: not a copy of every file
             return None
         at = end + 1
         files: dict[str, bytes] = {}
@@ -138,7 +140,7 @@ def _read(cache: Path, key: dict[str, object], since: datetime) -> tuple[Snapsho
     return snap, newest(chain, since=since)
 
 
-def _digest(payload: bytes) -> str:
+def _digest(payload: bytes | memoryview) -> str:
     return hashlib.blake2b(payload, digest_size=16).hexdigest()
 
 
