@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from syncer import blocks
 from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
@@ -23,23 +22,32 @@ KEY_FIELD: dict[str, str] = {
 }
 
 
-@dataclass(slots=True)
+# Plain classes and named tuples, not dataclasses: every read command imports this module, and
+# creating a dataclass costs about a millisecond.
+
+
 class Totals:
     """Summed counts with their cost; `cost_usd` leaves out unpriced models (see `unpriced`)."""
 
-    usage: Usage = field(default_factory=Usage)
-    messages: int = 0
-    cost_usd: float = 0.0
-    unpriced: set[str] = field(default_factory=set)
-    priced: bool = False  # some of it has a price (else the cost is unknown, not $0)
+    __slots__ = ("usage", "messages", "cost_usd", "unpriced", "priced")
+
+    def __init__(self, usage: Usage | None = None, messages: int = 0) -> None:
+        self.usage = Usage() if usage is None else usage
+        self.messages = messages
+        self.cost_usd = 0.0
+        self.unpriced: set[str] = set()
+        self.priced = False  # some of it has a price (else the cost is unknown, not $0)
+
+    def add(self, other: Totals) -> None:
+        self.usage.add(other.usage)
+        self.messages += other.messages
+        self.cost_usd += other.cost_usd
+        self.unpriced |= other.unpriced
+        self.priced = self.priced or other.priced
 
     def add_row(self, row: PricedRow | Totals, cost: float | None, model: str | None) -> None:
         if isinstance(row, Totals):
-            self.usage.add(row.usage)
-            self.messages += row.messages
-            self.cost_usd += row.cost_usd
-            self.unpriced |= row.unpriced
-            self.priced = self.priced or row.priced
+            self.add(row)
             return
         self.add_usage(Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
                              row.cache_creation_1h_tokens, row.cache_read_tokens), row.messages, cost, model)
@@ -47,6 +55,10 @@ class Totals:
     def add_usage(self, usage: Usage, messages: int, cost: float | None, model: str | None) -> None:
         self.usage.add(usage)
         self.messages += messages
+        self.add_cost(cost, model)
+
+    def add_cost(self, cost: float | None, model: str | None) -> None:
+        """`cost` of `model`'s counts, None when it has no price."""
         if cost is None:
             if model is not None:
                 self.unpriced.add(model)
@@ -59,24 +71,28 @@ class Totals:
         return self.priced or not self.unpriced
 
 
-@dataclass(slots=True)
 class Row:
-    key: str
-    totals: Totals = field(default_factory=Totals)
-    models: dict[str, Totals] = field(default_factory=dict)
-    extra: dict[str, object] = field(default_factory=dict)
+    """A report row: its key (a day, a model, a session id...), its totals and each model's, and
+    the fields a session row carries besides (`extra`: source, project, times...)."""
+
+    __slots__ = ("key", "totals", "models", "extra")
+
+    def __init__(self, key: str, totals: Totals | None = None, models: dict[str, Totals] | None = None,
+                 extra: dict[str, object] | None = None) -> None:
+        self.key = key
+        self.totals = Totals() if totals is None else totals
+        self.models = {} if models is None else models
+        self.extra = {} if extra is None else extra
 
 
-@dataclass
-class Report:
+class Report(NamedTuple):
     kind: str
     rows: list[Row]
     total: Totals
     warnings: list[str]
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(NamedTuple):
     """Which usage a report covers: days (inclusive) and one source, or everything."""
 
     since: date | None = None
@@ -400,7 +416,7 @@ def _report(
         ordered = sorted(rows.values(), key=lambda r: r.key)
     total = Totals()
     for row in ordered:
-        total.add_row(row.totals, None, None)
+        total.add(row.totals)
     return Report(kind, ordered, total, unpriced_warnings(total.unpriced))
 
 
@@ -422,7 +438,7 @@ def arrange(result: Report, *, descending: bool, last: int | None) -> Report:
         return Report(result.kind, rows, result.total, result.warnings)
     total = Totals()
     for row in rows:
-        total.add_row(row.totals, None, None)
+        total.add(row.totals)
     return Report(result.kind, rows, total, result.warnings)
 
 
@@ -459,11 +475,11 @@ def reveal(result: Report, names: Mapping[str, str]) -> Report:
     if not names:
         return result
     rows = [
-        replace(row, key=names.get(row.key, row.key) if result.kind == "project" else row.key,
-                extra={**row.extra, "project": names.get(str(row.extra["project"]), row.extra["project"])}
-                if "project" in row.extra else row.extra)
+        Row(names.get(row.key, row.key) if result.kind == "project" else row.key, row.totals, row.models,
+            {**row.extra, "project": names.get(str(row.extra["project"]), row.extra["project"])}
+            if "project" in row.extra else row.extra)
         for row in result.rows
     ]
     if result.kind == "project":
         rows.sort(key=lambda r: r.key)  # in name order, as any other report's rows
-    return replace(result, rows=rows)
+    return result._replace(rows=rows)
