@@ -26,6 +26,9 @@ KEY_FIELD: dict[str, str] = {
 # creating a dataclass costs about a millisecond.
 
 
+_PRICED: frozenset[str] = frozenset()
+
+
 class Totals:
     """Summed counts with their cost; `cost_usd` leaves out unpriced models (see `unpriced`)."""
 
@@ -35,14 +38,15 @@ class Totals:
         self.usage = Usage() if usage is None else usage
         self.messages = messages
         self.cost_usd = 0.0
-        self.unpriced: set[str] = set()
+        self.unpriced = _PRICED  # replaced, never changed: most totals share the one empty set
         self.priced = False  # some of it has a price (else the cost is unknown, not $0)
 
     def add(self, other: Totals) -> None:
         self.usage.add(other.usage)
         self.messages += other.messages
         self.cost_usd += other.cost_usd
-        self.unpriced |= other.unpriced
+        if other.unpriced:
+            self.unpriced |= other.unpriced
         self.priced = self.priced or other.priced
 
     def add_row(self, row: PricedRow | Totals, cost: float | None, model: str | None) -> None:
@@ -61,7 +65,7 @@ class Totals:
         """`cost` of `model`'s counts, None when it has no price."""
         if cost is None:
             if model is not None:
-                self.unpriced.add(model)
+                self.unpriced |= {model}
         else:
             self.cost_usd += cost
             self.priced = True
@@ -401,15 +405,23 @@ def _report(
     rows: dict[str, Row] = {}
     for (key, source, model, long_context, fast), counts in groups.items():
         cost = pricer(source, SessionUsage(model, long_context, fast, *counts))
-        usage = Usage(*counts[:5])  # counts: COUNT_FIELDS, in order
         row = rows.get(key)
         if row is None:
-            row = rows[key] = Row(key, extra=extra.get(key, {}))
-        row.totals.add_usage(usage, counts[5], cost, model)
+            # Until a row has a second group its totals are its model's, one object (a report is
+            # not changed once built): a team's two years are thousands of one-model sessions.
+            totals = _group_totals(counts, cost, model)
+            rows[key] = Row(key, totals, {model: totals}, extra.get(key))
+            continue
+        first = row.totals
+        if len(row.models) == 1 and next(iter(row.models.values())) is first:  # its second group
+            row.totals = Totals()
+            row.totals.add(first)
+        row.totals.add_usage(Usage(*counts[:5]), counts[5], cost, model)
         by_model = row.models.get(model)
         if by_model is None:
-            by_model = row.models[model] = Totals()
-        by_model.add_usage(usage, counts[5], cost, model)
+            row.models[model] = _group_totals(counts, cost, model)
+        else:
+            by_model.add_usage(Usage(*counts[:5]), counts[5], cost, model)
     if kind == "session":
         ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
     else:
@@ -418,6 +430,13 @@ def _report(
     for row in ordered:
         total.add(row.totals)
     return Report(kind, ordered, total, unpriced_warnings(total.unpriced))
+
+
+def _group_totals(counts: Sequence[int], cost: float | None, model: str) -> Totals:
+    """The totals of one group's counts (COUNT_FIELDS, in order), as adding them to none makes them."""
+    totals = Totals(Usage(*counts[:5]), counts[5])  # counts: COUNT_FIELDS, in order
+    totals.add_cost(cost, model)
+    return totals
 
 
 def unpriced_warnings(models: Iterable[str]) -> list[str]:

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from syncer import report
-from syncer.ledger import HourRow, Ledger, hour_index, hour_label, sum_tokens
+from syncer.ledger import HourRow, Ledger, Session, SessionUsage, hour_index, hour_label, sum_tokens
 
 ZONES: list[tzinfo] = [UTC, ZoneInfo("Pacific/Kiritimati"), ZoneInfo("Etc/GMT+12"), ZoneInfo("America/St_Johns"),
                        ZoneInfo("Asia/Kathmandu")]
@@ -104,3 +104,34 @@ def test_every_hour_falls_in_the_period_of_its_local_day(kind: str, name: str) -
     if kind != "weekly":  # the calendar's ends: the hour's own day, as before
         for label in ("0001-01-01T00", "9999-12-31T23"):
             assert period(label) == (label[:10] if kind == "daily" else label[:7])
+
+
+def test_a_rows_totals_are_its_models_summed_and_each_models_its_own() -> None:
+    """A row of one group shares its totals with its model; a second group (another tier of
+    the model, or another model) must not change what the first model's totals say."""
+    def usage(model: str, long_context: bool, n: int) -> SessionUsage:
+        return SessionUsage(model, long_context, False, n, 10 * n, 0, 0, 100 * n, 1)
+
+    moment = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    sessions = [Session("mixed", "claude", "p", "b", moment, moment,
+                        [usage("claude-a", False, 1), usage("claude-a", True, 2), usage("unknown", False, 4)]),
+                Session("plain", "claude", "p", "b", moment, moment + timedelta(hours=1),
+                        [usage("claude-a", False, 8)])]
+    book = Ledger(schema_version=2, device="laptop", install_id="a" * 32, generation=1, totals=sum_tokens([]),
+                  hours=[], sessions=sessions)
+
+    def price(source: str, row: report.PricedRow) -> float | None:
+        return None if row.model == "unknown" else row.input_tokens * (2.0 if row.long_context else 1.0)
+
+    built = report.build("session", [book], zone=UTC, window=report.Window(), pricer=price)
+    mixed, plain = built.rows
+    assert (mixed.key, plain.key) == ("mixed", "plain")
+    assert (mixed.totals.usage.input_tokens, mixed.totals.messages, mixed.totals.cost_usd) == (7, 3, 5.0)
+    assert mixed.totals.unpriced == {"unknown"} and mixed.totals.cost_known
+    a, unknown = mixed.models["claude-a"], mixed.models["unknown"]
+    assert (a.usage.input_tokens, a.usage.output_tokens, a.messages, a.cost_usd) == (3, 30, 2, 5.0)
+    assert not a.unpriced
+    assert (unknown.usage.input_tokens, unknown.cost_known, unknown.unpriced) == (4, False, frozenset({"unknown"}))
+    assert (plain.totals.usage.input_tokens, plain.models["claude-a"].usage.input_tokens) == (8, 8)
+    assert (built.total.usage.input_tokens, built.total.cost_usd) == (15, 13.0)
+    assert built.total.unpriced == {"unknown"}
