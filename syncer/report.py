@@ -137,9 +137,13 @@ def _lookup(table: PriceTable, source: str, model: str) -> ModelPrice | None:
 
 def stamp(moment: datetime) -> str:
     """`moment`'s own date and time as `YYYY-MM-DDTHH:MM:SSZ` (the ledger's times are UTC).
-    isoformat is several times faster than strftime, and a team has tens of thousands of
-    sessions; strftime writes a year before 1000 without its zeros, so that one keeps it."""
-    return moment.isoformat()[:19] + "Z" if moment.year >= 1000 else moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    A %-format of its fields is three times faster than strftime and twice isoformat, and a
+    report session stamps each of a team's thousands of sessions twice; strftime writes a year
+    before 1000 without its zeros, so that one keeps it."""
+    if moment.year < 1000:
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return "%d-%02d-%02dT%02d:%02d:%02dZ" % (  # noqa: UP031 - faster than an f-string of six fields
+        moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
 
 
 def _local_date(moment: datetime, zone: tzinfo) -> date:
