@@ -420,12 +420,13 @@ def _report(
         if len(row.models) == 1 and next(iter(row.models.values())) is first:  # its second group
             row.totals = Totals()
             row.totals.add(first)
-        row.totals.add_usage(Usage(*counts[:5]), counts[5], cost, model)
+        usage = Usage(*counts[:5])  # counts: COUNT_FIELDS, in order
+        row.totals.add_usage(usage, counts[5], cost, model)
         by_model = row.models.get(model)
         if by_model is None:
             row.models[model] = _group_totals(counts, cost, model)
         else:
-            by_model.add_usage(Usage(*counts[:5]), counts[5], cost, model)
+            by_model.add_usage(usage, counts[5], cost, model)
     if kind == "session":
         ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
     else:
