@@ -162,6 +162,8 @@ def local_day(hour: int, zone: tzinfo) -> date:
 
 
 _NEAR_MAX = date.max - timedelta(days=2)
+_DAY, _HOURS_23 = timedelta(days=1), timedelta(hours=23)  # made once: a timedelta costs a microsecond
+_HOUR_SUFFIXES = [f"T{hour:02d}" for hour in range(24)]
 
 
 @lru_cache(maxsize=1 << 17)
@@ -188,9 +190,9 @@ def _day_offset(day: str, zone: tzinfo) -> tuple[date, int] | None:
     """The UTC day `day` and `zone`'s offset from UTC in minutes, if the offset is the same
     at its first and last hour (zones change their offset at most once a day); else None."""
     try:
-        start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+        start = datetime.fromisoformat(day + "T00:00+00:00")  # replace(tzinfo=) costs several times more
         first = start.astimezone(zone).utcoffset()
-        last = (start + timedelta(hours=23)).astimezone(zone).utcoffset()
+        last = (start + _HOURS_23).astimezone(zone).utcoffset()
     except (OverflowError, ValueError):
         return None
     if first is None or first != last:
@@ -327,19 +329,20 @@ def _period_keys(kind: str, zone: tzinfo, week_start: int) -> Callable[[str], st
         if offset is None or not date.min < offset[0] < date.max:
             return None
         day, minutes = offset
-        return minutes, (key_of(day - timedelta(days=1)), key_of(day), key_of(day + timedelta(days=1)))
+        return minutes, (key_of(day - _DAY), key_of(day), key_of(day + _DAY))
 
     def period(label: str) -> str:
         found = known.get(label)
         if found is None:
             utc_day = label[:10]
             through = days[utc_day] if utc_day in days else days.setdefault(utc_day, through_day(utc_day))
-            if through is None:
-                found = key_of(label_day(label, zone))
-            else:
+            if through is not None:  # every hour of the day at once: a team's rows share their days
                 minutes, keys = through
-                found = keys[(int(label[11:13]) * 60 + minutes) // 1440 + 1]
-            known[label] = found
+                for hour, suffix in enumerate(_HOUR_SUFFIXES):
+                    known[utc_day + suffix] = keys[(hour * 60 + minutes) // 1440 + 1]
+                found = known.get(label)
+            if found is None:
+                found = known[label] = key_of(label_day(label, zone))
         return found
 
     return period
