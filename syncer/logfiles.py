@@ -8,9 +8,8 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from syncer.errors import LogRootMissing
 from syncer.sources import SOURCES
@@ -20,8 +19,7 @@ if TYPE_CHECKING:
     from syncer.checkpoints import Checkpoint
 
 
-@dataclass(frozen=True)
-class LogFile:
+class LogFile(NamedTuple):
     source: str
     path: Path
     root: Path

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 Metric = Literal["processed", "all", "output", "cost"]
 
@@ -25,8 +24,7 @@ class Target(Protocol):
     def source(self) -> str | None: ...
 
 
-@dataclass(frozen=True)
-class GoalProgress:
+class GoalProgress(NamedTuple):
     target: int | float
     metric: Metric
     deadline: date

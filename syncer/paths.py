@@ -9,15 +9,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 
 
-@dataclass(frozen=True)
 class StatePaths:
     """The files in the state folder (DESIGN.md §3)."""
 
-    home: Path
+    # A plain class, not a dataclass: every command creates it, and a dataclass costs about a
+    # millisecond to create.
+    __slots__ = ("home",)
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
 
     @property
     def config(self) -> Path:

@@ -12,9 +12,9 @@ import os
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -25,8 +25,7 @@ HEALTH_WINDOW = timedelta(hours=48)
 DEFAULT_MAX_BYTES = 256_000
 
 
-@dataclass(frozen=True)
-class RunRecord:
+class RunRecord(NamedTuple):
     time: datetime  # timezone-aware; stored in UTC
     exit_code: int
     tokens_added: int

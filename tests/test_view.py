@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -106,7 +105,7 @@ def test_files_that_are_not_text_are_kept_as_they_are(team: StatePaths) -> None:
     """A peer's file that is not UTF-8 is refused later, by its schema, with the same warning."""
     snap, lately = view.fetched(team.repo, team.fetched, since=SINCE)
     odd = {**snap.files, "ci-runner": b"\xff\xfe{not text"}
-    view._write(team.fetched, view._key(team.repo) or {}, SINCE, replace(snap, files=odd), [])
+    view._write(team.fetched, view._key(team.repo) or {}, SINCE, snap._replace(files=odd), [])
     assert view.fetched(team.repo, team.fetched, since=SINCE)[0].files == odd
 
 

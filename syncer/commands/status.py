@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC
+from typing import NamedTuple
 
 from syncer import report, runlog, store
 from syncer.commands.context import Context
@@ -17,8 +17,7 @@ from syncer.sources import SOURCES
 from syncer.store import Config
 
 
-@dataclass
-class StatusResult:
+class StatusResult(NamedTuple):
     config: Config | None
     paths: StatePaths
     roots: list[str]
@@ -32,7 +31,7 @@ class StatusResult:
     remote: str
     last_run: runlog.RunRecord | None
     last_scheduled_run: runlog.RunRecord | None
-    sources: list[dict[str, object]] = field(default_factory=list)
+    sources: list[dict[str, object]]
 
 
 def _sources_found(ctx: Context, roots: list[str], logs: list[LogFile]) -> list[dict[str, object]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import replace
 from datetime import timedelta, tzinfo
 from typing import NamedTuple
 
@@ -121,7 +120,7 @@ def total(ctx: Context, *, offline: bool, by: str, zone: tzinfo, source: str | N
                        now=ctx.now)
     progress = None if standing is None else standing.progress
     if progress is not None and gathered.goal_pending:
-        progress = replace(progress, pending=True)
+        progress = progress._replace(pending=True)
     warnings = gathered.warnings + by_device.warnings
     included = entries.summary(gathered.ledgers)
     if included:

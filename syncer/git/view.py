@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 
@@ -28,8 +28,7 @@ _SHA = re.compile(rb"[0-9a-f]{40}")
 _LEFT_OUT = "ccsync-left-out"  # see local.LEFT_OUT, not imported: local imports dulwich
 
 
-@dataclass(frozen=True)
-class Snapshot:
+class Snapshot(NamedTuple):
     files: dict[str, bytes]
     """Device id -> raw bytes of data/<id>.json (only entries that pass the structural checks)."""
     goal: bytes | None
