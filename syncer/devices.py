@@ -5,7 +5,6 @@ nobody is warned that they have gone quiet). Pure: ledgers and times in, rows ou
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
@@ -104,7 +103,7 @@ def retire(own: Ledger, device: str, everyone: Sequence[Ledger], *, now: datetim
     if earlier is not None:
         raise UsageError(f"device {device} was already retired by {earlier.by} on {earlier.at.date().isoformat()}")
     retirement = Retirement(device=device, by=own.device, at=now.astimezone(UTC).replace(microsecond=0))
-    return replace(own, retired=[*own.retired, retirement])
+    return own._replace(retired=[*own.retired, retirement])
 
 
 def since(now: datetime) -> datetime:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import NamedTuple
 
@@ -89,7 +88,7 @@ def counted(ledgers: Sequence[Ledger]) -> list[Ledger]:
         totals = Tokens(**{f: getattr(ledger.totals, f) + sum(getattr(r, f) for r in rows) for f in COUNT_FIELDS})
         # The entries' rows go last: reports group rows and need no order (a total over 20 devices
         # must not pay for sorting their hours again).
-        result.append(replace(ledger, hours=[*ledger.hours, *rows], totals=totals))
+        result.append(ledger._replace(hours=[*ledger.hours, *rows], totals=totals))
     return result
 
 
@@ -103,7 +102,7 @@ def _row(entry: Entry) -> HourRow:
 def add(ledger: Ledger, new: Sequence[Entry]) -> Ledger:
     known = {e.id for e in ledger.entries}
     fresh = [e for e in new if e.id not in known]
-    return replace(ledger, entries=[*ledger.entries, *fresh])
+    return ledger._replace(entries=[*ledger.entries, *fresh])
 
 
 def remove(own: Ledger, entry_ref: str, everyone: Sequence[Ledger], *, now: datetime) -> tuple[Ledger, Listed]:
@@ -117,7 +116,7 @@ def remove(own: Ledger, entry_ref: str, everyone: Sequence[Ledger], *, now: date
                 f"entry {entry_ref} was already removed by {item.removal.by} on {item.removal.at.date().isoformat()}"
             )
         removal = Removal(id=entry_ref, by=own.device, at=now.astimezone(UTC).replace(microsecond=0))
-        return replace(own, removed=[*own.removed, removal]), item
+        return own._replace(removed=[*own.removed, removal]), item
     raise UsageError(f"no entry {entry_ref!r}; list the entries and their ids with: ccsync entries")
 
 
@@ -132,8 +131,7 @@ def union(own: Ledger, other: Ledger) -> Ledger | None:
     retired = [r for r in other.retired if r.device not in retired_here]
     if not entries and not removed and not retired:
         return None
-    return replace(
-        own,
+    return own._replace(
         entries=sorted([*own.entries, *entries], key=lambda e: (e.added_at, e.id)),
         removed=sorted([*own.removed, *removed], key=lambda r: (r.at, r.id)),
         retired=sorted([*own.retired, *retired], key=lambda r: (r.at, r.device)),

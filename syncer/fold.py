@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -74,7 +73,7 @@ def fold(ledger: Ledger, *, days: str | None, months: str | None) -> Ledger:
     changes nothing; totals and every sum stay as they were."""
     hours = _fold_hours(ledger.hours, days, months)
     sessions = _fold_sessions(ledger.sessions, ledger.install_id, days, months)
-    return replace(ledger, hours=hours, sessions=sessions, totals=sum_tokens(hours))
+    return ledger._replace(hours=hours, sessions=sessions, totals=sum_tokens(hours))
 
 
 def _period(day: str, days: str | None, months: str | None) -> str | None:
@@ -240,7 +239,7 @@ def _fitted(ledger: Ledger, target: int, estimate: int) -> Ledger:
 def _assembled(ledger: Ledger, parts: Sequence[Part]) -> Ledger:
     hours = sorted(row for part in parts for row in part[0])
     sessions = sorted((s for part in parts for s in part[1]), key=lambda s: s.id)
-    return replace(ledger, hours=hours, sessions=sessions, totals=sum_tokens(hours))
+    return ledger._replace(hours=hours, sessions=sessions, totals=sum_tokens(hours))
 
 
 def _size(hours: Sequence[HourRow], sessions: Sequence[Session]) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any, Literal, NamedTuple
 
@@ -23,20 +22,19 @@ _SUFFIX = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
 _TARGET = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmbt]?)\s*$", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Goal:
+class Goal(NamedTuple):
     """`goal.json` in the sync repo: one goal shared by every device. Its rules are the schema's
     (`syncer.schemas.goal`): a Goal comes from bytes it validated, or is checked by it (`checked`)."""
 
+    target: int | float  # tokens are whole; a cost target is dollars and cents
+    deadline: date
+    set_by: str
+    set_at: datetime
+    metric: Metric = "processed"
     # Version 2 adds `start` and `source`; a goal without either is still written as version 1,
     # which every ccsync reads, and a narrowed one is refused by a ccsync that would count all usage.
     schema_version: Literal[1, 2] = 1
-    target: int | float  # tokens are whole; a cost target is dollars and cents
-    metric: Metric = "processed"
-    deadline: date
     start: date | None = None  # only usage from this day on counts (else everything ever)
-    set_by: str
-    set_at: datetime
     source: str | None = None
     """Count only this source's usage; None (the default) counts every source."""
 

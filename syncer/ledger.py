@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any, Literal, NamedTuple
@@ -39,8 +38,12 @@ def fit(text: str) -> str:
     return text[: MAX_TEXT - len(digest) - 1] + "~" + digest
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Tokens:
+# Every type here is a named tuple, not a dataclass: every command (the status line too) reads
+# a ledger, and a dataclass costs about a millisecond to create. The records (Tokens, Entry,
+# Removal, Retirement) are written as JSON objects, the rows as arrays (see `_plain`).
+
+
+class Tokens(NamedTuple):
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_tokens: int = 0
@@ -94,8 +97,7 @@ class Session(NamedTuple):
     usage: list[SessionUsage]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Entry:
+class Entry(NamedTuple):
     """Usage no log on this device shows: added by hand (`manual`) or taken from another
     tool's records (`import`). Counted in its UTC hour like logged usage; never edited, only
     removed by a `Removal` naming its id."""
@@ -105,17 +107,16 @@ class Entry:
     hour: str
     source: str
     model: str
+    added_at: datetime
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_tokens: int = 0
     cache_read_tokens: int = 0
     note: str = ""
     origin: str = ""  # for an import: the file's format and the record it came from
-    added_at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Removal:
+class Removal(NamedTuple):
     """An entry taken back out, by any device (an entry lives in the file of the device that
     added it, and only that device writes that file)."""
 
@@ -124,8 +125,7 @@ class Removal:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Retirement:
+class Retirement(NamedTuple):
     """A device marked as never syncing again (`ccsync devices retire`), recorded by the device
     that retired it: every device reads every file, and no two devices write one."""
 
@@ -134,22 +134,23 @@ class Retirement:
     at: datetime
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Ledger:
+class Ledger(NamedTuple):
     """`data/<device>.json`: what one device has spent, aggregated; never prompt text."""
 
     schema_version: Literal[2]
     device: str
     install_id: str
-    # Who the device belongs to (`ccsync init --owner`), so a team's reports group by person.
-    owner: str | None = None
     generation: int
     totals: Tokens
     hours: list[HourRow]
     sessions: list[Session]
-    entries: list[Entry] = field(default_factory=list)
-    removed: list[Removal] = field(default_factory=list)
-    retired: list[Retirement] = field(default_factory=list)
+    # Who the device belongs to (`ccsync init --owner`), so a team's reports group by person.
+    owner: str | None = None
+    # Each default list is shared by every ledger that leaves it out: no list of a ledger is
+    # changed in place (a change makes a new ledger, with `_replace`).
+    entries: list[Entry] = []
+    removed: list[Removal] = []
+    retired: list[Retirement] = []
 
 
 def sum_tokens(rows: Iterable[HourRow | SessionUsage]) -> Tokens:
@@ -242,18 +243,17 @@ def hour_index(label: str) -> int:
 
 HISTORY = ("entries", "removed", "retired")
 """The append-only lists: merged by union, absent from the file while empty."""
-_KEYS = sorted(Ledger.__dataclass_fields__)
+_KEYS = sorted(Ledger._fields)
 _ROWS = ("hours", "sessions", *HISTORY)
 # Times as pydantic wrote them before: "2026-11-01T10:00:00Z", microseconds only when there are some.
-_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z | orjson.OPT_PASSTHROUGH_DATACLASS
+_JSON = orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z
+_RECORDS = (Tokens, Entry, Removal, Retirement)
 
 
-def _plain(value: object) -> object:
-    """What orjson writes a row (a NamedTuple: an array) and a record (a dataclass: an object,
-    its keys sorted, which orjson does not do for a dataclass) as."""
-    if isinstance(value, tuple):
-        return list(value)
-    return {name: getattr(value, name) for name in value.__dataclass_fields__}  # type: ignore[attr-defined]
+def _plain(value: tuple[object, ...]) -> object:
+    """What orjson (which writes no named tuple) writes a record as, an object (its keys sorted),
+    and a row as, an array."""
+    return value._asdict() if isinstance(value, _RECORDS) else list(value)
 
 
 def _json(value: object) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import replace
 from typing import NamedTuple
 
 from syncer import entries
@@ -111,7 +110,7 @@ def printable_ledger(ledger: Ledger) -> Ledger:
                    usage=[u._replace(model=printable(u.model)) for u in s.usage])
         for s in ledger.sessions
     ]
-    return replace(ledger, hours=hours, sessions=sessions)
+    return ledger._replace(hours=hours, sessions=sessions)
 
 
 def published_record(raw: bytes | None, *, device: str, ours: Ledger) -> Ledger | None:

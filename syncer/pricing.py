@@ -8,14 +8,12 @@ runs it. Everything here is pure except `load_table`, which reads the packaged f
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -35,50 +33,52 @@ WRITE_5M_FACTOR = 1.25
 WRITE_1H_FACTOR = 2.0
 READ_FACTOR = 0.1
 
-# The types below are plain: their rules (prices >= 0, a tier's threshold > 0, no unknown
-# field) are the schema's, `syncer/schemas/prices.py`, which checks every table read or written.
+# The types below are plain named tuples (every report creates them; a dataclass costs a
+# millisecond to create): their rules (prices >= 0, a tier's threshold > 0, no unknown field)
+# are the schema's, `syncer/schemas/prices.py`, which checks every table read or written.
+# Both kinds of rates start with the same five fields, USD per token of one request.
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rates:
-    """USD per token for each kind of token of one request."""
+class LongContextRates(NamedTuple):
+    """Rates for every token of a request whose prompt exceeds `threshold` tokens."""
 
     input: float
     output: float
     cache_write_5m: float
     cache_write_1h: float
     cache_read: float
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LongContextRates(Rates):
-    """Rates for every token of a request whose prompt exceeds `threshold` tokens."""
-
     threshold: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ModelPrice(Rates):
+class ModelPrice(NamedTuple):
     """One model's rates, its long-context tier if it has one, and where the numbers came from."""
 
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+    litellm_version: str
     long_context: LongContextRates | None = None
     fast: float | None = None
     """Fast mode (`usage.speed: "fast"`): every rate, long-context tier included, times this."""
-    litellm_version: str
     derived: tuple[str, ...] = ()
     """Prices not copied from LiteLLM, each with the rule that made it."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PriceTable:
+Rates = LongContextRates | ModelPrice
+"""USD per token for each kind of token of one request: a model's base rates or its tier's."""
+
+
+class PriceTable(NamedTuple):
     """The packaged table: model name (as the provider's API reports it) -> price."""
 
     source: str
     litellm_version: str
-    backfill_litellm_version: str | None = None
     extracted: date
-    notes: tuple[str, ...] = ()
     models: dict[str, ModelPrice]
+    backfill_litellm_version: str | None = None
+    notes: tuple[str, ...] = ()
 
     def __hash__(self) -> int:
         # Reports memoise lookups per (table, model). Equal tables share these fields, so the
@@ -299,8 +299,8 @@ def table_from_litellm(
             # exceed 200k, so the tier only prices history, which Anthropic billed at it.
             capped = _max_input(entries[name]) <= LONG_CONTEXT_THRESHOLD
             if capped and now.long_context is None and old.long_context is not None:
-                models[name] = dataclasses.replace(
-                    now, long_context=old.long_context, derived=tuple(sorted((
+                models[name] = now._replace(
+                    long_context=old.long_context, derived=tuple(sorted((
                         *now.derived,
                         *(note for note in old.derived if note.startswith("long_context.")),
                         f"long_context: from LiteLLM {old_version}",
@@ -323,10 +323,16 @@ def dump_table(table: PriceTable) -> bytes:
     by its schema, so no table is written that `load_table` would refuse."""
     from syncer.schemas.prices import PriceTable as Schema  # noqa: PLC0415
 
-    # asdict keeps tuples and dates, which orjson writes as pydantic's JSON mode did.
-    data = canonical(dataclasses.asdict(table))
+    # Tuples and dates stay as they are: orjson writes them as pydantic's JSON mode did.
+    data = canonical({**table._asdict(), "models": {name: _price_document(p) for name, p in table.models.items()}})
     Schema.model_validate_json(data)
     return data
+
+
+def _price_document(price: ModelPrice) -> dict[str, Any]:
+    """A price as a JSON object (orjson writes a named tuple as an array)."""
+    tier = price.long_context
+    return {**price._asdict(), "long_context": None if tier is None else tier._asdict()}
 
 
 _OPENAI_NAME = re.compile(r"^(?:gpt-|o\d|codex-)")

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import re
 from collections.abc import Iterable
-from dataclasses import replace
 
 from syncer.ledger import COUNT_FIELDS, HourRow, Ledger, fit
 
@@ -73,4 +72,4 @@ def apply_privacy(ledger: Ledger, *, privacy: str, key: str) -> Ledger:
         s._replace(project=renamed(s.project, privacy=privacy, key=key), branch=branch_name(s.branch, privacy=privacy))
         for s in ledger.sessions
     ]
-    return replace(ledger, hours=hours, sessions=sessions)
+    return ledger._replace(hours=hours, sessions=sessions)

@@ -17,7 +17,6 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
@@ -42,17 +41,18 @@ Privacy = Literal["names", "full", "hashed"]
 
 
 # Config (and the scan state, syncer/checkpoints.py) are plain: their rules are their schemas'
-# (`syncer/schemas/config.py`, `state.py`), which check every file read or written.
+# (`syncer/schemas/config.py`, `state.py`), which check every file read or written. A named
+# tuple, not a dataclass: every command reads the config, and a dataclass costs about a
+# millisecond to create.
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Config:
-    schema_version: Literal[1] = 1
+class Config(NamedTuple):
     device: str
     install_id: str
-    privacy: Privacy = "names"
     # Keyed hashes of project names (privacy = hashed) use this device-local secret.
     hash_key: str
+    schema_version: Literal[1] = 1
+    privacy: Privacy = "names"
     remote: str | None = None
     owner: str | None = None  # written into the ledger, which the sync repo shares
     # Install ids this machine recorded under before it adopted another machine's record
@@ -69,7 +69,7 @@ def config_from_document(doc: Mapping[str, Any]) -> Config:
     )
 
 
-class KeyIndex(NamedTuple):  # not a dataclass: read commands import this module, only scans use it
+class KeyIndex(NamedTuple):
     """Every key ever seen, with its per-field maxima (never pruned). Large: read only when
     there is something new. `covered_before`: see `Tally.covered_before`."""
 
@@ -148,7 +148,7 @@ def _dump_config(config: Config) -> bytes:
     breaks its rules is a bug, and is never written (pydantic's ValidationError)."""
     from syncer.schemas.config import Config as Schema
 
-    data = canonical(asdict(config))
+    data = canonical(config._asdict())
     Schema.model_validate_json(data)
     return data
 
@@ -366,7 +366,7 @@ def save(
         _remove_other_states(paths, old_generation)  # an index of version 0.1, now moved
         return None
     generation = old_generation + 1
-    ledger = replace(ledger, generation=generation)
+    ledger = ledger._replace(generation=generation)
     keys.stage(tally.index, tally.covered_before, generation)
     _write_state(paths, state, generation)
     if old is not None:
@@ -378,15 +378,16 @@ def save(
 
 
 def _write_state(paths: StatePaths, state: LocalState, generation: int) -> None:
-    # orjson writes a dataclass's fields in their order, as the pydantic model did.
-    data = orjson.dumps(replace(state, generation=generation))
+    from syncer.checkpoints import state_document
+
+    data = orjson.dumps(state_document(state, generation=generation))
     _checked_state(data)  # a state its schema refuses is a bug, never written
     write_atomic(paths.state(generation), data)
     trust.remember(paths.trusted, "state", data)
 
 
 def _same_counts(old: Ledger, new: Ledger) -> bool:
-    return replace(old, generation=0) == replace(new, generation=0)
+    return old._replace(generation=0) == new._replace(generation=0)
 
 
 def _remove_other_states(paths: StatePaths, keep: int) -> None:
@@ -407,7 +408,7 @@ def set_owner(paths: StatePaths, owner: str | None) -> None:
     owner changes: the generation (and so the local state paired with it) stays."""
     ledger = read_ledger(paths)
     if ledger is not None and ledger.owner != owner:
-        record(paths, replace(ledger, owner=owner))
+        record(paths, ledger._replace(owner=owner))
 
 
 def write_ledger(paths: StatePaths, ledger: Ledger) -> None:
@@ -430,11 +431,11 @@ def adopt(paths: StatePaths, config: Config, record: Ledger, *, own: Ledger | No
     former = [*config.former_install_ids]
     if own is not None and own.install_id != record.install_id and own.install_id not in former:
         former.append(own.install_id)
-        config = replace(config, former_install_ids=tuple(former))
+        config = config._replace(former_install_ids=tuple(former))
         save_config(paths, config)
     _remove_other_states(paths, -1)
-    write_ledger(paths, replace(record, device=config.device))
-    config = replace(config, install_id=record.install_id)
+    write_ledger(paths, record._replace(device=config.device))
+    config = config._replace(install_id=record.install_id)
     save_config(paths, config)
     return config
 
@@ -445,7 +446,7 @@ def rename_ledger(paths: StatePaths, device: str) -> None:
     ledger = read_ledger(paths)
     if ledger is None or ledger.device == device:
         return
-    record(paths, replace(ledger, device=device))
+    record(paths, ledger._replace(device=device))
 
 
 def record(paths: StatePaths, ledger: Ledger) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,7 +69,7 @@ def test_a_removal_by_another_device_takes_the_entry_out_of_every_total() -> Non
 
 
 def test_the_same_import_on_two_devices_counts_once() -> None:
-    same = replace(manual("imported", 40), kind="import", id="i-0123456789")
+    same = manual("imported", 40)._replace(kind="import", id="i-0123456789")
     assert input_total([ledger("alpha", same), ledger("beta", same)]) == 40
 
 
@@ -95,7 +94,7 @@ def test_merging_an_older_copy_neither_loses_nor_resurrects_an_entry() -> None:
 
 
 def test_entries_list_oldest_first() -> None:
-    late = replace(manual("late", 1), added_at=NOW + timedelta(hours=1))
+    late = manual("late", 1)._replace(added_at=NOW + timedelta(hours=1))
     early = manual("early", 1)
     assert [i.entry.note for i in entries.listing([ledger("alpha", late), ledger("beta", early)])] == [
         "chat early", "chat late",

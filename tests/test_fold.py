@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 import subprocess
 from collections import Counter
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -137,11 +136,11 @@ def test_a_five_year_ledger_is_published_folded_under_the_limit_with_every_sum_k
     assert shared_bytes(published, limit) == shared
     # The local record and its folded copy hold each other; a record with less does not.
     assert holds_all(whole, published) and holds_all(published, whole)
-    smaller = replace(whole, sessions=whole.sessions[1:])
+    smaller = whole._replace(sessions=whole.sessions[1:])
     assert not holds_all(smaller, published)
     # A project renamed since (by a change of privacy) leaves the folded copy ours.
     renamed = [s._replace(project="p-" + s.project[:8]) for s in whole.sessions]
-    assert holds_all(replace(whole, sessions=renamed), published)
+    assert holds_all(whole._replace(sessions=renamed), published)
     # Restored from the shared copy, a rebuild takes lines of folded sessions as counted.
     assert Tally.from_ledger(published).folded_before == hour_index(days + "T00") * 3_600_000
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
@@ -128,7 +127,7 @@ def test_a_goal_window_counts_only_usage_from_its_start(cli: Cli) -> None:
 def test_a_goal_with_a_window_is_written_so_an_older_ccsync_refuses_it() -> None:
     windowed = goal.Goal(target=5, deadline=date(2026, 12, 31), start=date(2026, 10, 1), set_by="a", set_at=SET_AT)
     assert orjson.loads(goal.dump_goal(windowed))["schema_version"] == 2
-    assert goal.parse_goal(goal.dump_goal(windowed)) == replace(windowed, schema_version=2)
+    assert goal.parse_goal(goal.dump_goal(windowed)) == windowed._replace(schema_version=2)
     plain = orjson.loads(goal.dump_goal(make()))
     assert plain["schema_version"] == 1 and "start" not in plain
 

@@ -4,7 +4,6 @@ shortened, or skipped with a warning that names it, and everything else is count
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -23,7 +22,7 @@ from tests.test_late_lines import CLOCK
 def scan_all(state: Path, claude: Path, home: Path, *, privacy: store.Privacy = "names"):  # type: ignore[no-untyped-def]
     paths = StatePaths(state)
     store.ensure_home(paths)
-    cfg = replace(store.new_config("hostile"), privacy=privacy)
+    cfg = store.new_config("hostile")._replace(privacy=privacy)
     result = scan(paths, cfg, env={"CLAUDE_CONFIG_DIR": str(claude)}, home=home, now=CLOCK)
     ledger = store.read_ledger(paths)
     assert ledger is not None

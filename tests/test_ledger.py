@@ -333,15 +333,15 @@ def test_peers_read_without_sessions_are_still_told_apart_by_them(files: tuple[s
     more = {"old": [], "renamed": [event("b:1", (1, 10, 0, 0, 0), session="s2")],
             "elsewhere": [event("c:1", (1, 10, 0, 0, 0), session="s3")]}  # as large
     made = {name: ledger_of(apply_all(Tally(), copy.deepcopy(base) + events)) for name, events in more.items()}
-    own = dataclasses.replace(made["old"], device="me") if files == ("elsewhere",) else None
-    raw = {name: dump_ledger(dataclasses.replace(made[name], device=name, generation=9 - i))
+    own = made["old"]._replace(device="me") if files == ("elsewhere",) else None
+    raw = {name: dump_ledger(made[name]._replace(device=name, generation=9 - i))
            for i, name in enumerate(files)}  # the first the newest
     wanted: list[bool] = []
 
     def parse(data: bytes, what: str, sessions: bool) -> Ledger:
         wanted.append(sessions)
         whole = parse_ledger(data, what=what)
-        return whole if sessions else dataclasses.replace(whole, sessions=[])
+        return whole if sessions else whole._replace(sessions=[])
 
     whole = count_once(own, "me", raw, parse=parse)
     lean = count_once(own, "me", raw, parse=parse, sessions=False)

@@ -4,7 +4,6 @@ back byte for byte as the pydantic models wrote it (tests/golden/documents/, fro
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.resources
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -32,12 +31,14 @@ def _cases(name: str) -> list[dict[str, Any]]:
 
 
 def _fields(value: Any) -> dict[str, Any]:
-    """A plain value's fields, nested values included, as pydantic's model_dump() gives them."""
-    return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    """A plain value's fields (a named tuple's, or a plain class's slots), nested values
+    included, as pydantic's model_dump() gives them."""
+    names = value._fields if hasattr(value, "_fields") else value.__slots__
+    return {name: _plain(getattr(value, name)) for name in names}
 
 
 def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if hasattr(value, "_fields"):  # a named tuple
         return _fields(value)
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
@@ -51,8 +52,8 @@ def test_goal_json_bytes_are_those_pydantic_wrote(case: dict[str, Any]) -> None:
     assert goal.dump_goal(parsed) == case["dumped"].encode()
     assert _fields(parsed) == Schema.model_validate_json(data).model_dump()
     assert goal.goal_from_document(case["document"]) == parsed
-    assert goal.parse_goal(goal.dump_goal(parsed)) == dataclasses.replace(
-        parsed, schema_version=1 if parsed.start is None and parsed.source is None else 2)
+    assert goal.parse_goal(goal.dump_goal(parsed)) == parsed._replace(
+        schema_version=1 if parsed.start is None and parsed.source is None else 2)
 
 
 @pytest.mark.parametrize("change", [
@@ -70,9 +71,9 @@ def test_a_goal_in_a_shape_the_builder_does_not_read_is_refused(change: dict[str
 def test_a_goal_made_from_input_is_held_to_the_schema() -> None:
     made = goal.Goal(target=5, deadline=date(2026, 12, 31), set_by="ana", set_at=datetime(2026, 11, 1, tzinfo=UTC),
                      source="codex")
-    assert goal.checked(made) == dataclasses.replace(made, schema_version=2)
-    for bad in (dataclasses.replace(made, set_by="x" * 64), dataclasses.replace(made, source="Codex"),
-                dataclasses.replace(made, target=10**18 + 1), dataclasses.replace(made, target=0.0)):
+    assert goal.checked(made) == made._replace(schema_version=2)
+    for bad in (made._replace(set_by="x" * 64), made._replace(source="Codex"),
+                made._replace(target=10**18 + 1), made._replace(target=0.0)):
         with pytest.raises(UsageError, match=r"^the goal .* is not valid \(see data/goal.schema.json\); give another"):
             goal.checked(bad)
 
@@ -87,7 +88,7 @@ def _table_shapes() -> list[bytes]:
     schema takes but a dump never writes: integer prices, optional members left out."""
     bare = {"input": 0, "output": 1, "cache_write_5m": 2, "cache_write_1h": 3e-6, "cache_read": 0.0,
             "litellm_version": "1.2.3"}
-    tiered = {**bare, "long_context": {**{k: bare[k] for k in pricing.Rates.__dataclass_fields__}, "threshold": 1},
+    tiered = {**bare, "long_context": {**{k: v for k, v in bare.items() if k != "litellm_version"}, "threshold": 1},
               "fast": 6, "derived": ["b", "a"]}
     hand = {"source": "hand", "litellm_version": "1.2.3", "extracted": "2026-02-28",
             "models": {"z-model": bare, "a-model": tiered, "gpt-x": {**bare, "fast": 1.5, "long_context": None}}}
@@ -111,7 +112,7 @@ def test_price_tables_are_written_as_pydantic_wrote_them() -> None:
 def test_a_table_that_breaks_the_schema_is_never_written() -> None:
     table = pricing.load_table()
     name, price = next(iter(table.models.items()))
-    broken = dataclasses.replace(table, models={**table.models, name: dataclasses.replace(price, input=-1.0)})
+    broken = table._replace(models={**table.models, name: price._replace(input=-1.0)})
     with pytest.raises(ValidationError):
         pricing.dump_table(broken)
     assert broken != table and hash(broken) == hash(table)  # equal hashes, told apart by equality
@@ -135,8 +136,8 @@ def test_config_json_bytes_are_those_pydantic_wrote(case: dict[str, Any], tmp_pa
 def test_a_config_changed_against_its_rules_is_never_written(tmp_path: Path) -> None:
     paths = StatePaths(tmp_path)
     good = store.create_config(paths, store.new_config("ana-desk"))
-    for bad in (dataclasses.replace(good, device="Ana Desk"), dataclasses.replace(good, owner="a\nb"),
-                dataclasses.replace(good, former_install_ids=("not-hex",))):
+    for bad in (good._replace(device="Ana Desk"), good._replace(owner="a\nb"),
+                good._replace(former_install_ids=("not-hex",))):
         with pytest.raises(ValidationError):
             store.save_config(paths, bad)
     assert store.load_config(paths) == good
@@ -148,9 +149,10 @@ def test_the_scan_state_is_written_and_read_as_pydantic_did(tmp_path: Path) -> N
     assert _fields(state) == StateSchema.model_validate_json(data).model_dump()
     paths = StatePaths(tmp_path)
     store.ensure_home(paths)
-    store._write_state(paths, dataclasses.replace(state, generation=1), 3)
+    store._write_state(paths, checkpoints.state_from_document({**orjson.loads(data), "generation": 1}), 3)
     assert paths.state(3).read_bytes() == data
-    assert store.read_state(paths, 3) == state and store.read_state(paths, 2) is None
+    read = store.read_state(paths, 3)
+    assert read is not None and _fields(read) == _fields(state) and store.read_state(paths, 2) is None
     paths.state(3).write_bytes(data.replace(b'"offset":290', b'"offset":-1'))
     assert store.read_state(paths, 3) is None  # a cache that fails its schema is dropped, not trusted
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from syncer import store
 from syncer.commands.context import DEFAULT_WAIT, Context, default_device, writer_lock
@@ -66,13 +66,13 @@ def init(
                         f"this device already records as {cfg.device!r}; renaming it starts a new file in the "
                         f"sync repo. To do it anyway: ccsync init --device {device} --force"
                     )
-                cfg = replace(cfg, device=device)
+                cfg = cfg._replace(device=device)
             if privacy is not None:
-                cfg = replace(cfg, privacy=privacy)
+                cfg = cfg._replace(privacy=privacy)
         if remote is not None:
-            cfg = replace(cfg, remote=remote)
+            cfg = cfg._replace(remote=remote)
         if owner is not None:
-            cfg = replace(cfg, owner=owner or None)
+            cfg = cfg._replace(owner=owner or None)
         store.save_config(ctx.paths, cfg)
         store.rename_ledger(ctx.paths, cfg.device)
         store.set_owner(ctx.paths, cfg.owner)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from syncer import entries, store
@@ -65,7 +65,7 @@ def sync(
         )
         if ledger.install_id != cfg.install_id:
             # An adoption cut short after its commit point: the ledger's identity wins.
-            cfg = replace(cfg, install_id=ledger.install_id)
+            cfg = cfg._replace(install_id=ledger.install_id)
             store.save_config(ctx.paths, cfg)
         # The digest of the local ledger (what the idle run hashes): what is published is a
         # function of it (`shared_bytes`).
