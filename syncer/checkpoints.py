@@ -29,8 +29,7 @@ class Checkpoint(NamedTuple):
 
 class LocalState:
     """Where each log file was read up to. Small: read on every run, even when nothing is new.
-    The scan updates it in place. (Plain classes here, not dataclasses: `status` creates them,
-    and a dataclass costs about a millisecond to create.)"""
+    The scan updates it in place."""
 
     __slots__ = ("schema_version", "generation", "checkpoints", "bad_lines", "last_scan")
 

@@ -38,9 +38,9 @@ def fit(text: str) -> str:
     return text[: MAX_TEXT - len(digest) - 1] + "~" + digest
 
 
-# Every type here is a named tuple, not a dataclass: every command (the status line too) reads
-# a ledger, and a dataclass costs about a millisecond to create. The records (Tokens, Entry,
-# Removal, Retirement) are written as JSON objects, the rows as arrays (see `_plain`).
+# Named tuples, not dataclasses, which cost every command about a millisecond each to create
+# (tests/test_layers.py). The records (Tokens, Entry, Removal, Retirement) are written as JSON
+# objects, the rows as arrays (see `_plain`).
 
 
 class Tokens(NamedTuple):

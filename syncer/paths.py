@@ -15,8 +15,6 @@ from pathlib import Path
 class StatePaths:
     """The files in the state folder (DESIGN.md §3)."""
 
-    # A plain class, not a dataclass: every command creates it, and a dataclass costs about a
-    # millisecond to create.
     __slots__ = ("home",)
 
     def __init__(self, home: Path) -> None:

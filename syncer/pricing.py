@@ -33,9 +33,8 @@ WRITE_5M_FACTOR = 1.25
 WRITE_1H_FACTOR = 2.0
 READ_FACTOR = 0.1
 
-# The types below are plain named tuples (every report creates them; a dataclass costs a
-# millisecond to create): their rules (prices >= 0, a tier's threshold > 0, no unknown field)
-# are the schema's, `syncer/schemas/prices.py`, which checks every table read or written.
+# The types below are plain: their rules (prices >= 0, a tier's threshold > 0, no unknown
+# field) are the schema's, `syncer/schemas/prices.py`, which checks every table read or written.
 # Both kinds of rates start with the same five fields, USD per token of one request.
 
 

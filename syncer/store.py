@@ -41,9 +41,7 @@ Privacy = Literal["names", "full", "hashed"]
 
 
 # Config (and the scan state, syncer/checkpoints.py) are plain: their rules are their schemas'
-# (`syncer/schemas/config.py`, `state.py`), which check every file read or written. A named
-# tuple, not a dataclass: every command reads the config, and a dataclass costs about a
-# millisecond to create.
+# (`syncer/schemas/config.py`, `state.py`), which check every file read or written.
 
 
 class Config(NamedTuple):

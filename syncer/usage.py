@@ -21,8 +21,6 @@ class Usage:
     cache (priced higher than the five-minute cache); it is never more than the whole.
     """
 
-    # A plain class, not a dataclass: every read command imports it, and a dataclass costs
-    # about a millisecond to create.
     __slots__ = FIELDS
 
     def __init__(self, input_tokens: int = 0, output_tokens: int = 0, cache_creation_tokens: int = 0,
