@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,27 +21,31 @@ class BadLine(ValueError):
     """A log line that looks like usage but cannot be read as such; counted, then skipped."""
 
 
-@dataclass(slots=True)
 class Event:
-    """One line's view of one API response.
+    """One line's view of one API response (changed in place as a scan names it).
 
     Several lines may carry the same `key` (streamed snapshots, replays, copies); the ledger
     keeps, per key and per field, the largest value any of them showed.
     """
 
-    key: str
-    message_id: str | None
-    time_ms: int
-    model: str
-    tokens: TokenCounts  # in `usage.FIELDS` order
-    session: str
-    cwd: str
-    branch: str
-    sidechain: bool
-    fast: bool = False  # Opus fast mode (`usage.speed: "fast"`), billed at a multiple of the rates
-    # Steps of the same request billed apart from its top-level usage (compaction, advisor),
-    # each an event of its own with a key derived from this one.
-    extra: list[Event] | None = None
+    __slots__ = ("key", "message_id", "time_ms", "model", "tokens", "session", "cwd", "branch", "sidechain", "fast",
+                 "extra")
+
+    def __init__(self, key: str, message_id: str | None, time_ms: int, model: str, tokens: TokenCounts, session: str,
+                 cwd: str, branch: str, sidechain: bool, fast: bool = False, extra: list[Event] | None = None) -> None:
+        self.key = key
+        self.message_id = message_id
+        self.time_ms = time_ms
+        self.model = model
+        self.tokens = tokens  # in `usage.FIELDS` order
+        self.session = session
+        self.cwd = cwd
+        self.branch = branch
+        self.sidechain = sidechain
+        self.fast = fast  # Opus fast mode (`usage.speed: "fast"`), billed at a multiple of the rates
+        # Steps of the same request billed apart from its top-level usage (compaction, advisor),
+        # each an event of its own with a key derived from this one.
+        self.extra = extra
 
 
 def parse_time_ms(value: object) -> int:
