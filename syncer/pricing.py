@@ -329,7 +329,7 @@ def dump_table(table: PriceTable) -> bytes:
 
 
 def _price_document(price: ModelPrice) -> dict[str, Any]:
-    """A price as a JSON object (orjson writes a named tuple as an array)."""
+    """A price as a JSON object (orjson writes no named tuple)."""
     tier = price.long_context
     return {**price._asdict(), "long_context": None if tier is None else tier._asdict()}
 
