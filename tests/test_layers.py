@@ -105,13 +105,9 @@ def test_read_commands_import_only_what_they_use(
 
 
 # A dataclass costs a read command (and the status line) about a millisecond to create (a named
-# tuple a quarter of that, a plain class with __slots__ almost nothing). TEMPORARY: these are in
-# files converted on other branches (`reports`: report.py; the lead's: goal.Standing,
-# commands/total.py); empty this set once they are merged.
-READ_PATH_DATACLASSES = {
-    "syncer.report.Totals", "syncer.report.Row", "syncer.report.Report", "syncer.report.Window",
-    "syncer.goal.Standing", "syncer.commands.total.Gathered", "syncer.commands.total.TotalResult",
-}
+# tuple a quarter of that, a plain class with __slots__ almost nothing). TEMPORARY: these are
+# converted on branch `reports`; empty this set once it is merged.
+READ_PATH_DATACLASSES = {"syncer.report.Totals", "syncer.report.Row", "syncer.report.Report", "syncer.report.Window"}
 # Runs `python -m syncer ARGS`, then names the modules of syncer it imported and every
 # dataclass they define.
 _DATACLASSES_MADE = """
