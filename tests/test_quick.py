@@ -8,6 +8,7 @@ import inspect
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import typer.main
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from syncer import cli as cli_module
-from syncer import quick
+from syncer import console, quick
 from tests.cli_runner import Cli
 
 SAMPLES = Path(__file__).parent / "samples" / "claude"
@@ -86,8 +87,14 @@ def through_typer(cli: Cli, *args: str) -> tuple[int, str, str]:
     ("total", "--offline"), ("total", "--offline", "--by", "model", "--json"), ("goal", "--offline"),
     ("goal", "--offline", "--format", "json"), ("status",), ("status", "--json"),
 ])
-def test_a_read_command_answers_as_the_cli_does(cli: Cli, scanned: None, args: tuple[str, ...]) -> None:
+def test_a_read_command_answers_as_the_cli_does(
+    cli: Cli, scanned: None, args: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert quick.parse(list(args)) is not None
+    # Both answer at one moment: a blocks report shows times counted back from now, and on a
+    # busy machine the two runs may fall in different seconds.
+    real, moment = console.context, datetime.now(UTC)
+    monkeypatch.setattr(console, "context", lambda: real()._replace(now=moment))
     quick_answer, typer_answer = cli(*args), through_typer(cli, *args)
     for a, b in zip(quick_answer[1:], typer_answer[1:], strict=True):
         assert a == b, "\n".join(difflib.unified_diff(a.splitlines(), b.splitlines(), "quick", "typer", lineterm=""))
