@@ -279,19 +279,9 @@ def _hour_groups(
     timed = field is None and kind not in ("device", "owner")
     period = _period_keys(kind, zone, week_start) if timed else None
     known = _PERIODS[(kind, zone, week_start)] if timed else {}
-    all_days = window.since is None and window.until is None
-    source = window.source
-    # Hour labels sort as time does: rows a day or more outside the window are skipped by
-    # comparing labels (no zone is 24 hours from UTC); the rest by their local day.
-    low = (window.since - timedelta(days=1)).isoformat() if window.since and window.since > date.min else ""
-    high = (window.until + timedelta(days=2)).isoformat() if window.until and window.until < _NEAR_MAX else "~"
     for ledger in ledgers:
         key = ledger.device if kind == "device" else (ledger.owner or "")  # owner: "" for a device naming none
-        for row in ledger.hours:
-            if source is not None and row[1] != source:
-                continue
-            if not all_days and not (low <= row[0] < high and window.holds(label_day(row[0], zone))):
-                continue
+        for row in _rows_in(ledger, zone, window):
             if period is not None:
                 key = known.get(row[0]) or period(row[0])  # the call only for an hour first seen
             elif field is not None:
@@ -372,7 +362,9 @@ def day_tokens(ledger: Ledger, *, zone: tzinfo, window: Window, fields: Sequence
 
 
 def _rows_in(ledger: Ledger, zone: tzinfo, window: Window) -> list[HourRow]:
-    """The ledger's hourly rows in `window` (see `_hour_groups`)."""
+    """The ledger's hourly rows in `window`. Hour labels sort as time does: rows a day or more
+    outside it are left out by comparing labels (no zone is 24 hours from UTC), the rest by
+    their local day."""
     rows = ledger.hours
     if window.source is not None:
         rows = [row for row in rows if row[1] == window.source]
