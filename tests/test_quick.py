@@ -8,16 +8,18 @@ import inspect
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import Path
 
+import orjson
 import pytest
 import typer.main
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from syncer import cli as cli_module
 from syncer import console, quick
+from tests import logs
 from tests.cli_runner import Cli
 
 SAMPLES = Path(__file__).parent / "samples" / "claude"
@@ -122,11 +124,46 @@ def test_what_the_cli_would_refuse_it_refuses_through_the_cli(cli: Cli, scanned:
 
 
 def test_a_read_command_does_not_import_typer(tmp_path: Path) -> None:
-    code = ("import sys; sys.argv = ['ccsync', 'report', 'daily']\n"
-            "from syncer.__main__ import main\n"
-            "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
+    code = ("import sys\n"
+            "from syncer.__main__ import run\n"
+            "try:\n    run(['report', 'daily'])\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"
             "sys.stdout.flush()\n"
             "assert not [m for m in sys.modules if m.split('.')[0] in ('typer', 'click')], 'typer imported'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "No usage recorded" in done.stdout or "Total" in done.stdout
+
+
+def _main(*args: str) -> subprocess.CompletedProcess[str]:
+    """`ccsync args` through the console entry point, in a process that says on stderr whether
+    the interpreter's teardown ran (its exit handlers)."""
+    code = ("import atexit, sys\n"
+            "atexit.register(lambda: sys.stderr.write('torn down\\n'))\n"
+            f"sys.argv = ['ccsync', *{list(args)!r}]\n"
+            "from syncer.__main__ import main\n"
+            "main()\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+
+
+def test_a_read_command_ends_without_teardown_its_output_whole(cli: Cli, claude_dir: Path) -> None:
+    """A finished read command leaves at once (the teardown would free every row one at a time),
+    its output flushed first: a report bigger than a pipe's buffer arrives whole."""
+    logs.write(logs.session_file(claude_dir), *(
+        logs.assistant(f"msg_{day}", f"req_{day}", ts=f"{date.fromordinal(739_000 + day).isoformat()}T09:14:05.301Z")
+        for day in range(600)))
+    assert cli("scan")[0] == 0
+    done = _main("report", "daily", "--json", "-z", "UTC")
+    assert done.returncode == 0 and len(done.stdout) > 1 << 17, done.stderr
+    assert len(orjson.loads(done.stdout)["rows"]) == 600
+    assert "torn down" not in done.stderr
+    # The CLI's commands (here the help) end as Python ends any program.
+    helped = _main("report", "--help")
+    assert helped.returncode == 0 and "Usage" in helped.stdout and "torn down" in helped.stderr
+
+
+def test_a_read_command_that_fails_leaves_with_its_code_and_line(cli: Cli, scanned: None, state_dir: Path) -> None:
+    ledger = state_dir / "ledger.json"
+    ledger.write_bytes(ledger.read_bytes()[:-40])
+    done = _main("total", "--offline")
+    assert done.returncode == 65 and done.stdout == ""
+    assert done.stderr.startswith("ccsync: ") and len(done.stderr.splitlines()) == 1, done.stderr
