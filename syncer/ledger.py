@@ -214,6 +214,30 @@ def ledger_from_document(doc: dict[str, Any]) -> Ledger:
     )
 
 
+_SESSIONS = b'\n  "sessions": ['
+_SESSIONS_END = b"\n  ]"
+
+
+def document_without_sessions(data: bytes) -> dict[str, Any]:
+    """The JSON document of a ledger's bytes with an empty `sessions` list, for a caller that
+    reads none: a team's sessions are half its files' bytes, and decoding them half of reading
+    the team. In the layout `dump_ledger` writes, the list is the lines from its key to the
+    first line that is only its closing bracket (no JSON string holds a line break), and is cut
+    out before decoding; bytes in any other layout are decoded whole."""
+    start = data.find(_SESSIONS + b"\n")
+    end = data.find(_SESSIONS_END, start)
+    if start >= 0 and end >= 0:
+        try:
+            doc = orjson.loads(data[:start + len(_SESSIONS)] + b"]" + data[end + len(_SESSIONS_END):])
+        except orjson.JSONDecodeError:  # not that layout after all
+            doc = None
+        if type(doc) is dict and doc.get("sessions") == []:
+            return doc
+    whole: dict[str, Any] = orjson.loads(data)
+    whole["sessions"] = []
+    return whole
+
+
 def _has_objects(hours: list[Any], sessions: list[Any]) -> bool:
     """Whether a row is a JSON object: the schema takes one by its field names; ccsync writes arrays."""
     return dict in {*map(type, hours), *map(type, sessions)} or any(

@@ -25,7 +25,7 @@ import orjson
 from syncer import trust
 from syncer.documents import canonical, refuse_newer
 from syncer.errors import ConfigError, DiskError, LedgerCorrupt, LockBusy, SchemaTooNew, UsageError
-from syncer.ledger import Ledger, dump_ledger, ledger_from_document
+from syncer.ledger import Ledger, document_without_sessions, dump_ledger, ledger_from_document
 from syncer.paths import StatePaths
 
 if TYPE_CHECKING:
@@ -316,12 +316,8 @@ def load_ledger(paths: StatePaths, data: bytes, what: str, sessions: bool = True
 
         return schema.parse_ledger(data, what=what)
 
-    build = ledger_from_document if sessions else _without_sessions
-    return trust.parse(paths.trusted, "ledger", data, validate=validate, build=build)
-
-
-def _without_sessions(doc: dict[str, Any]) -> Ledger:
-    return ledger_from_document({**doc, "sessions": []})
+    return trust.parse(paths.trusted, "ledger", data, validate=validate, build=ledger_from_document,
+                       decode=orjson.loads if sessions else document_without_sessions)
 
 
 def _write_ledger(paths: StatePaths, ledger: Ledger) -> None:

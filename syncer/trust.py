@@ -96,11 +96,12 @@ def remember(memo: Path, kind: str, data: bytes) -> None:
     write_disposable(memo, orjson.dumps([x.hex() for x in kept]))
 
 
-def parse(memo: Path, kind: str, data: bytes, *, validate: Callable[[bytes], T], build: Callable[[Any], T]) -> T:
-    """`data` as a value: built from its JSON if `kind`'s schema accepted these bytes before,
-    else validated by `validate` (which raises on bad bytes) and remembered."""
+def parse(memo: Path, kind: str, data: bytes, *, validate: Callable[[bytes], T], build: Callable[[Any], T],
+          decode: Callable[[bytes], Any] = orjson.loads) -> T:
+    """`data` as a value: built from its JSON (as `decode` reads it) if `kind`'s schema accepted
+    these bytes before, else validated by `validate` (which raises on bad bytes) and remembered."""
     if known(memo, kind, data):
-        return build(orjson.loads(data))
+        return build(decode(data))
     value = validate(data)
     remember(memo, kind, data)
     return value

@@ -12,12 +12,24 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from syncer import trust
 from syncer.errors import LedgerCorrupt, SchemaTooNew
 from syncer.events import Event
 from syncer.fold import holds_all
-from syncer.ledger import MAX_TEXT, Entry, HourRow, Ledger, SessionUsage, dump_ledger, ledger_from_document
+from syncer.ledger import (
+    MAX_TEXT,
+    Entry,
+    HourRow,
+    Ledger,
+    SessionUsage,
+    document_without_sessions,
+    dump_ledger,
+    ledger_from_document,
+)
+from syncer.paths import state_paths
 from syncer.peers import count_once
 from syncer.schemas.ledger import checked_entry, parse_ledger
+from syncer.store import load_ledger
 from syncer.tally import Batch, Tally
 from tests.ledger_shapes import SHAPES
 
@@ -354,6 +366,43 @@ def test_peers_read_without_sessions_are_still_told_apart_by_them(files: tuple[s
     assert lean.warnings == whole.warnings and whole.warnings
     assert [(x.device, x.totals) for x in lean.ledgers] == [(x.device, x.totals) for x in whole.ledgers]
     assert wanted.count(False) == len(files)  # each read once without its sessions, then whole where it met another
+
+
+def _two_sessions() -> bytes:
+    tally = apply_all(Tally(), [event("a:1", (1, 2, 3, 0, 4)), event("b:1", (5, 6, 7, 0, 8), session="s2")])
+    return dump_ledger(ledger_of(tally))
+
+
+def _layouts() -> dict[str, bytes]:
+    """One ledger's document in the layout ccsync writes, and in others a file may arrive in."""
+    ours = _two_sessions()
+    doc = orjson.loads(ours)
+    usage = orjson.dumps(doc["sessions"][0][6]).decode()
+    assert usage in ours.decode()
+    return {
+        "ours": ours,
+        "one line": orjson.dumps(doc),
+        "indented by two": orjson.dumps(doc, option=orjson.OPT_INDENT_2),  # every item on its own line
+        "indented by four": orjson.dumps(doc, option=orjson.OPT_INDENT_2).replace(b"\n", b"\n  "),
+        "crlf": ours.replace(b"\n", b"\r\n"),
+        # A line that is only a closing bracket, two spaces in, inside the sessions: not their end.
+        "misleading": ours.replace(usage.encode(), usage[:-1].encode() + b"\n  ]", 1),
+        "no sessions": dump_ledger(ledger_of(Tally())),
+    }
+
+
+@pytest.mark.parametrize("layout", sorted(_layouts()))
+def test_a_document_read_without_sessions_is_the_rest_of_it_in_any_layout(layout: str) -> None:
+    data = _layouts()[layout]
+    assert document_without_sessions(data) == {**orjson.loads(data), "sessions": []}
+
+
+def test_a_ledger_read_without_sessions_is_the_whole_one_less_its_sessions(tmp_path: Path) -> None:
+    paths = state_paths({"CCSYNC_HOME": str(tmp_path)}, tmp_path)
+    data = _two_sessions()
+    whole = load_ledger(paths, data, "test")  # validated, and its digest remembered
+    assert trust.known(paths.trusted, "ledger", data) and len(whole.sessions) == 2
+    assert load_ledger(paths, data, "test", sessions=False) == whole._replace(sessions=[])
 
 
 # -- plain values, built from what the schema accepted ---------------------------------------
