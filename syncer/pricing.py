@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -226,17 +226,23 @@ def cost_usd(price: ModelPrice, usage: Usage, *, long_context: bool, fast: bool 
     `cache_creation_tokens` at the five-minute rate. Fast mode multiplies every rate by the
     model's fast multiplier (a model with none in the table is billed at its standard rates).
     """
+    return counts_cost(price, usage.as_tuple(), long_context=long_context, fast=fast)
+
+
+def counts_cost(price: ModelPrice, counts: Sequence[int], *, long_context: bool, fast: bool = False) -> float:
+    """`cost_usd` of counts in `usage.FIELDS` order (a report's summed groups are plain lists)."""
     rates: Rates = price.long_context if long_context and price.long_context is not None else price
     factor = price.fast if fast and price.fast is not None else 1.0
+    input_tokens, output_tokens, cache_creation, cache_creation_1h, cache_read = counts[:5]
     # Usage promises 1h <= whole; clamp anyway so bad input cannot make a negative 5m count.
-    one_hour = min(usage.cache_creation_1h_tokens, usage.cache_creation_tokens)
-    five_min = usage.cache_creation_tokens - one_hour
+    one_hour = min(cache_creation_1h, cache_creation)
+    five_min = cache_creation - one_hour
     return factor * (
-        usage.input_tokens * rates.input
-        + usage.output_tokens * rates.output
+        input_tokens * rates.input
+        + output_tokens * rates.output
         + five_min * rates.cache_write_5m
         + one_hour * rates.cache_write_1h
-        + usage.cache_read_tokens * rates.cache_read
+        + cache_read * rates.cache_read
     )
 
 

@@ -9,12 +9,13 @@ from typing import Any, Literal, NamedTuple
 
 from syncer import blocks
 from syncer.ledger import HourRow, Ledger, SessionUsage, hour_index
-from syncer.pricing import ModelPrice, PriceTable, cost_usd, find_price
+from syncer.pricing import ModelPrice, PriceTable, counts_cost, find_price
 from syncer.sources import SOURCES
 from syncer.usage import Usage
 
 Kind = Literal["daily", "weekly", "monthly", "session", "model", "project", "branch", "source"]
 PricedRow = HourRow | SessionUsage
+CountsPricer = Callable[[str, str, bool, bool, Sequence[int]], float | None]
 KEY_FIELD: dict[str, str] = {
     "daily": "date", "weekly": "week", "monthly": "month", "session": "session",
     "model": "model", "project": "project", "branch": "branch", "device": "device", "owner": "owner",
@@ -59,6 +60,17 @@ class Totals:
     def add_usage(self, usage: Usage, messages: int, cost: float | None, model: str | None) -> None:
         self.usage.add(usage)
         self.messages += messages
+        self.add_cost(cost, model)
+
+    def add_counts(self, counts: Sequence[int], cost: float | None, model: str) -> None:
+        """`counts` (COUNT_FIELDS, in order: a group's) and their cost: no `Usage` made for them."""
+        usage = self.usage
+        usage.input_tokens += counts[0]
+        usage.output_tokens += counts[1]
+        usage.cache_creation_tokens += counts[2]
+        usage.cache_creation_1h_tokens += counts[3]
+        usage.cache_read_tokens += counts[4]
+        self.messages += counts[5]
         self.add_cost(cost, model)
 
     def add_cost(self, cost: float | None, model: str | None) -> None:
@@ -115,16 +127,24 @@ class Pricer:
         self._prices: dict[tuple[str, str], ModelPrice | None] = {}  # hashing the table costs more
 
     def __call__(self, source: str, row: PricedRow) -> float | None:
-        key = (source, row.model)
+        return self.counts(source, row.model, row.long_context, row.fast, row[-6:])
+
+    def counts(self, source: str, model: str, long_context: bool, fast: bool, counts: Sequence[int]) -> float | None:
+        """The cost of counts in COUNT_FIELDS order (a report's groups), None without a price."""
+        key = (source, model)
         if key in self._prices:
             price = self._prices[key]
         else:
-            price = self._prices[key] = _lookup(self._table, source, row.model)
-        if price is None:
-            return None
-        usage = Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
-                      row.cache_creation_1h_tokens, row.cache_read_tokens)
-        return cost_usd(price, usage, long_context=row.long_context, fast=row.fast)
+            price = self._prices[key] = _lookup(self._table, source, model)
+        return None if price is None else counts_cost(price, counts, long_context=long_context, fast=fast)
+
+
+def _counts_pricer(pricer: Callable[[str, PricedRow], float | None]) -> CountsPricer:
+    """`pricer` as `Pricer.counts` is called: a report prices thousands of groups."""
+    if isinstance(pricer, Pricer):
+        return pricer.counts
+    return lambda source, model, long_context, fast, counts: pricer(
+        source, SessionUsage(model, long_context, fast, *counts))
 
 
 @lru_cache(maxsize=512)
@@ -282,11 +302,23 @@ def _hour_groups(
     for ledger in ledgers:
         key = ledger.device if kind == "device" else (ledger.owner or "")  # owner: "" for a device naming none
         for row in _rows_in(ledger, zone, window):
+            # Unpacked at once and added here, not by `_add_counts`: this runs for every row.
+            hour, source, model, _, _, long_context, fast, inputs, outputs, created, created_1h, read, messages = row
             if period is not None:
-                key = known.get(row[0]) or period(row[0])  # the call only for an hour first seen
+                key = known.get(hour) or period(hour)  # the call only for an hour first seen
             elif field is not None:
                 key = row[field]  # type: ignore[assignment]  # a text field: _FIELD_KEYS
-            _add_counts(groups, (key, row[1], row[2], row[5], row[6]), row)
+            group = (key, source, model, long_context, fast)
+            counts = groups.get(group)
+            if counts is None:
+                groups[group] = [inputs, outputs, created, created_1h, read, messages]
+            else:
+                counts[0] += inputs
+                counts[1] += outputs
+                counts[2] += created
+                counts[3] += created_1h
+                counts[4] += read
+                counts[5] += messages
     return groups
 
 
@@ -387,13 +419,13 @@ def merge_groups(parts: Iterable[dict[Group, list[int]]]) -> dict[Group, list[in
 
 def key_totals(groups: dict[Group, list[int]], pricer: Callable[[str, PricedRow], float | None]) -> dict[str, Totals]:
     """Each key's totals, priced as `build` prices its rows (without the per-model breakdown)."""
+    price = _counts_pricer(pricer)
     totals: dict[str, Totals] = {}
     for (key, source, model, long_context, fast), counts in groups.items():
         found = totals.get(key)
         if found is None:
             found = totals[key] = Totals()
-        found.add_usage(Usage(*counts[:5]), counts[5], pricer(source, SessionUsage(model, long_context, fast, *counts)),
-                        model)
+        found.add_counts(counts, price(source, model, long_context, fast, counts), model)
     return totals
 
 
@@ -401,27 +433,27 @@ def _report(
     kind: str, groups: dict[Group, list[int]], extra: dict[str, dict[str, object]],
     pricer: Callable[[str, PricedRow], float | None],
 ) -> Report:
+    price = _counts_pricer(pricer)
     rows: dict[str, Row] = {}
     for (key, source, model, long_context, fast), counts in groups.items():
-        cost = pricer(source, SessionUsage(model, long_context, fast, *counts))
+        cost = price(source, model, long_context, fast, counts)
         row = rows.get(key)
         if row is None:
             # Until a row has a second group its totals are its model's, one object (a report is
             # not changed once built): a team's two years are thousands of one-model sessions.
-            totals = _group_totals(counts, cost, model)
+            totals = Totals()
+            totals.add_counts(counts, cost, model)
             rows[key] = Row(key, totals, {model: totals}, extra.get(key))
             continue
         first = row.totals
         if len(row.models) == 1 and next(iter(row.models.values())) is first:  # its second group
             row.totals = Totals()
             row.totals.add(first)
-        usage = Usage(*counts[:5])  # counts: COUNT_FIELDS, in order
-        row.totals.add_usage(usage, counts[5], cost, model)
+        row.totals.add_counts(counts, cost, model)
         by_model = row.models.get(model)
         if by_model is None:
-            row.models[model] = _group_totals(counts, cost, model)
-        else:
-            by_model.add_usage(usage, counts[5], cost, model)
+            by_model = row.models[model] = Totals()
+        by_model.add_counts(counts, cost, model)
     if kind == "session":
         ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
     else:
@@ -430,13 +462,6 @@ def _report(
     for row in ordered:
         total.add(row.totals)
     return Report(kind, ordered, total, unpriced_warnings(total.unpriced))
-
-
-def _group_totals(counts: Sequence[int], cost: float | None, model: str) -> Totals:
-    """The totals of one group's counts (COUNT_FIELDS, in order), as adding them to none makes them."""
-    totals = Totals(Usage(*counts[:5]), counts[5])  # counts: COUNT_FIELDS, in order
-    totals.add_cost(cost, model)
-    return totals
 
 
 def unpriced_warnings(models: Iterable[str]) -> list[str]:
