@@ -91,6 +91,40 @@ def test_active_view_token_limit_and_breakdown(cli: Cli, claude_dir: Path) -> No
     assert "  claude-opus-4-6" in out and "Last 7 days (rolling): 565 tokens processed" in out
 
 
+def test_the_active_block_reads_on_from_where_the_last_read_stopped(cli: Cli, claude_dir: Path,
+                                                                     state_dir: Path) -> None:
+    """Like the status line, `report blocks` keeps where it stopped reading each recent log
+    (live-cache.json): what it shows is what reading every log afresh shows, as logs grow,
+    are written back by another tool, or vanish."""
+    now = int(datetime.now(UTC).timestamp() * 1000)
+    session = logs.session_file(claude_dir)
+    other = logs.session_file(claude_dir, "s2")
+    logs.write(session, *(logs.assistant(f"m{i}", f"r{i}", ts=stamp(now - (50 - i) * 60_000)) for i in range(3)))
+    logs.write(other, logs.assistant("o1", "q1", ts=stamp(now - 20 * 60_000), session="s2"))
+    assert cli("scan")[0] == 0  # the state folder, where the positions are kept
+
+    def active() -> dict[str, object]:
+        code, out, err = cli("report", "blocks", "--active", "--json")
+        assert (code, err) == (0, "")
+        row: dict[str, object] = orjson.loads(out)["rows"][0]
+        return row
+
+    def afresh() -> dict[str, object]:
+        (state_dir / "live-cache.json").unlink()
+        return active()
+
+    first = active()
+    assert first["messages"] == 4 and (state_dir / "live-cache.json").exists()
+    assert active() == first == afresh()
+    logs.write(session, logs.assistant("m9", "r9", ts=stamp(now - 60_000)), append=True)  # grown
+    grown = active()
+    assert grown["messages"] == 5 and grown == afresh()
+    logs.write(other, logs.assistant("o2", "q2", ts=stamp(now - 5 * 60_000), session="s2"))  # written back whole
+    assert active()["messages"] == 5 and active() == afresh()
+    other.unlink()
+    assert active()["messages"] == 4 and active() == afresh()
+
+
 def test_since_until_pick_blocks_by_their_local_start_day(cli: Cli, claude_dir: Path) -> None:
     day = 24 * HOUR_MS
     now = int(datetime.now(UTC).timestamp() * 1000)

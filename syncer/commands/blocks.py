@@ -73,7 +73,10 @@ def gather(ctx: Context, *, all_devices: bool, offline: bool = False) -> tuple[l
     cut = live.cut_ms(now_ms, live.last_scan_ms(ctx.paths, own.generation) if own else None)
     activities = hour_activities(own, cut) if own else []
     threshold = long_context_threshold(load_table(ctx.paths.trusted))
-    activities.extend(live.to_activity(e, threshold) for e in live.recent_events(ctx.env, ctx.home, cut))
+    # The status line's read positions: a log read before is read on from where that stopped.
+    cache, was = live.load_cache(ctx.paths.live_cache)
+    activities.extend(live.to_activity(e, threshold) for e in live.recent_events(ctx.env, ctx.home, cut, cache=cache))
+    live.save_cache(ctx.paths.live_cache, cache, was=was)
     for peer in peers:
         activities.extend(hour_activities(peer, None))
     return activities, cut, warnings
