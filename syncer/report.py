@@ -276,14 +276,15 @@ def _session_groups(
                 continue
             if window.source is not None and session.source != window.source:
                 continue
-            extra[session.id] = {
-                "source": session.source, "project": session.project, "branch": session.branch,
-                "device": ledger.device,
-                "first": stamp(session.first),
-                "last": stamp(session.last),
-            }
-            for usage in session.usage:
-                _add_counts(groups, (session.id, session.source, usage.model, usage.long_context, usage.fast), usage)
+            sid, source, project, branch, first, last, usages = session
+            extra[sid] = {"source": source, "project": project, "branch": branch, "device": ledger.device,
+                          "first": stamp(first), "last": stamp(last)}
+            for usage in usages:
+                group = (sid, source, usage[0], usage[1], usage[2])
+                if group in groups:  # the same session's model again (in another device's file)
+                    _add_counts(groups, group, usage)
+                else:
+                    groups[group] = list(usage[3:])
     return groups
 
 
