@@ -87,6 +87,30 @@ class Totals:
         return self.priced or not self.unpriced
 
 
+def sum_totals(totals: Iterable[Totals]) -> Totals:
+    """What adding each of `totals` to an empty one gives, the same sums in the same order, in
+    one loop without a call per item: a report's total over a team's thousands of sessions."""
+    inputs = outputs = created = created_1h = read = messages = 0
+    cost = 0.0
+    priced = False
+    unpriced = _PRICED
+    for t in totals:
+        usage = t.usage
+        inputs += usage.input_tokens
+        outputs += usage.output_tokens
+        created += usage.cache_creation_tokens
+        created_1h += usage.cache_creation_1h_tokens
+        read += usage.cache_read_tokens
+        messages += t.messages
+        cost += t.cost_usd
+        if t.unpriced:
+            unpriced = unpriced | t.unpriced
+        priced = priced or t.priced
+    total = Totals(Usage(inputs, outputs, created, created_1h, read), messages)
+    total.cost_usd, total.priced, total.unpriced = cost, priced, unpriced
+    return total
+
+
 class Row:
     """A report row: its key (a day, a model, a session id...), its totals and each model's, and
     the fields a session row carries besides (`extra`: source, project, times...)."""
@@ -459,9 +483,7 @@ def _report(
         ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
     else:
         ordered = sorted(rows.values(), key=lambda r: r.key)
-    total = Totals()
-    for row in ordered:
-        total.add(row.totals)
+    total = sum_totals([row.totals for row in ordered])
     return Report(kind, ordered, total, unpriced_warnings(total.unpriced))
 
 
@@ -481,10 +503,7 @@ def arrange(result: Report, *, descending: bool, last: int | None) -> Report:
         rows = rows[::-1]
     if len(rows) == len(result.rows):
         return Report(result.kind, rows, result.total, result.warnings)
-    total = Totals()
-    for row in rows:
-        total.add(row.totals)
-    return Report(result.kind, rows, total, result.warnings)
+    return Report(result.kind, rows, sum_totals([row.totals for row in rows]), result.warnings)
 
 
 def hour_activities(ledger: Ledger, before_ms: int | None = None) -> list[blocks.Activity]:

@@ -135,3 +135,29 @@ def test_a_rows_totals_are_its_models_summed_and_each_models_its_own() -> None:
     assert (plain.totals.usage.input_tokens, plain.models["claude-a"].usage.input_tokens) == (8, 8)
     assert (built.total.usage.input_tokens, built.total.cost_usd) == (15, 13.0)
     assert built.total.unpriced == {"unknown"}
+
+
+_counts = st.integers(min_value=0, max_value=10**12)
+
+
+@st.composite
+def _totals(draw: st.DrawFn) -> report.Totals:
+    t = report.Totals()
+    for _ in range(draw(st.integers(0, 3))):
+        counts = draw(st.lists(_counts, min_size=6, max_size=6))
+        cost = draw(st.none() | st.floats(min_value=0, max_value=1e6, allow_nan=False))
+        t.add_counts(counts, cost, draw(st.sampled_from(["claude-opus-4-6", "gpt-9", "mystery"])))
+    return t
+
+
+@given(st.lists(_totals(), max_size=30))
+def test_summing_totals_at_once_is_adding_them_one_by_one(parts: list[report.Totals]) -> None:
+    """`sum_totals` is a faster loop of `Totals.add`: the same counts, and the same float cost to
+    the last bit (costs added in the same order), the same unpriced models and priced flag."""
+    one_by_one = report.Totals()
+    for t in parts:
+        one_by_one.add(t)
+    at_once = report.sum_totals(parts)
+    assert at_once.usage.as_tuple() == one_by_one.usage.as_tuple() and at_once.messages == one_by_one.messages
+    assert (at_once.cost_usd, at_once.unpriced, at_once.priced) == (
+        one_by_one.cost_usd, one_by_one.unpriced, one_by_one.priced)
