@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from pathlib import Path
@@ -19,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench.corpus import DAY_FIELDS, MANIFEST, Truth, append_session, corpus_bytes, generate
+from bench.run import run
 
 START = datetime(2026, 10, 1, tzinfo=UTC)
 
@@ -255,3 +258,13 @@ def test_days_in_another_time_zone(corpus: tuple[Path, Truth, Reference]) -> Non
     root, truth, _ref = corpus
     zone = ZoneInfo("Asia/Tokyo")  # a whole-hour offset, so hourly truth cells convert exactly
     assert truth.by_day(zone) == reference_count(root, zone).days != truth.by_day()
+
+
+def test_the_bench_times_a_run_on_the_wall_and_on_the_cpu() -> None:
+    """The bench reports CPU time beside each read command's wall time (see bench/run.py)."""
+    busy = run([sys.executable, "-c", "sum(range(3_000_000))"], os.environ)
+    idle = run([sys.executable, "-c", "import time; time.sleep(0.3)"], os.environ)
+    assert busy.code == idle.code == 0
+    assert busy.cpu_seconds is not None and idle.cpu_seconds is not None
+    assert 0 < busy.cpu_seconds <= busy.seconds + 0.05
+    assert idle.seconds >= 0.3 and idle.cpu_seconds < idle.seconds - 0.2  # asleep: on the wall, not the CPU
