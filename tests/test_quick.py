@@ -134,7 +134,7 @@ def test_a_read_command_does_not_import_typer(tmp_path: Path) -> None:
     assert "No usage recorded" in done.stdout or "Total" in done.stdout
 
 
-def _main(*args: str) -> subprocess.CompletedProcess[str]:
+def _main(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     """`ccsync args` through the console entry point, in a process that says on stderr whether
     the interpreter's teardown ran (its exit handlers)."""
     code = ("import atexit, sys\n"
@@ -142,7 +142,7 @@ def _main(*args: str) -> subprocess.CompletedProcess[str]:
             f"sys.argv = ['ccsync', *{list(args)!r}]\n"
             "from syncer.__main__ import main\n"
             "main()\n")
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, input=stdin)
 
 
 def test_a_read_command_ends_without_teardown_its_output_whole(cli: Cli, claude_dir: Path) -> None:
@@ -167,3 +167,13 @@ def test_a_read_command_that_fails_leaves_with_its_code_and_line(cli: Cli, scann
     done = _main("total", "--offline")
     assert done.returncode == 65 and done.stdout == ""
     assert done.stderr.startswith("ccsync: ") and len(done.stderr.splitlines()) == 1, done.stderr
+
+
+def test_the_status_line_and_a_night_with_nothing_new_end_without_teardown(claude_dir: Path) -> None:
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1"))
+    first = _main()  # the full nightly job: it ends as any program does
+    assert first.returncode == 0 and "torn down" in first.stderr, first.stderr
+    idle = _main()
+    assert (idle.returncode, idle.stdout, idle.stderr) == (0, "", "")
+    line = _main("statusline", stdin="{}")
+    assert line.returncode == 0 and line.stdout.endswith("\n") and line.stdout.strip() and line.stderr == ""
