@@ -172,10 +172,11 @@ def test_segments_are_chosen_and_ordered() -> None:
 
 
 def test_the_fast_path_imports_no_pydantic_typer_dulwich_or_rich(usage: dict[str, object]) -> None:
+    """Nor hashlib, which loads OpenSSL: a tenth of the status line's 100 ms."""
     code = (
         "import io, os, sys, pathlib; from syncer import statusline; "
         f"line = statusline.line([], io.BytesIO({orjson.dumps(CLAUDE_JSON)!r}), os.environ, pathlib.Path.home()); "
-        "heavy = {'pydantic', 'typer', 'dulwich', 'rich'} & set(sys.modules); "
+        "heavy = {'pydantic', 'typer', 'dulwich', 'rich', 'hashlib'} & set(sys.modules); "
         "print(line.startswith('Opus 4.6 · session'), sorted(heavy))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

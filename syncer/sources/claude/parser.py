@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from syncer.events import MAX_TOKENS, BadLine, Event, count, json_object, parse_time_ms
@@ -109,7 +108,10 @@ def parse_marked_line(line: bytes) -> Event | None:
     elif message_id:
         key = message_id
     else:
-        key = "line:" + hashlib.blake2b(line.rstrip(b"\r"), digest_size=16).hexdigest()
+        # Imported only here, for lines with no id: hashlib loads OpenSSL, 10 ms of the status line.
+        from hashlib import blake2b  # noqa: PLC0415
+
+        key = "line:" + blake2b(line.rstrip(b"\r"), digest_size=16).hexdigest()
 
     time_ms = parse_time_ms(inner.get("timestamp") or record.get("timestamp"))
     if inner is record:
