@@ -30,23 +30,38 @@ _SINGLE_CELLS = r"[\x20-\x7e\xa0-\xac\xae-\u02ff\u0370-\u0482\u2500-\u25fc\u2800
 
 class Measured(NamedTuple):
     width: int  # the widest line in cells, heading included
-    lines: list[list[str]] | None  # each cell's lines, unless every cell is one line
+    multiline: bool  # some cell has several lines
     wide: bool  # some cell may hold a character that is not one cell wide (east Asian, emoji, accents)
     drawn: bool  # False when only rich can draw it: control characters, a cell ending in a newline
 
 
 class Column:
-    """A column of text cells, measured once: a report tries several layouts with the same
-    figures, and the drawing needs the same measures."""
+    """A column of text cells, or of whole counts shown with thousands separators, measured
+    once: a report tries several layouts with the same figures, and the drawing needs the same
+    measures."""
 
-    __slots__ = ("header", "cells", "right", "fold", "measured")
+    __slots__ = ("header", "counts", "right", "fold", "measured", "_cells")
 
-    def __init__(self, header: str, cells: Sequence[str], *, right: bool = False, fold: bool = False) -> None:
+    def __init__(self, header: str, cells: Sequence[str] = (), *, counts: Sequence[int] | None = None,
+                 right: bool = False, fold: bool = False) -> None:
         self.header = header
-        self.cells = cells  # one per row, "\n" between a cell's lines
+        # `counts` (a report's figures: thousands of rows, six columns) are measured by their
+        # extremes and formatted by `draw` inside each line's one format call, not a cell at a time.
+        self.counts = counts
+        self._cells = None if counts is not None else cells  # one per row, "\n" between a cell's lines
         self.right = right  # figures are right-aligned
         self.fold = fold  # the one column that may fold to fit (a project name); the others never wrap
-        self.measured = _measure(header, cells)
+        self.measured = _measure(header, cells) if counts is None else _measure_counts(header, counts)
+
+    @property
+    def cells(self) -> Sequence[str]:
+        """Its cells as text (counts formatted when first asked: rich's table, tests)."""
+        if self._cells is None:
+            self._cells = [f"{n:,}" for n in self.counts or ()]
+        return self._cells
+
+    def __len__(self) -> int:
+        return len(self.cells if self.counts is None else self.counts)
 
 
 class Table(NamedTuple):
@@ -82,17 +97,24 @@ def _width_of(text: str) -> int:
 
 
 def _measure(header: str, cells: Sequence[str]) -> Measured:
-    """A column's layout, each test made over all its cells at once (in C): thousands of rows."""
-    flat = "".join(cells)
+    """A column's layout, each test made over its distinct cells at once (in C): a report's
+    thousands of rows repeat a few projects and model lists."""
+    distinct = set(cells)
+    flat = "".join(distinct)
     drawn = not (_has_control(header) or "\n" in header or _has_control(flat))
-    lines = None
-    if "\n" in flat:
-        lines = [cell.split("\n") for cell in cells]
-        drawn = drawn and not any(cell.endswith("\n") for cell in cells)  # rich drops the empty last line
+    multiline = "\n" in flat
+    if multiline:
+        drawn = drawn and not any(cell.endswith("\n") for cell in distinct)  # rich drops the empty last line
     wide = not _single_cells(flat)
-    parts = cells if lines is None else [part for cell in lines for part in cell]
+    parts = "\n".join(distinct).split("\n") if multiline else distinct
     width = max(_width_of(header), max(map(_width_of if wide else len, parts), default=0))
-    return Measured(width, lines, wide, drawn)
+    return Measured(width, multiline, wide, drawn)
+
+
+def _measure_counts(header: str, counts: Sequence[int]) -> Measured:
+    """Whole counts: the width of `f"{n:,}"` only grows with abs(n), so the extremes' text
+    measures them all."""
+    return _measure(header, [f"{n:,}" for n in (max(counts), min(counts))] if counts else [])
 
 
 def _pad(text: str, width: int, right: bool) -> str:
@@ -123,8 +145,9 @@ def _blank(style: str | None, width: int) -> str:
 def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
     """The table as rich would print it at `width`, or None when it needs rich: off a terminal,
     or `styled`, on a terminal that takes escape codes (bold, dim, italic)."""
-    measured, total = [c.measured for c in table.columns], table.width
-    rows = len(table.columns[0].cells) if table.columns else 0
+    columns = table.columns
+    measured, total = [c.measured for c in columns], table.width
+    rows = len(columns[0]) if columns else 0
     title = table.title
     styles = list(table.styles) if styled and table.styles else [None] * rows
     if not rows or total > width or not all(m.drawn for m in measured) or not set(styles) <= {None, *_SGR}:
@@ -135,39 +158,50 @@ def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
     def rule(chars: str) -> str:
         return chars[0] + chars[2].join(chars[1] * (w + 2) for w, *_ in measured) + chars[3]
 
-    # One %-format per line: columns of one-cell characters are padded by the format itself,
-    # the others here, by their width in cells.
+    # One format call per line: it pads the columns of one-cell characters and writes the counts
+    # with their separators; the columns that may hold wide characters are padded here, by cells.
     specs: list[str] = []
-    firsts: list[Sequence[str]] = []
-    tall: set[int] = set()
-    for column, m in zip(table.columns, measured, strict=True):
-        first = column.cells if m.lines is None else [cell[0] for cell in m.lines]
+    firsts: list[Sequence[str] | Sequence[int]] = []  # each column's first line of each row
+    for column, m in zip(columns, measured, strict=True):
+        align = ">" if column.right else "<"
+        if column.counts is not None:
+            specs.append(f"{{:{align}{m.width},}}")
+            firsts.append(column.counts)
+            continue
+        first = [cell.partition("\n")[0] for cell in column.cells] if m.multiline else column.cells
         if m.wide:
-            specs.append("%s")
+            specs.append("{}")
             firsts.append([_pad(text, m.width, column.right) for text in first])
         else:
-            specs.append(f"%{'' if column.right else '-'}{m.width}s")
+            specs.append(f"{{:{align}{m.width}}}")
             firsts.append(first)
-        if m.lines is not None:
-            tall.update(i for i, cell in enumerate(m.lines) if len(cell) > 1)
-    lines = {style: "│" + "│".join(_styled(style, spec) for spec in specs) + "│" for style in {None, *styles}}
-    body = [lines[None] % cells for cells in zip(*firsts, strict=True)]
+    lines = {style: ("│" + "│".join(_styled(style, spec) for spec in specs) + "│").format
+             for style in {None, *styles}}
+    body = list(map(lines[None], *firsts))
     for i, style in enumerate(styles):
         if style is not None:  # a few rows (the total), or under each session with --breakdown
-            body[i] = lines[style] % tuple(cells[i] for cells in firsts)
-    for i in tall:  # a cell of several lines (a session's models): the row's further lines
-        parts = [[] if m.lines is None else m.lines[i] for m in measured]
+            body[i] = lines[style](*(cells[i] for cells in firsts))
+    # A cell of several lines (a session's models): its row's further lines, blank in the columns
+    # whose cells have no more (all but one, in a report: hundreds of such rows).
+    spread = [j for j, m in enumerate(measured) if m.multiline]
+    blanks = {style: [_blank(style, m.width) for m in measured] for style in {None, *styles}}
+    for i in sorted({i for j in spread for i, cell in enumerate(columns[j].cells) if "\n" in cell}):
         style = styles[i]
-        more = ["│" + "│".join(_styled(style, _pad(p[k], m.width, c.right)) if k < len(p) else _blank(style, m.width)
-                              for p, m, c in zip(parts, measured, table.columns, strict=True)) + "│"
-                for k in range(1, max(map(len, parts)))]
+        split = {j: columns[j].cells[i].split("\n") for j in spread}
+        more = []
+        for k in range(1, max(map(len, split.values()))):
+            pieces = blanks[style].copy()
+            for j, cell_lines in split.items():
+                if k < len(cell_lines):
+                    pieces[j] = _styled(style, _pad(cell_lines[k], measured[j].width, columns[j].right))
+            more.append("│" + "│".join(pieces) + "│")
         body[i] = "\n".join([body[i], *more])
     for i in table.sections:
         if 0 < i < rows:
             body[i] = rule(_SECTION) + "\n" + body[i]
     bold = "bold" if styled else None
     header = "┃" + "┃".join(_styled(bold, _pad(c.header, m.width, c.right))
-                            for c, m in zip(table.columns, measured, strict=True)) + "┃"
+                            for c, m in zip(columns, measured, strict=True)) + "┃"
     if title and styled:
         title = _SGR["italic"] + title + _RESET
     return "\n".join([*([title] if title else []), rule(_TOP), header, rule(_HEAD), *body, rule(_BOTTOM)]) + "\n"

@@ -100,3 +100,21 @@ def test_wide_characters_and_lines_are_drawn_not_declined() -> None:
     )
     drawn = boxtext.draw(table, 80)
     assert drawn is not None and drawn == rich_text(table, 80) and "│ 日本語 😀 │" in drawn
+
+
+@settings(max_examples=200, deadline=None)
+@given(counts=st.lists(st.integers(-10**13, 10**13) | st.integers(-2000, 2000), min_size=1, max_size=8),
+       right=st.booleans(), terminal=st.booleans(), header=st.sampled_from(["Input", "", "Cache create", "日本"]))
+def test_a_column_of_counts_is_its_formatted_cells(counts: list[int], right: bool, terminal: bool, header: str) -> None:
+    """Counts are measured from their extremes and formatted while drawing: the same table,
+    character for character, as their text with thousands separators (and rich's)."""
+    label = boxtext.Column("Date", [f"day {i}" for i in range(len(counts))])
+    as_counts = boxtext.Column(header, counts=counts, right=right)
+    as_text = boxtext.Column(header, [f"{n:,}" for n in counts], right=right)
+    assert as_counts.measured == as_text.measured and as_counts.cells == as_text.cells and len(as_counts) == len(counts)
+    styles = ["bold", *[None] * (len(counts) - 1)]
+    tables = [boxtext.Table([label, column], title="t", styles=styles, sections=[len(counts) - 1])
+              for column in (as_counts, as_text)]
+    drawn = boxtext.draw(tables[0], 80, styled=terminal)
+    assert drawn is not None and drawn == boxtext.draw(tables[1], 80, styled=terminal)
+    assert drawn == rich_text(tables[0], 80, terminal=terminal)
