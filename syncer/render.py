@@ -6,8 +6,6 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from functools import cache
-from itertools import repeat
-from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
 from syncer import boxtext, report
@@ -63,24 +61,8 @@ def _cost(t: report.Totals) -> str:
     return money(t.cost_usd) + ("*" if t.unpriced else "") if t.cost_known else "unknown"
 
 
-def _counts(values: list[int]) -> list[str]:
-    """Whole counts with thousands separators, a column at a time (`tokens` for each, faster)."""
-    return list(map(format, values, repeat(",")))
-
-
-def _compact_counts(values: list[int]) -> list[str]:
-    """Counts up to 99,999 whole, bigger ones in compact units: the narrow tables' numbers."""
-    return [compact_tokens(n) for n in values]
-
-
-_FIGURES: dict[str, tuple[str, Callable[[Usage], int]]] = {
-    "input": ("Input", attrgetter("input_tokens")),
-    "output": ("Output", attrgetter("output_tokens")),
-    "create": ("Cache create", attrgetter("cache_creation_tokens")),
-    "read": ("Cache read", attrgetter("cache_read_tokens")),
-    "processed": ("Processed", attrgetter("processed_tokens")),
-    "all": ("All tokens", attrgetter("total_tokens")),
-}
+_FIGURES = {"input": "Input", "output": "Output", "create": "Cache create", "read": "Cache read",
+            "processed": "Processed", "all": "All tokens"}
 _FULL: tuple[str, ...] = ("input", "output", "create", "read", "processed", "all", "cost")
 _NARROW: tuple[str, ...] = ("input", "output", "processed", "all", "cost")
 _EXTRA_HEADINGS = {"project": "Project", "last": "Last activity", "models": "Models"}
@@ -104,45 +86,35 @@ def report_table(
     """Rows with their figures. Nothing is ever cut: on a narrow terminal (or with `compact`)
     the cache columns go, then big counts switch to compact units (1.2M)."""
     key = report.KEY_FIELD[result.kind]
-    model_rows = result.kind == "model"
     extra = ("project", "last", "models") if result.kind == "session" else ()
-    # Column by column: a report may have thousands of rows (a team's sessions over two years).
-    labels: list[str] = []
-    rows: list[report.Row | None] = []  # the row whose extra cells each line shows
-    totals: list[report.Totals] = []
-    styles: list[str | None] = []
-    for row in result.rows:
-        # Sessions by the first 8 characters of their id, as git shortens hashes (JSON has it whole).
-        labels.append(short_model(row.key) if model_rows else row.key[:8] if extra else (row.key or "(none)"))
-        rows.append(row)
-        totals.append(row.totals)
-        sub = breakdown and len(row.models) > 1
-        styles.append("bold" if sub else None)
-        if sub:
-            for model, model_totals in sorted(row.models.items()):
-                labels.append(f"  {short_model(model)}")
-                rows.append(None)
-                totals.append(model_totals)
-                styles.append("dim")
-    labels.append("Total")
+    label = short_model if result.kind == "model" else _session_label if extra else _label
+    # Column by column, each a pass over the rows: a report may have thousands (a team's sessions
+    # over two years), and a comprehension per column costs less than one loop appending to all.
+    rows: list[report.Row | None]  # the row whose extra cells each line shows, if any
+    if breakdown:
+        rows, labels, totals, styles = _broken_down(result.rows, label)
+    else:
+        rows, labels = [*result.rows], [label(row.key) for row in result.rows]
+        totals, styles = [row.totals for row in result.rows], [None] * len(result.rows)
     rows.append(None)
+    labels.append("Total")
     totals.append(result.total)
     styles.append("bold")
     label_columns = [boxtext.Column(key.capitalize(), labels),
                      *(boxtext.Column(_EXTRA_HEADINGS[e], _extra_cells(e, rows), fold=e == "project") for e in extra)]
-    usages = [t.usage for t in totals]
+    counts = _figure_counts([t.usage for t in totals])
     figures: dict[tuple[str, bool], boxtext.Column] = {}
 
     def figure(name: str, whole: bool) -> boxtext.Column:
-        """A figure column, formatted once however many layouts are tried."""
+        """A figure column, made (and measured) once however many layouts are tried."""
         whole = whole or name == "cost"  # a cost is always in dollars and cents
         if (name, whole) not in figures:
             if name == "cost":
-                column = boxtext.Column("Cost", [_cost(t) for t in totals], right=True)
+                column = boxtext.Column("Cost", _costs(totals), right=True)
+            elif whole:
+                column = boxtext.Column(_FIGURES[name], counts=counts[name], right=True)
             else:
-                heading, value = _FIGURES[name]
-                values = list(map(value, usages))
-                column = boxtext.Column(heading, _counts(values) if whole else _compact_counts(values), right=True)
+                column = boxtext.Column(_FIGURES[name], [compact_tokens(n) for n in counts[name]], right=True)
             figures[name, whole] = column
         return figures[name, whole]
 
@@ -156,6 +128,57 @@ def report_table(
             break
     note = None if names is _FULL or (compact and names is _NARROW) else _NOTES[names]
     return TableText(table, note)
+
+
+def _label(key: str) -> str:
+    return key or "(none)"
+
+
+def _session_label(key: str) -> str:
+    """A session by the first 8 characters of its id, as git shortens hashes (JSON has it whole)."""
+    return key[:8]
+
+
+def _broken_down(
+    report_rows: list[report.Row], label: Callable[[str], str]
+) -> tuple[list[report.Row | None], list[str], list[report.Totals], list[str | None]]:
+    """The lines of `--breakdown`: a row of several models in bold, then a dim line per model."""
+    rows: list[report.Row | None] = []
+    labels: list[str] = []
+    totals: list[report.Totals] = []
+    styles: list[str | None] = []
+    for row in report_rows:
+        sub = len(row.models) > 1
+        rows.append(row)
+        labels.append(label(row.key))
+        totals.append(row.totals)
+        styles.append("bold" if sub else None)
+        if sub:
+            for model, model_totals in sorted(row.models.items()):
+                rows.append(None)
+                labels.append(f"  {short_model(model)}")
+                totals.append(model_totals)
+                styles.append("dim")
+    return rows, labels, totals, styles
+
+
+def _figure_counts(usages: list[Usage]) -> dict[str, list[int]]:
+    """Each count column straight from the numbers; processed and all tokens summed here, not
+    by a property per row (thousands of rows)."""
+    inputs = [u.input_tokens for u in usages]
+    outputs = [u.output_tokens for u in usages]
+    creates = [u.cache_creation_tokens for u in usages]
+    reads = [u.cache_read_tokens for u in usages]
+    processed = [i + o + c for i, o, c in zip(inputs, outputs, creates, strict=True)]
+    return {"input": inputs, "output": outputs, "create": creates, "read": reads, "processed": processed,
+            "all": [p + r for p, r in zip(processed, reads, strict=True)]}
+
+
+def _costs(totals: list[report.Totals]) -> list[str]:
+    """`_cost` of each, the common case written here without its calls: priced, from a cent to
+    $999.99, where `%.2f` needs no separator and costs half of `,.2f` (thousands of rows)."""
+    return ["$%.2f" % cost  # noqa: UP031 - a %-format of a float is faster than an f-string's
+            if 0.005 <= (cost := t.cost_usd) < 999.99 and not t.unpriced else _cost(t) for t in totals]
 
 
 def report_title(result: report.Report, *, window: report.Window, zone: tzinfo, device: str | None) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from syncer import render
+from syncer import render, report
 from syncer.scan import ScanResult
+from syncer.usage import Usage
 
 
 @pytest.mark.parametrize("n, text", [(0, "0 B"), (999, "999 B"), (1000, "1 kB"), (1_536_000, "1.5 MB"),
@@ -33,3 +34,25 @@ def test_scan_line_names_bytes_and_tokens() -> None:
 
 def test_status_pending_bytes() -> None:
     assert render.status_value("pending_bytes", 2_500_000) == "2.5 MB not yet read"
+
+
+def _priced(cost: float, unpriced: frozenset[str] = frozenset(), *, priced: bool = True) -> report.Totals:
+    totals = report.Totals(Usage(1, 2, 3, 0, 4), 1)
+    totals.cost_usd, totals.unpriced, totals.priced = cost, unpriced, priced
+    return totals
+
+
+def test_a_tables_costs_are_money_of_each_total_around_every_edge() -> None:
+    """The table writes most costs without `money` (thousands of rows): the edges where its
+    shortcut would differ (under a cent, $999.995 rounding up to $1,000.00, unpriced models,
+    no price at all) are each total's `money` all the same."""
+    costs = [0.0, 0.004, 0.005, 0.0051, 0.01, 1.0, 999.98, 999.985, 999.99, 999.994, 999.995, 999.999, 1000.0,
+             1234.5, 1e9, -1.0, -0.004, float("nan")]
+    mystery = frozenset({"mystery"})
+    totals = [*map(_priced, costs), _priced(2.5, mystery), _priced(0.0, mystery, priced=False)]
+    result = report.Report("daily", [report.Row(f"day-{i:02}", t) for i, t in enumerate(totals)], report.Totals(), [])
+    table = render.report_table(result, title="t", width=500).table
+    cells = [column.cells for column in table.columns if column.header == "Cost"][0]
+    expected = [render.money(c) for c in costs] + ["$2.50*", "unknown"]
+    assert list(cells[:-1]) == expected
+    assert "$999.99" in expected and "$1,000.00" in expected and "<$0.01" in expected
