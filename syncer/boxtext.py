@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -175,27 +176,30 @@ def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
         else:
             specs.append(f"{{:{align}{m.width}}}")
             firsts.append(first)
-    lines = {style: ("│" + "│".join(_styled(style, spec) for spec in specs) + "│").format
-             for style in {None, *styles}}
-    body = list(map(lines[None], *firsts))
+    formats = {style: ("│" + "│".join(_styled(style, spec) for spec in specs) + "│").format
+               for style in {None, *styles}}
+    body = list(map(formats[None], *firsts))
     for i, style in enumerate(styles):
         if style is not None:  # a few rows (the total), or under each session with --breakdown
-            body[i] = lines[style](*(cells[i] for cells in firsts))
+            body[i] = formats[style](*(cells[i] for cells in firsts))
     # A cell of several lines (a session's models): its row's further lines, blank in the columns
-    # whose cells have no more (all but one, in a report: hundreds of such rows).
+    # whose cells have no more. Hundreds of rows share a few such cells: each is drawn once.
     spread = [j for j, m in enumerate(measured) if m.multiline]
-    blanks = {style: [_blank(style, m.width) for m in measured] for style in {None, *styles}}
-    for i in sorted({i for j in spread for i, cell in enumerate(columns[j].cells) if "\n" in cell}):
-        style = styles[i]
-        split = {j: columns[j].cells[i].split("\n") for j in spread}
-        more = []
-        for k in range(1, max(map(len, split.values()))):
-            pieces = blanks[style].copy()
-            for j, cell_lines in split.items():
+
+    @cache
+    def further_lines(style: str | None, cells: tuple[str, ...]) -> str:
+        split = [cell.split("\n") for cell in cells]
+        lines = []
+        for k in range(1, max(map(len, split))):
+            pieces = [_blank(style, m.width) for m in measured]
+            for j, cell_lines in zip(spread, split, strict=True):
                 if k < len(cell_lines):
                     pieces[j] = _styled(style, _pad(cell_lines[k], measured[j].width, columns[j].right))
-            more.append("│" + "│".join(pieces) + "│")
-        body[i] = "\n".join([body[i], *more])
+            lines.append("\n│" + "│".join(pieces) + "│")
+        return "".join(lines)
+
+    for i in {i for j in spread for i, cell in enumerate(columns[j].cells) if "\n" in cell}:
+        body[i] += further_lines(styles[i], tuple(columns[j].cells[i] for j in spread))
     for i in table.sections:
         if 0 < i < rows:
             body[i] = rule(_SECTION) + "\n" + body[i]
