@@ -11,7 +11,6 @@ module alone takes longer to import than a read command's whole table step shoul
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
@@ -19,14 +18,15 @@ from typing import TYPE_CHECKING, NamedTuple
 if TYPE_CHECKING:
     from rich.table import Table as RichTable
 
-# Plain classes and named tuples, no dataclasses, and patterns compiled when first needed
-# (re caches them): every read command imports this module, and a frozen dataclass alone costs a
-# millisecond to build.
+# Plain classes and named tuples, no dataclasses, and characters tested by sets and ranges, not
+# patterns: every read command imports this module, a frozen dataclass alone costs a millisecond
+# to build, and compiling the one-cell pattern cost more than testing a table's distinct characters.
 
 # Control characters: rich strips or expands them.
-_CONTROL = r"[\x00-\x09\x0b-\x1f\x7f]"
+_CONTROL = frozenset(map(chr, [*range(0x0a), *range(0x0b, 0x20), 0x7f]))
 # The characters rich itself knows to be one cell wide (rich.cells); others may be 0 or 2.
-_SINGLE_CELLS = r"[\x20-\x7e\xa0-\xac\xae-\u02ff\u0370-\u0482\u2500-\u25fc\u2800-\u28ff]*"
+_SINGLE_CELLS = (("\x20", "\x7e"), ("\xa0", "\xac"), ("\xae", "\u02ff"), ("\u0370", "\u0482"), ("\u2500", "\u25fc"),
+                 ("\u2800", "\u28ff"))
 
 
 class Measured(NamedTuple):
@@ -82,11 +82,11 @@ _TOP, _HEAD, _SECTION, _BOTTOM = "┏━┳┓", "┡━╇┩", "├─┼┤",
 
 
 def _has_control(text: str) -> bool:
-    return not text.isprintable() and re.search(_CONTROL, text) is not None
+    return not text.isprintable() and not _CONTROL.isdisjoint(text)
 
 
 def _single_cells(text: str) -> bool:
-    return text.isascii() or re.fullmatch(_SINGLE_CELLS, text) is not None
+    return text.isascii() or all(any(low <= c <= high for low, high in _SINGLE_CELLS) for c in set(text))
 
 
 def _width_of(text: str) -> int:

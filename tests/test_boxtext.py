@@ -5,6 +5,7 @@ characters, multi-line cells, sections, markup-looking text, too narrow a termin
 from __future__ import annotations
 
 import io
+import re
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -118,3 +119,13 @@ def test_a_column_of_counts_is_its_formatted_cells(counts: list[int], right: boo
     drawn = boxtext.draw(tables[0], 80, styled=terminal)
     assert drawn is not None and drawn == boxtext.draw(tables[1], 80, styled=terminal)
     assert drawn == rich_text(tables[0], 80, terminal=terminal)
+
+
+def test_character_tests_match_the_patterns_they_replace() -> None:
+    """The one-cell and control tests, sets and ranges instead of patterns, over every character
+    up to U+30000 and in a string, against the patterns (rich.cells' one-cell ranges)."""
+    one_cell = re.compile(r"[\x20-\x7e\xa0-\xac\xae-\u02ff\u0370-\u0482\u2500-\u25fc\u2800-\u28ff]*")
+    control = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+    for text in [*map(chr, range(0x30000)), "café-app", "ab\u0301c", "x\ty", "a\nb", "│ ok ┃", ""]:
+        assert boxtext._single_cells(text) == (text.isascii() or one_cell.fullmatch(text) is not None), repr(text)
+        assert boxtext._has_control(text) == (control.search(text) is not None), repr(text)
