@@ -45,6 +45,7 @@ class Column:
 
     def __init__(self, header: str, cells: Sequence[str] = (), *, counts: Sequence[int] | None = None,
                  right: bool = False, fold: bool = False) -> None:
+        """Text `cells`, or whole `counts` (then `cells` is left out)."""
         self.header = header
         # `counts` (a report's figures: thousands of rows, six columns) are measured by their
         # extremes and formatted by `draw` inside each line's one format call, not a cell at a time.
@@ -170,9 +171,10 @@ def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
             firsts.append(column.counts)
             continue
         first = [cell.partition("\n")[0] for cell in column.cells] if m.multiline else column.cells
-        if m.wide:
+        if m.wide:  # padded once per distinct cell: measuring a wide character is slow
+            padded = {text: _pad(text, m.width, column.right) for text in set(first)}
             specs.append("{}")
-            firsts.append([_pad(text, m.width, column.right) for text in first])
+            firsts.append([padded[text] for text in first])
         else:
             specs.append(f"{{:{align}{m.width}}}")
             firsts.append(first)
