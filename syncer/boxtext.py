@@ -12,7 +12,6 @@ module alone takes longer to import than a read command's whole table step shoul
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from functools import cache
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
@@ -188,7 +187,6 @@ def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
     # whose cells have no more. Hundreds of rows share a few such cells: each is drawn once.
     spread = [j for j, m in enumerate(measured) if m.multiline]
 
-    @cache
     def further_lines(style: str | None, cells: tuple[str, ...]) -> str:
         split = [cell.split("\n") for cell in cells]
         lines = []
@@ -200,8 +198,12 @@ def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
             lines.append("\n│" + "│".join(pieces) + "│")
         return "".join(lines)
 
+    further: dict[tuple[str | None, tuple[str, ...]], str] = {}
     for i in {i for j in spread for i, cell in enumerate(columns[j].cells) if "\n" in cell}:
-        body[i] += further_lines(styles[i], tuple(columns[j].cells[i] for j in spread))
+        key = (styles[i], tuple(columns[j].cells[i] for j in spread))
+        if key not in further:
+            further[key] = further_lines(*key)
+        body[i] += further[key]
     for i in table.sections:
         if 0 < i < rows:
             body[i] = rule(_SECTION) + "\n" + body[i]
