@@ -114,7 +114,7 @@ def report_table(
             elif whole:
                 column = boxtext.Column(_FIGURES[name], counts=counts[name], right=True)
             else:
-                column = boxtext.Column(_FIGURES[name], [compact_tokens(n) for n in counts[name]], right=True)
+                column = boxtext.Column(_FIGURES[name], _compact_counts(counts[name]), right=True)
             figures[name, whole] = column
         return figures[name, whole]
 
@@ -172,6 +172,12 @@ def _figure_counts(usages: list[Usage]) -> dict[str, list[int]]:
     processed = [i + o + c for i, o, c in zip(inputs, outputs, creates, strict=True)]
     return {"input": inputs, "output": outputs, "create": creates, "read": reads, "processed": processed,
             "all": [p + r for p, r in zip(processed, reads, strict=True)]}
+
+
+def _compact_counts(counts: list[int]) -> list[str]:
+    """`compact_tokens` of each whole count, the whole ones (most of a session's) written here
+    without its two calls and float: a narrow terminal's table of thousands of rows."""
+    return [f"{n:,}" if -100_000 < n < 100_000 else compact(n) for n in counts]
 
 
 def _costs(totals: list[report.Totals]) -> list[str]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from syncer import render, report
 from syncer.scan import ScanResult
@@ -56,3 +58,9 @@ def test_a_tables_costs_are_money_of_each_total_around_every_edge() -> None:
     expected = [render.money(c) for c in costs] + ["$2.50*", "unknown"]
     assert list(cells[:-1]) == expected
     assert "$999.99" in expected and "$1,000.00" in expected and "<$0.01" in expected
+
+
+@given(st.lists(st.integers(-10**13, 10**13) | st.integers(-100_001, 100_001) | st.sampled_from([99_999, 100_000]),
+                max_size=20))
+def test_a_narrow_tables_counts_are_compact_tokens_of_each(counts: list[int]) -> None:
+    assert render._compact_counts(counts) == [render.compact_tokens(n) for n in counts]
