@@ -54,15 +54,9 @@ class Totals:
         if isinstance(row, Totals):
             self.add(row)
             return
-        self.add_usage(Usage(row.input_tokens, row.output_tokens, row.cache_creation_tokens,
-                             row.cache_creation_1h_tokens, row.cache_read_tokens), row.messages, cost, model)
+        self.add_counts(row[-6:], cost, model)
 
-    def add_usage(self, usage: Usage, messages: int, cost: float | None, model: str | None) -> None:
-        self.usage.add(usage)
-        self.messages += messages
-        self.add_cost(cost, model)
-
-    def add_counts(self, counts: Sequence[int], cost: float | None, model: str) -> None:
+    def add_counts(self, counts: Sequence[int], cost: float | None, model: str | None) -> None:
         """`counts` (COUNT_FIELDS, in order: a group's) and their cost: no `Usage` made for them."""
         usage = self.usage
         usage.input_tokens += counts[0]
@@ -304,11 +298,7 @@ def _session_groups(
             extra[sid] = {"source": source, "project": project, "branch": branch, "device": ledger.device,
                           "first": stamp(first), "last": stamp(last)}
             for usage in usages:
-                group = (sid, source, usage[0], usage[1], usage[2])
-                if group in groups:  # the same session's model again (in another device's file)
-                    _add_counts(groups, group, usage)
-                else:
-                    groups[group] = list(usage[3:])
+                _add_counts(groups, (sid, source, usage[0], usage[1], usage[2]), usage)
     return groups
 
 
