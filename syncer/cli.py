@@ -472,6 +472,9 @@ def report_command(
     source: Annotated[str | None, typer.Option(help=SOURCE_HELP)] = None,
     offline: Annotated[bool, typer.Option(
         "--offline", help="--all-devices: use what was fetched last; no network.")] = False,
+    all_sessions: Annotated[bool, typer.Option(
+        "--all-sessions", help=f"session: every session in the table, not the newest {views.TABLE_SESSIONS:,} only."
+    )] = False,
 ) -> None:
     """This device's usage (or every device's) by day, week, month, session, model, project,
     branch, source, or 5-hour block."""

@@ -50,6 +50,7 @@ COMMANDS = {
         Option("token_limit", ("--token-limit",), "text"), _choice("order", "--order", views.Order),
         Option("last", ("--last",), "count"), Option("breakdown", ("--breakdown",)), COMPACT,
         _choice("start_of_week", "--start-of-week", views.Weekday), SOURCE, OFFLINE,
+        Option("all_sessions", ("--all-sessions",)),
     )),
     "total": Command(views.total, None, (JSON, OFFLINE, _choice("by", "--by", views.By), ZONE, SOURCE, FORMAT,
                                          COMPACT)),

@@ -130,6 +130,13 @@ def report_table(
     return TableText(table, note)
 
 
+def left_out_line(result: report.Report) -> str:
+    """What a session table holds when it leaves the oldest out."""
+    shown = len(result.rows)
+    return (f"The newest {shown:,} of {shown + result.left_out:,} sessions, and their total; "
+            "--all-sessions lists every one.")
+
+
 def _label(key: str) -> str:
     return key or "(none)"
 

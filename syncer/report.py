@@ -124,6 +124,7 @@ class Report(NamedTuple):
     rows: list[Row]
     total: Totals
     warnings: list[str]
+    left_out: int = 0  # sessions older than the `newest` built
 
 
 class Window(NamedTuple):
@@ -252,17 +253,19 @@ def build(
     window: Window,
     pricer: Callable[[str, PricedRow], float | None],
     week_start: int = 0,
+    newest: int | None = None,
 ) -> Report:
-    """Group every ledger's hourly rows (or sessions) into one report.
+    """Group every ledger's hourly rows (or sessions) into one report; of the sessions, only
+    the `newest` by last activity if given (the rows `arrange(..., last=newest)` keeps of the
+    whole report, built without the others: a team's years are thousands of sessions).
 
     Counts are summed per (row, model, pricing tier) first and priced once per group: cost is
     linear in tokens, and 20 devices' two years are tens of thousands of hourly rows."""
     extra: dict[str, dict[str, object]] = {}
     if kind == "session":
-        groups = _session_groups(ledgers, zone, window, extra)
-    else:
-        groups = _hour_groups(kind, ledgers, zone, window, week_start)
-    return _report(kind, groups, extra, pricer)
+        groups, moments, left_out = _session_groups(ledgers, zone, window, extra, newest)
+        return _report(kind, groups, extra, pricer, moments)._replace(left_out=left_out)
+    return _report(kind, _hour_groups(kind, ledgers, zone, window, week_start), extra, pricer)
 
 
 Group = tuple[str, str, str, bool, bool]
@@ -284,22 +287,32 @@ def _add_counts(groups: dict[Group, list[int]], group: Group, row: Sequence[Any]
 
 
 def _session_groups(
-    ledgers: Sequence[Ledger], zone: tzinfo, window: Window, extra: dict[str, dict[str, object]]
-) -> dict[Group, list[int]]:
-    groups: dict[Group, list[int]] = {}
+    ledgers: Sequence[Ledger], zone: tzinfo, window: Window, extra: dict[str, dict[str, object]],
+    newest: int | None,
+) -> tuple[dict[Group, list[int]], dict[str, datetime], int]:
+    """The sessions' groups, when each session (its id) was last active, and how many sessions
+    with usage were left out as older than the `newest`. A session recorded by two devices is
+    one row, with the fields (and time) of the last record read."""
     all_days = window.since is None and window.until is None
-    for ledger in ledgers:
-        for session in ledger.sessions:
-            if not all_days and not window.holds(_local_date(session.last, zone)):
-                continue
-            if window.source is not None and session.source != window.source:
-                continue
-            sid, source, project, branch, first, last, usages = session
-            extra[sid] = {"source": source, "project": project, "branch": branch, "device": ledger.device,
-                          "first": stamp(first), "last": stamp(last)}
-            for usage in usages:
-                _add_counts(groups, (sid, source, usage[0], usage[1], usage[2]), usage)
-    return groups
+    sessions = [(ledger.device, session) for ledger in ledgers for session in ledger.sessions
+                if (window.source is None or session.source == window.source)
+                and (all_days or window.holds(_local_date(session.last, zone)))]
+    # By the second, as `stamp` shows them: sessions that end in the same second go by id.
+    moments = {session.id: session.last.replace(microsecond=0) for _, session in sessions}
+    left_out = 0
+    if newest is not None:
+        used = {session.id for _, session in sessions if session.usage}  # the sessions that make rows
+        if len(used) > newest:
+            kept = {sid for _, sid in sorted((moments[sid], sid) for sid in used)[-newest:]}
+            sessions = [(device, session) for device, session in sessions if session.id in kept]
+            left_out = len(used) - newest
+    groups: dict[Group, list[int]] = {}
+    for device, (sid, source, project, branch, first, last, usages) in sessions:
+        extra[sid] = {"source": source, "project": project, "branch": branch, "device": device,
+                      "first": stamp(first), "last": stamp(last)}
+        for usage in usages:
+            _add_counts(groups, (sid, source, usage[0], usage[1], usage[2]), usage)
+    return groups, moments, left_out
 
 
 _FIELD_KEYS = {"model": 2, "project": 3, "branch": 4, "source": 1}
@@ -446,8 +459,10 @@ def key_totals(groups: dict[Group, list[int]], pricer: Callable[[str, PricedRow]
 
 def _report(
     kind: str, groups: dict[Group, list[int]], extra: dict[str, dict[str, object]],
-    pricer: Callable[[str, PricedRow], float | None],
+    pricer: Callable[[str, PricedRow], float | None], moments: Mapping[str, datetime] | None = None,
 ) -> Report:
+    """Each group priced and added to its row; rows in key order, or by `moments` (sessions by
+    their last activity, then id)."""
     price = _counts_pricer(pricer)
     rows: dict[str, Row] = {}
     for (key, source, model, long_context, fast), counts in groups.items():
@@ -469,8 +484,8 @@ def _report(
         if by_model is None:
             by_model = row.models[model] = Totals()
         by_model.add_counts(counts, cost, model)
-    if kind == "session":
-        ordered = sorted(rows.values(), key=lambda r: (str(r.extra["last"]), r.key))
+    if moments is not None:
+        ordered = sorted(rows.values(), key=lambda r: (moments[r.key], r.key))
     else:
         ordered = sorted(rows.values(), key=lambda r: r.key)
     total = sum_totals([row.totals for row in ordered])
@@ -492,8 +507,8 @@ def arrange(result: Report, *, descending: bool, last: int | None) -> Report:
     if descending:
         rows = rows[::-1]
     if len(rows) == len(result.rows):
-        return Report(result.kind, rows, result.total, result.warnings)
-    return Report(result.kind, rows, sum_totals([row.totals for row in rows]), result.warnings)
+        return result._replace(rows=rows)
+    return result._replace(rows=rows, total=sum_totals([row.totals for row in rows]))
 
 
 def hour_activities(ledger: Ledger, before_ms: int | None = None) -> list[blocks.Activity]:

@@ -61,6 +61,12 @@ class Order(StrEnum):
     desc = "desc"
 
 
+TABLE_SESSIONS = 1000
+"""The sessions a `report session` table lists unless asked for all (`--all-sessions`), the
+newest: a team's years are thousands, more than anyone reads in a table, and each costs the
+command about 50 µs. JSON, CSV and Markdown always hold every session."""
+
+
 def _format(as_json: bool, chosen: str) -> OutputFormat:
     return "json" if as_json else Format(chosen).value
 
@@ -93,7 +99,7 @@ def report(kind: str, *, as_json: bool = False, since: str | None = None, until:
            timezone: str | None = None, all_devices: bool = False, fmt: str = Format.table, active: bool = False,
            token_limit: str | None = None, order: str = Order.asc, last: int | None = None,
            breakdown: bool = False, compact: bool = False, start_of_week: str = Weekday.monday,
-           source: str | None = None, offline: bool = False) -> None:
+           source: str | None = None, offline: bool = False, all_sessions: bool = False) -> None:
     from syncer import output, render
     from syncer import report as reports
 
@@ -108,11 +114,20 @@ def report(kind: str, *, as_json: bool = False, since: str | None = None, until:
         return
     if active or token_limit is not None:
         raise UsageError("--active and --token-limit apply to: ccsync report blocks")
+    session = ReportKind(kind) is ReportKind.session
+    if all_sessions and not session:
+        raise UsageError("--all-sessions applies to: ccsync report session")
+    if all_sessions and last:
+        raise UsageError("--all-sessions and --last: give one of them")
+    capped = session and fmt == "table" and not last and not all_sessions
     from syncer.commands.report import usage_report
 
     week_start = list(Weekday).index(Weekday(start_of_week))
     result, warnings = usage_report(console.context(), kind=kind, zone=zone, window=window, all_devices=all_devices,
-                                    week_start=week_start, offline=offline)
+                                    week_start=week_start, offline=offline,
+                                    newest=TABLE_SESSIONS if capped else last if session else None)
+    if not capped:
+        result = result._replace(left_out=0)  # said only of the sessions a table leaves out unasked
     result = reports.arrange(result, descending=Order(order) is Order.desc, last=last)
     title = render.report_title(result, window=window, zone=zone, device=None if all_devices else _device_name())
     console.show(output.report_output(result, fmt, title=title, warnings=warnings, width=console.width(),

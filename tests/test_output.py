@@ -10,6 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from syncer import views
 from syncer.output import text
 from tests import logs
 from tests.cli_runner import Cli
@@ -167,3 +168,59 @@ def test_status_and_blocks_in_every_format_agree(cli: Cli, two_models: Path) -> 
     code, out, _ = cli("report", "blocks", "--format", "markdown")
     assert out.startswith("### 5-hour blocks\n| Start | End | Last activity | Is gap | Is active | Over limit |")
     assert "\n- Last 7 days (rolling): " in out and "\n> warning: no price known" in out
+
+
+def _sessions(claude_dir: Path, days: list[str]) -> list[str]:
+    """A session a day (months before the clock too), the last one of two models; their ids."""
+    ids = []
+    for k, day in enumerate(days):
+        sid = f"{k:08x}-0000-4000-8000-00000000000{k % 10}"
+        records = [logs.assistant(f"m{k}", f"r{k}", session=sid, tokens=logs.usage(k + 1, 10), ts=f"{day}T12:00:00Z")]
+        if k == len(days) - 1:
+            records.append(logs.assistant(f"m{k}b", f"r{k}b", session=sid, model="claude-opus-4-6",
+                                          tokens=logs.usage(5, 5), ts=f"{day}T13:00:00Z"))
+        logs.write(logs.session_file(claude_dir, name=sid), *records)
+        ids.append(sid)
+    return ids
+
+
+def test_a_session_table_lists_the_newest_and_says_how_to_see_all(
+    cli: Cli, claude_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `TABLE_SESSIONS` the table lists the newest sessions (as --last would) and says
+    so; --all-sessions and the other formats list every one."""
+    ids = _sessions(claude_dir, ["2026-03-02", "2026-07-14", "2026-11-01", "2026-11-20", "2026-11-30"])
+    cli("scan")
+    monkeypatch.setattr(views, "TABLE_SESSIONS", 3)
+
+    def keys(out: str) -> list[str]:
+        return [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│ 0")]
+
+    code, out, err = cli("report", "session")
+    assert (code, err) == (0, "")
+    assert keys(out) == [sid[:8] for sid in ids[-3:]]
+    assert out.endswith("The newest 3 of 5 sessions, and their total; --all-sessions lists every one.\n")
+    assert out == cli("report", "session", "--last", "3")[1] + (
+        "The newest 3 of 5 sessions, and their total; --all-sessions lists every one.\n")
+    code, out, _ = cli("report", "session", "--order", "desc")
+    assert keys(out) == [sid[:8] for sid in ids[::-1][:3]] and "newest 3 of 5" in out
+    code, out, err = cli("report", "session", "--all-sessions")
+    assert (code, err) == (0, "") and keys(out) == [sid[:8] for sid in ids] and "newest" not in out
+    assert [r["session"] for r in orjson.loads(cli("report", "session", "--json")[1])["rows"]] == ids
+    assert len(cli("report", "session", "--format", "csv")[1].splitlines()) == 1 + len(ids)
+    code, out, _ = cli("report", "session", "--last", "2")
+    assert keys(out) == [sid[:8] for sid in ids[-2:]] and "newest" not in out
+    code, out, _ = cli("report", "session", "--since", "2026-11-01")
+    assert keys(out) == [sid[:8] for sid in ids[-3:]] and "newest" not in out
+
+
+@pytest.mark.parametrize(("args", "error"), [
+    (("report", "daily", "--all-sessions"), "ccsync: --all-sessions applies to: ccsync report session\n"),
+    (("report", "session", "--all-sessions", "--last", "2"), "ccsync: --all-sessions and --last: give one of them\n"),
+])
+def test_all_sessions_is_refused_where_it_means_nothing(
+    cli: Cli, claude_dir: Path, args: tuple[str, ...], error: str
+) -> None:
+    _sessions(claude_dir, ["2026-11-01"])
+    cli("scan")
+    assert cli(*args) == (2, "", error)

@@ -161,3 +161,88 @@ def test_summing_totals_at_once_is_adding_them_one_by_one(parts: list[report.Tot
     assert at_once.usage.as_tuple() == one_by_one.usage.as_tuple() and at_once.messages == one_by_one.messages
     assert (at_once.cost_usd, at_once.unpriced, at_once.priced) == (
         one_by_one.cost_usd, one_by_one.unpriced, one_by_one.priced)
+
+
+_SESSION_IDS = ["s1", "s2", "s3", "s4"]
+
+
+@st.composite
+def _team(draw: st.DrawFn) -> list[Ledger]:
+    """Ledgers whose sessions repeat ids across devices (a session copied with its folder) and
+    models within a session, from several sources, some unpriced."""
+    ledgers = []
+    for d in range(draw(st.integers(1, 3))):
+        sessions = []
+        for sid in draw(st.lists(st.sampled_from(_SESSION_IDS), unique=True, max_size=4)):
+            # Few distinct seconds, milliseconds apart: sessions that end in the same second.
+            first = START + timedelta(hours=draw(st.sampled_from([0, 5, 24 * 39])), seconds=draw(st.integers(0, 1)))
+            last = first + timedelta(seconds=draw(st.integers(0, 1)), milliseconds=draw(st.integers(0, 999)))
+            usages = []
+            for _ in range(draw(st.integers(0, 3))):
+                n = draw(st.lists(st.integers(0, 10**9), min_size=5, max_size=5))
+                usages.append(SessionUsage(draw(st.sampled_from(["claude-opus-4-6", "claude-haiku-4-5", "mystery"])),
+                                           draw(st.booleans()), draw(st.booleans()), n[0], n[1], n[2],
+                                           min(n[2], n[3]), n[4], draw(st.integers(1, 9))))
+            sessions.append(Session(sid, draw(st.sampled_from(["claude", "codex"])), f"p{d}", "main", first, last,
+                                    usages))
+        ledgers.append(Ledger(schema_version=2, device=f"dev-{d}", install_id=f"{d:032x}", generation=1,
+                              totals=sum_tokens([]), hours=[], sessions=sessions))
+    return ledgers
+
+
+def _session_price(source: str, row: report.PricedRow) -> float | None:
+    if row.model == "mystery":
+        return None
+    rate = 3.1e-6 if row.model.endswith("opus-4-6") else 0.7e-6
+    return (row.input_tokens * rate + row.output_tokens * 5 * rate + row.cache_read_tokens * 0.1 * rate) * (
+        2 if row.long_context else 1) * (6 if row.fast else 1) + (0.1 if source == "codex" else 0.0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(team=_team(), zone=st.sampled_from(ZONES), since=st.one_of(st.none(), st.integers(0, 40)),
+       source=st.sampled_from([None, "claude", "codex"]), newest=st.one_of(st.none(), st.integers(1, 4)))
+def test_session_rows_are_their_usages_grouped_then_priced(
+    team: list[Ledger], zone: tzinfo, since: int | None, source: str | None, newest: int | None
+) -> None:
+    """A session's row (of several models, or of the same id on two devices) is what summing
+    each (source, model, tier, speed) over all its usages and pricing each sum gives, added in
+    the order first seen, to the last bit of the cost; its fields are those of its last record,
+    and rows go by last activity. Built for the `newest` only, the report is those last rows
+    of the whole, their total, and how many it left out."""
+    window = report.Window(since=date(2026, 3, 1) + timedelta(days=since) if since is not None else None,
+                           source=source)
+    groups: dict[str, dict[tuple[str, str, bool, bool], list[int]]] = {}
+    fields: dict[str, tuple[str, datetime]] = {}
+    for book in team:
+        for s in book.sessions:
+            if not window.holds(s.last.astimezone(zone).date()) or source not in (None, s.source):
+                continue
+            fields[s.id] = (book.device, s.last)
+            for u in s.usage:
+                counts = groups.setdefault(s.id, {}).setdefault((s.source, u.model, u.long_context, u.fast), [0] * 6)
+                counts[:] = [a + b for a, b in zip(counts, u[3:], strict=True)]
+    want = {}
+    for sid, by_group in groups.items():
+        total = report.Totals()
+        models: dict[str, report.Totals] = {}
+        for (src, model, long_context, fast), counts in by_group.items():
+            cost = _session_price(src, SessionUsage(model, long_context, fast, *counts))
+            total.add_counts(counts, cost, model)
+            models.setdefault(model, report.Totals()).add_counts(counts, cost, model)
+        want[sid] = (total, models)
+
+    def seen(t: report.Totals) -> tuple[object, ...]:
+        u = t.usage
+        return (u.input_tokens, u.output_tokens, u.cache_creation_tokens, u.cache_creation_1h_tokens,
+                u.cache_read_tokens, t.messages, t.cost_usd, t.unpriced, t.priced)
+
+    built = report.build("session", team, zone=zone, window=window, pricer=_session_price, newest=newest)
+    order = sorted(want, key=lambda sid: (report.stamp(fields[sid][1]), sid))
+    assert [r.key for r in built.rows] == (order[-newest:] if newest else order)
+    assert built.left_out == (max(0, len(order) - newest) if newest else 0)
+    for row in built.rows:
+        total, models = want[row.key]
+        assert seen(row.totals) == seen(total)
+        assert {m: seen(t) for m, t in row.models.items()} == {m: seen(t) for m, t in models.items()}
+        assert (row.extra["device"], row.extra["last"]) == (fields[row.key][0], report.stamp(fields[row.key][1]))
+    assert seen(built.total) == seen(report.sum_totals([want[r.key][0] for r in built.rows]))

@@ -44,8 +44,12 @@ def report_output(
         return Shown([text.report_markdown(result, title=title, warnings=warnings)])
     if fmt == "csv":
         return _csv(text.report_rows(result), warnings)
-    return Shown([render.report_table(result, title=title, width=width, compact=compact, breakdown=breakdown)],
-                 warnings)
+    parts: list[str | render.TableText] = [
+        render.report_table(result, title=title, width=width, compact=compact, breakdown=breakdown)
+    ]
+    if result.left_out:
+        parts.append(render.left_out_line(result))
+    return Shown(parts, warnings)
 
 
 def total_output(
