@@ -81,10 +81,12 @@ class TableText(NamedTuple):
 
 
 def report_table(
-    result: report.Report, *, title: str, width: int, compact: bool = False, breakdown: bool = False
+    result: report.Report, *, title: str, width: int, compact: bool = False, breakdown: bool = False,
+    zone: tzinfo = UTC,
 ) -> TableText:
-    """Rows with their figures. Nothing is ever cut: on a narrow terminal (or with `compact`)
-    the cache columns go, then big counts switch to compact units (1.2M)."""
+    """Rows with their figures (a session's last activity on its day in `zone`). Nothing is
+    ever cut: on a narrow terminal (or with `compact`) the cache columns go, then big counts
+    switch to compact units (1.2M)."""
     key = report.KEY_FIELD[result.kind]
     extra = ("project", "last", "models") if result.kind == "session" else ()
     label = short_model if result.kind == "model" else _session_label if extra else _label
@@ -101,7 +103,8 @@ def report_table(
     totals.append(result.total)
     styles.append("bold")
     label_columns = [boxtext.Column(key.capitalize(), labels),
-                     *(boxtext.Column(_EXTRA_HEADINGS[e], _extra_cells(e, rows), fold=e == "project") for e in extra)]
+                     *(boxtext.Column(_EXTRA_HEADINGS[e], _extra_cells(e, rows, zone), fold=e == "project")
+                       for e in extra)]
     counts = _figure_counts([t.usage for t in totals])
     figures: dict[tuple[str, bool], boxtext.Column] = {}
 
@@ -207,13 +210,21 @@ def report_title(result: report.Report, *, window: report.Window, zone: tzinfo, 
     return f"Usage by {report.KEY_FIELD[result.kind]}: {who}, {span}, {zone}"
 
 
-def _extra_cells(name: str, rows: list[report.Row | None]) -> list[str]:
+def _extra_cells(name: str, rows: list[report.Row | None], zone: tzinfo) -> list[str]:
     """A session column's cells: empty under a session (its models' lines, the total)."""
     if name == "models":
         return [_models(tuple(r.models)) if r else "" for r in rows]
     if name == "last":
-        return [str(r.extra.get("last", ""))[:10] if r else "" for r in rows]
+        return [_local_day(str(r.extra.get("last", "")), zone) if r else "" for r in rows]
     return [str(r.extra.get(name) or "(none)") if r else "" for r in rows]
+
+
+def _local_day(stamp: str, zone: tzinfo) -> str:
+    """The day of a UTC stamp in `zone`, the day a report in that zone counts it on."""
+    try:
+        return datetime.fromisoformat(stamp).astimezone(zone).date().isoformat()
+    except (ValueError, OverflowError):  # past either end of the calendar in this zone
+        return stamp[:10]
 
 
 @cache

@@ -131,7 +131,7 @@ def report(kind: str, *, as_json: bool = False, since: str | None = None, until:
     result = reports.arrange(result, descending=Order(order) is Order.desc, last=last)
     title = render.report_title(result, window=window, zone=zone, device=None if all_devices else _device_name())
     console.show(output.report_output(result, fmt, title=title, warnings=warnings, width=console.width(),
-                                      compact=compact, breakdown=breakdown))
+                                      zone=zone, compact=compact, breakdown=breakdown))
 
 
 def _blocks(window: Window, *, fmt: OutputFormat, zone: tzinfo, all_devices: bool, active: bool,

@@ -224,3 +224,23 @@ def test_all_sessions_is_refused_where_it_means_nothing(
     _sessions(claude_dir, ["2026-11-01"])
     cli("scan")
     assert cli(*args) == (2, "", error)
+
+
+def test_a_sessions_last_activity_is_its_day_in_the_reports_zone(cli: Cli, claude_dir: Path) -> None:
+    """The day a session table shows is the day `--since/--until` count it on in that zone;
+    JSON keeps the UTC time."""
+    logs.write(logs.session_file(claude_dir), logs.assistant("m1", "r1", ts="2026-11-20T23:30:00Z"))
+    cli("scan")
+
+    def last_activity(*args: str) -> list[str]:
+        code, out, err = cli("report", "session", *args)
+        assert (code, err) == (0, "")
+        return [line.split("│")[3].strip() for line in out.splitlines() if line.startswith("│ 5b0c1d2e")]
+
+    assert last_activity("-z", "Asia/Tokyo") == ["2026-11-21"]
+    assert last_activity("-z", "Asia/Tokyo", "--until", "2026-11-20") == []
+    assert last_activity("-z", "Asia/Tokyo", "--since", "2026-11-21") == ["2026-11-21"]
+    assert last_activity("-z", "America/Los_Angeles") == ["2026-11-20"]
+    assert last_activity("-z", "UTC") == ["2026-11-20"]
+    assert orjson.loads(cli("report", "session", "-z", "Asia/Tokyo", "--json")[1])["rows"][0]["last"] == (
+        "2026-11-20T23:30:00Z")

@@ -35,8 +35,8 @@ def _csv(rows: text.Rows, warnings: list[str]) -> Shown:
 
 
 def report_output(
-    result: report.Report, fmt: Format, *, title: str, warnings: list[str], width: int, compact: bool = False,
-    breakdown: bool = False,
+    result: report.Report, fmt: Format, *, title: str, warnings: list[str], width: int, zone: tzinfo,
+    compact: bool = False, breakdown: bool = False,
 ) -> Shown:
     if fmt == "json":
         return Shown([documents.encode(documents.report_doc(result, warnings=warnings))])
@@ -45,7 +45,7 @@ def report_output(
     if fmt == "csv":
         return _csv(text.report_rows(result), warnings)
     parts: list[str | render.TableText] = [
-        render.report_table(result, title=title, width=width, compact=compact, breakdown=breakdown)
+        render.report_table(result, title=title, width=width, compact=compact, breakdown=breakdown, zone=zone)
     ]
     if result.left_out:
         parts.append(render.left_out_line(result))
