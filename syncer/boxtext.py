@@ -3,8 +3,9 @@ terminal escape code for escape code, what rich prints, at a small fraction of r
 (`report session` over a team's two years is thousands of rows: seconds in rich, whose table
 module alone takes longer to import than a read command's whole table step should take).
 
-`render` builds a `Table`; `draw` lays it out as rich would, or returns None when only rich can
-(a column must fold to fit the width, a title wider than the table, control characters);
+`render` builds a `Table`; `draw` lays it out as rich would, folding its one foldable column (a
+project name) to fit the width, or returns None when only rich can (several columns to fold,
+wide characters in the one that must, a title wider than the table, control characters);
 `to_rich` makes rich's table of it for those cases and for what rich draws by other means
 (a Windows console). tests/test_boxtext.py holds the drawing to rich's own output. Pure.
 """
@@ -143,15 +144,70 @@ def _blank(style: str | None, width: int) -> str:
     return blank if style is None else _SGR[style] + blank + _RESET
 
 
+def _folded(table: Table, width: int) -> Table | None:
+    """The table at `width` when only its one foldable column must give up cells for it, as rich
+    lays it out (`Table._collapse_widths`: all the excess from that column), or None for rich."""
+    folding = [column for column in table.columns if column.fold]
+    if len(folding) != 1:
+        return None
+    column, = folding
+    m = column.measured
+    narrower = m.width - (table.width - width)
+    if m.multiline or m.wide or not column.header.isascii() or len(column.header) > narrower or narrower < 1:
+        return None
+    lines = {cell: "\n".join(_fold_lines(cell, narrower, column.right)) for cell in set(column.cells)}
+    folded = Column(column.header, [lines[cell] for cell in column.cells], right=column.right)
+    folded.measured = folded.measured._replace(width=narrower)  # rich's width, however short the lines
+    return table._replace(columns=[folded if c is column else c for c in table.columns])
+
+
+def _fold_lines(text: str, width: int, right: bool) -> list[str]:
+    """A cell of one line and one-cell characters as rich wraps it in `width` cells (`rich._wrap.
+    divide_line` with fold, then `Text.rstrip_end` and the column's justification): at the
+    spaces between words, a word longer than a line cut in pieces."""
+    import re  # noqa: PLC0415 - narrow terminals only
+
+    breaks: list[int] = []
+    offset = 0
+    for match in re.finditer(r"\s*\S+\s*", text):
+        start, word = match.start(), match.group()
+        length = len(word.rstrip())
+        if width - offset >= length:
+            offset += len(word)
+        elif length > width:
+            pieces = [word[i:i + width] for i in range(0, len(word), width)]
+            for piece in pieces[:-1]:
+                if start:
+                    breaks.append(start)
+                start += len(piece)
+            if start:
+                breaks.append(start)
+            offset = len(pieces[-1])
+        elif offset and start:
+            breaks.append(start)
+            offset = len(word)
+    lines = [text[a:b] for a, b in zip([0, *breaks], [*breaks, len(text)], strict=True)]
+    for i, line in enumerate(lines):
+        if len(line) > width:  # rstrip_end: spaces past the width go
+            line = line[:max(width, len(line.rstrip()))]
+        lines[i] = (line.rstrip() if right else line)[:width]
+    return lines
+
+
 def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
     """The table as rich would print it at `width`, or None when it needs rich: off a terminal,
     or `styled`, on a terminal that takes escape codes (bold, dim, italic)."""
+    if table.width > width:
+        folded = _folded(table, width)
+        if folded is None:
+            return None
+        table = folded
     columns = table.columns
     measured, total = [c.measured for c in columns], table.width
     rows = len(columns[0]) if columns else 0
     title = table.title
     styles = list(table.styles) if styled and table.styles else [None] * rows
-    if not rows or total > width or not all(m.drawn for m in measured) or not set(styles) <= {None, *_SGR}:
+    if not rows or not all(m.drawn for m in measured) or not set(styles) <= {None, *_SGR}:
         return None
     if title is not None and (_has_control(title) or "\n" in title or _width_of(title) > total):
         return None
@@ -170,6 +226,8 @@ def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
             firsts.append(column.counts)
             continue
         first = [cell.partition("\n")[0] for cell in column.cells] if m.multiline else column.cells
+        if column.right:  # rich right-justifies a line without its trailing spaces
+            first = [cell.rstrip() for cell in first]
         if m.wide:  # padded once per distinct cell: measuring a wide character is slow
             padded = {text: _pad(text, m.width, column.right) for text in set(first)}
             specs.append("{}")
@@ -194,7 +252,8 @@ def draw(table: Table, width: int, *, styled: bool = False) -> str | None:
             pieces = [_blank(style, m.width) for m in measured]
             for j, cell_lines in zip(spread, split, strict=True):
                 if k < len(cell_lines):
-                    pieces[j] = _styled(style, _pad(cell_lines[k], measured[j].width, columns[j].right))
+                    line = cell_lines[k].rstrip() if columns[j].right else cell_lines[k]
+                    pieces[j] = _styled(style, _pad(line, measured[j].width, columns[j].right))
             lines.append("\n│" + "│".join(pieces) + "│")
         return "".join(lines)
 

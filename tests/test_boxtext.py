@@ -87,10 +87,43 @@ def test_the_report_tables_take_the_fast_way() -> None:
             assert len(drawn.splitlines()) == 1 + 3 + 40 + 20 * (1 + 2 * breakdown) + 1 + 1 + 1
 
 
-def test_a_table_wider_than_the_terminal_is_left_to_rich() -> None:
+def test_a_table_wider_than_the_terminal_folds_its_project_column_as_rich_does() -> None:
     table = boxtext.Table([boxtext.Column("Project", ["x" * 50], fold=True)], title="t")
-    assert boxtext.draw(table, 40) is None and "x" * 36 in rich_text(table, 40)
+    assert boxtext.draw(table, 40) == rich_text(table, 40) and "x" * 36 in rich_text(table, 40)
     assert boxtext.draw(table, 60) == rich_text(table, 60)
+    two = boxtext.Table([boxtext.Column("Project", ["x" * 50], fold=True), boxtext.Column("B", ["y" * 50], fold=True)])
+    narrow_header = boxtext.Table([boxtext.Column("Project", ["x" * 20], fold=True), boxtext.Column("B", ["y" * 60])])
+    wide = boxtext.Table([boxtext.Column("Project", ["日本語" * 20], fold=True)])
+    for declined in (two, narrow_header, wide):  # rich shares the excess out, folds the heading, measures cells
+        assert boxtext.draw(declined, 70) is None
+
+
+PROJECTS = st.text(st.sampled_from("ab- _.\xa0"), max_size=40) | st.sampled_from(
+    ["", "shop", "design-system", "my project", "a  b", "  lead", "trail  ", "x" * 90, "(none)", "[b]x[/b]"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(projects=st.lists(PROJECTS, min_size=1, max_size=6), width=st.integers(30, 130), right=st.booleans(),
+       terminal=st.booleans(), models=st.booleans())
+def test_a_folded_project_column_is_what_rich_draws(
+    projects: list[str], width: int, right: bool, terminal: bool, models: bool
+) -> None:
+    """A session table too wide for the terminal: the project column folds (at spaces, long words
+    cut), every other column keeps its width, as rich lays it out; the one case a team's session
+    table on an 80-column terminal left to rich, which took seconds over a thousand rows."""
+    n = len(projects)
+    table = boxtext.Table(
+        [boxtext.Column("Session", [f"{i:08x}" for i in range(n)]),
+         boxtext.Column("Project", projects, right=right, fold=True),
+         boxtext.Column("Models", ["sonnet-4-5\nhaiku-4-5" if models and i % 2 else "opus-4-6" for i in range(n)]),
+         boxtext.Column("Processed", counts=[10**i for i in range(n)], right=True)],
+        title="Usage by session", styles=["bold" if i == n - 1 else None for i in range(n)], sections=[n - 1])
+    drawn = boxtext.draw(table, width, styled=terminal)
+    if drawn is not None:
+        assert drawn == rich_text(table, width, terminal=terminal)
+    fold = table.columns[1].measured.width - max(0, table.width - width)
+    if fold >= len("Project"):
+        assert drawn is not None
 
 
 def test_wide_characters_and_lines_are_drawn_not_declined() -> None:
