@@ -44,7 +44,8 @@ def money(n: float) -> str:
     return f"${n:,.2f}"
 
 
-_CLAUDE_MODEL = re.compile(r"^claude-(?:(\d+(?:-\d+)?)-([a-z]+)|([a-z]+)-(\d+(?:-\d+)?))(?:-\d{8})?$")
+# A version is a major number and maybe a minor one of one or two digits: `-20250514` is a date.
+_CLAUDE_MODEL = re.compile(r"^claude-(?:(\d+(?:-\d\d?)?)-([a-z]+)|([a-z]+)-(\d+(?:-\d\d?)?))(?:-\d{8})?$")
 
 
 @cache

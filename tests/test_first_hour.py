@@ -240,6 +240,11 @@ def test_small_costs_and_single_days_read_right() -> None:
     assert render.short_model("claude-opus-4-6") == "opus-4-6"
     assert render.short_model("claude-3-5-haiku-20241022") == "haiku-3-5"
     assert render.short_model("gpt-5-codex") == "gpt-5-codex"
+    # Claude 4's first models have no minor version: the date is not one.
+    assert render.short_model("claude-sonnet-4-20250514") == "sonnet-4"
+    assert render.short_model("claude-opus-4-1-20250805") == "opus-4-1"
+    assert render.short_model("claude-3-7-sonnet-20250219") == "sonnet-3-7"
+    assert render.short_model("claude-opus-4-20250514-extra") == "claude-opus-4-20250514-extra"
 
 
 def test_weeks_start_on_the_day_asked(cli: Cli, claude_dir: Path) -> None:
