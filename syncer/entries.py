@@ -10,11 +10,11 @@ nor bring a removed one back. Reports see entries as hourly rows under the proje
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import NamedTuple
 
+from syncer.blake import blake2b
 from syncer.errors import UsageError
 from syncer.ledger import COUNT_FIELDS, Entry, HourRow, Ledger, Removal, Tokens, hour_label
 
@@ -25,7 +25,7 @@ UNKNOWN_MODEL = "unknown"
 
 
 def entry_id(kind: str, seed: bytes) -> str:
-    return ("m-" if kind == "manual" else "i-") + hashlib.blake2b(seed, digest_size=5).hexdigest()
+    return ("m-" if kind == "manual" else "i-") + blake2b(seed, digest_size=5).hexdigest()
 
 
 def noon(day: date, zone: tzinfo) -> str:

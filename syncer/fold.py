@@ -23,13 +23,13 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
 import orjson
 
+from syncer.blake import blake2b
 from syncer.errors import LedgerCorrupt
 from syncer.ledger import COUNT_FIELDS, HourRow, Ledger, Session, SessionUsage, dump_ledger, sum_tokens
 
@@ -255,7 +255,7 @@ def _next_month(day: str) -> str:
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.blake2b("\0".join(parts).encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
+    return blake2b("\0".join(parts).encode("utf-8", "surrogatepass"), digest_size=6).hexdigest()
 
 
 def _add(table: dict[Any, list[int]], key: Any, counts: Sequence[int]) -> None:

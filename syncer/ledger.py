@@ -12,13 +12,14 @@ out of the file while empty.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any, Literal, NamedTuple
 
 import orjson
+
+from syncer.blake import blake2b
 
 SCHEMA_VERSION: Literal[2] = 2
 DEVICE_ID_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
@@ -34,7 +35,7 @@ def fit(text: str) -> str:
     name always gives the same field and different names stay apart."""
     if len(text) <= MAX_TEXT:
         return text
-    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+    digest = blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     return text[: MAX_TEXT - len(digest) - 1] + "~" + digest
 
 

@@ -15,13 +15,13 @@ wrong answer.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import orjson
 
+from syncer.blake import blake2b
 from syncer.paths import write_disposable
 
 T = TypeVar("T")
@@ -41,7 +41,7 @@ def _fingerprint() -> bytes | None:
     nothing is trusted)."""
     try:
         sources = sorted(_SCHEMAS.glob("*.py"))
-        h = hashlib.blake2b(digest_size=16)
+        h = blake2b(digest_size=16)
         for source in sources:
             h.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
     except OSError:
@@ -55,7 +55,7 @@ _FINGERPRINT = _fingerprint()
 def digest(kind: str, data: bytes) -> bytes | None:
     if _FINGERPRINT is None:
         return None
-    h = hashlib.blake2b(_FINGERPRINT + kind.encode() + b"\0", digest_size=20)
+    h = blake2b(_FINGERPRINT + kind.encode() + b"\0", digest_size=20)
     h.update(data)
     return h.digest()
 

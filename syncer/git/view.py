@@ -10,7 +10,6 @@ view is not used.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from datetime import UTC, datetime
@@ -19,6 +18,7 @@ from typing import NamedTuple
 
 import orjson
 
+from syncer.blake import blake2b
 from syncer.paths import write_disposable
 
 FORMAT = 3
@@ -140,7 +140,7 @@ def _read(cache: Path, key: dict[str, object], since: datetime) -> tuple[Snapsho
 
 
 def _digest(payload: bytes | memoryview) -> str:
-    return hashlib.blake2b(payload, digest_size=16).hexdigest()
+    return blake2b(payload, digest_size=16).hexdigest()
 
 
 def _text(value: object) -> str:
