@@ -95,8 +95,10 @@ def printable(text: str) -> str:
 def _may_hold_controls(raw: bytes) -> bool:
     """A cheap look at the JSON bytes (a control character is escaped as \\u00XX, or DEL and
     C1 are raw UTF-8) before paying for a walk over every row. The plain searches first: they
-    are a hundred times quicker than the pattern over a file that has none of them."""
-    if b"\\u00" not in raw and b"\x7f" not in raw and b"\xc2" not in raw:
+    are a hundred times quicker than the pattern over a file that has none of them. A backslash
+    before `\\u00`: a one-byte search is ten times quicker than that one, whose last byte, 0,
+    is in almost every number."""
+    if (b"\\" not in raw or b"\\u00" not in raw) and b"\x7f" not in raw and b"\xc2" not in raw:
         return False
     return _RAW_CONTROLS.search(raw) is not None
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import pytest
 
-from syncer import store
+from syncer import peers, store
 from syncer.paths import StatePaths
 from tests import logs
 from tests.gitserver import SECRET_TOKEN, SECRET_USER, GitDaemon, GitHttpServer, fsck, git, make_bare, requires_git
@@ -448,6 +448,14 @@ def test_terminal_escapes_in_a_peers_strings_never_reach_the_screen(tmp_path: Pa
         code, out, err = good.run(*args)
         assert code == 0, err
         assert not any(c in out + err for c in "\x1b\x07\x9b"), args
+
+
+@pytest.mark.parametrize(("text", "may"), [
+    ("plain", False), ("C:\\Users\\ana \"quoted\"", False), ("café £5", False), ("\x1b[2J", True), ("a\x00", True),
+    ("\x7f", True), ("\x9b", True), ("\\u001b as typed", True),  # a false alarm only costs the walk
+])
+def test_a_peers_bytes_are_looked_at_for_control_characters(text: str, may: bool) -> None:
+    assert peers._may_hold_controls(orjson.dumps({"project": text})) is may
 
 
 def test_a_goal_json_that_is_a_folder_is_invalid_data_not_an_unset_goal(tmp_path: Path) -> None:
