@@ -13,9 +13,9 @@ from syncer.errors import ConfigError, LedgerCorrupt, SchemaTooNew
 from syncer.fold import holds_all
 from syncer.ledger import Ledger
 
-Parse = Callable[[bytes, str, bool], Ledger]
-"""A device file's bytes, what to call it in errors, and whether its sessions are wanted, to
-its ledger (without its sessions, if they are not wanted, when that is quicker)."""
+Parse = Callable[[str, bool], Ledger]
+"""A device's file (by its name in `files`) and whether its sessions are wanted, to its ledger
+(without its sessions, if they are not wanted, when that is quicker)."""
 
 
 class Counted(NamedTuple):
@@ -31,18 +31,15 @@ def count_once(
     A peer's bad file is skipped with a warning, never fatal. A machine renamed with
     `ccsync init --device` leaves its old file behind until its next sync: the same install
     under two names is counted once, under its newest record. Two live records of one install
-    (a copied state folder) both count, with a warning. `parse` turns a file's bytes into a
-    ledger (by default validating them: see `store.load_ledger`). Without `sessions`, the
+    (a copied state folder) both count, with a warning. `parse` turns a device's file into its
+    ledger (by default validating its bytes: see `store.load_ledger`). Without `sessions`, the
     peers' ledgers may come without their sessions (for callers that read none: building a
     team's sessions is a tenth of a read command), except where two records of one install
     must be told apart by them.
     """
-    parse = parse or _parse
-
     def read(name: str, whole: bool) -> Ledger:
-        raw = files[name]
-        peer = parse(raw, f"data/{name}.json", whole)
-        return printable_ledger(peer) if _may_hold_controls(raw) else peer
+        peer = parse(name, whole) if parse is not None else _parse(files[name], f"data/{name}.json")
+        return printable_ledger(peer) if _may_hold_controls(files[name]) else peer
 
     ledgers: list[Ledger] = []
     warnings: list[str] = []

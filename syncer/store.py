@@ -306,10 +306,12 @@ def read_ledger(paths: StatePaths) -> Ledger | None:
         raise LedgerCorrupt(f"{exc.message}; it was not modified. {hint}") from None
 
 
-def load_ledger(paths: StatePaths, data: bytes, what: str, sessions: bool = True) -> Ledger:
+def load_ledger(paths: StatePaths, data: bytes, what: str, sessions: bool = True, known_as: bytes | None = None
+                ) -> Ledger:
     """A ledger's bytes (ours or a peer's) as a value: validated by its schema, unless the
-    schema accepted these very bytes before (syncer/trust.py). Without `sessions`, bytes
-    accepted before are built without their sessions, for a caller that reads none."""
+    schema accepted these very bytes before (syncer/trust.py; `known_as` as `trust.parse` takes
+    it). Without `sessions`, bytes accepted before are built without their sessions, for a
+    caller that reads none."""
 
     def validate(data: bytes) -> Ledger:
         from syncer.schemas import ledger as schema
@@ -317,7 +319,7 @@ def load_ledger(paths: StatePaths, data: bytes, what: str, sessions: bool = True
         return schema.parse_ledger(data, what=what)
 
     return trust.parse(paths.trusted, "ledger", data, validate=validate, build=ledger_from_document,
-                       decode=orjson.loads if sessions else document_without_sessions)
+                       decode=orjson.loads if sessions else document_without_sessions, known_as=known_as)
 
 
 def _write_ledger(paths: StatePaths, ledger: Ledger) -> None:

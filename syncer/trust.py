@@ -52,12 +52,19 @@ def _fingerprint() -> bytes | None:
 _FINGERPRINT = _fingerprint()
 
 
-def digest(kind: str, data: bytes) -> bytes | None:
+def content_digest(data: bytes | memoryview) -> bytes:
+    """The digest of a document's bytes, which the memo knows them by (with their kind). A caller
+    that holds it already, checked against these very bytes, hands it to `parse` as `known_as`:
+    the kept view of the sync repo (syncer/git/view.py) checks each file's bytes this way, and a
+    team's files are not hashed twice."""
+    return blake2b(data, digest_size=20).digest()
+
+
+def digest(kind: str, data: bytes, known_as: bytes | None = None) -> bytes | None:
     if _FINGERPRINT is None:
         return None
-    h = blake2b(_FINGERPRINT + kind.encode() + b"\0", digest_size=20)
-    h.update(data)
-    return h.digest()
+    content = content_digest(data) if known_as is None else known_as
+    return blake2b(_FINGERPRINT + kind.encode() + b"\0" + content, digest_size=20).digest()
 
 
 def _load(memo: Path) -> list[bytes]:
@@ -77,18 +84,18 @@ def _load(memo: Path) -> list[bytes]:
     return digests
 
 
-def known(memo: Path, kind: str, data: bytes) -> bool:
+def known(memo: Path, kind: str, data: bytes, known_as: bytes | None = None) -> bool:
     if memo not in _loaded:
         _known.update(_load(memo))
         _loaded.add(memo)
-    d = digest(kind, data)
+    d = digest(kind, data, known_as)
     return d is not None and d in _known
 
 
-def remember(memo: Path, kind: str, data: bytes) -> None:
+def remember(memo: Path, kind: str, data: bytes, known_as: bytes | None = None) -> None:
     """Record that `kind`'s schema accepted `data`. Best effort: a memo that cannot be written
     costs later reads a validation, nothing else."""
-    d = digest(kind, data)
+    d = digest(kind, data, known_as)
     if d is None:
         return
     _known.add(d)
@@ -97,11 +104,12 @@ def remember(memo: Path, kind: str, data: bytes) -> None:
 
 
 def parse(memo: Path, kind: str, data: bytes, *, validate: Callable[[bytes], T], build: Callable[[Any], T],
-          decode: Callable[[bytes], Any] = orjson.loads) -> T:
+          decode: Callable[[bytes], Any] = orjson.loads, known_as: bytes | None = None) -> T:
     """`data` as a value: built from its JSON (as `decode` reads it) if `kind`'s schema accepted
-    these bytes before, else validated by `validate` (which raises on bad bytes) and remembered."""
-    if known(memo, kind, data):
+    these bytes before, else validated by `validate` (which raises on bad bytes) and remembered.
+    `known_as`: `content_digest(data)`, if the caller has it (see there)."""
+    if known(memo, kind, data, known_as):
         return build(decode(data))
     value = validate(data)
-    remember(memo, kind, data)
+    remember(memo, kind, data, known_as)
     return value

@@ -356,9 +356,9 @@ def test_peers_read_without_sessions_are_still_told_apart_by_them(files: tuple[s
            for i, name in enumerate(files)}  # the first the newest
     wanted: list[bool] = []
 
-    def parse(data: bytes, what: str, sessions: bool) -> Ledger:
+    def parse(name: str, sessions: bool) -> Ledger:
         wanted.append(sessions)
-        whole = parse_ledger(data, what=what)
+        whole = parse_ledger(raw[name], what=name)
         return whole if sessions else whole._replace(sessions=[])
 
     whole = count_once(own, "me", raw, parse=parse)

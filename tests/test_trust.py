@@ -54,6 +54,23 @@ def test_accepted_bytes_are_not_validated_again(tmp_path: Path, monkeypatch: pyt
     assert calls.validated == [data]
 
 
+def test_bytes_are_known_by_their_digest_whoever_computed_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kept view of the sync repo hands on the digests it checked its files' bytes against."""
+    memo, calls = tmp_path / "trusted.json", Calls()
+    data, other = b'{"a": 1}', b'{"a": 2}'
+    trust.parse(memo, "ledger", data, validate=calls.validate, build=calls.build)
+    fresh_process(monkeypatch)
+    handed = trust.content_digest(data)
+    assert trust.parse(memo, "ledger", data, validate=calls.validate, build=calls.build, known_as=handed) == {
+        "built": {"a": 1}}
+    trust.parse(memo, "ledger", other, validate=calls.validate, build=calls.build,
+                known_as=trust.content_digest(other))
+    fresh_process(monkeypatch)
+    trust.parse(memo, "ledger", other, validate=calls.validate, build=calls.build)
+    assert not trust.known(memo, "goal", data, known_as=handed)
+    assert calls.validated == [data, other]
+
+
 def test_other_bytes_and_other_kinds_are_validated(tmp_path: Path) -> None:
     memo, calls = tmp_path / "trusted.json", Calls()
     trust.parse(memo, "ledger", b'{"a": 1}', validate=calls.validate, build=calls.build)

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 import pytest
 
+from syncer import trust
 from syncer.git import history, view
 from syncer.git.snapshot import snapshot
 from syncer.paths import StatePaths
@@ -30,7 +31,11 @@ def team(tmp_path: Path, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> StatePath
 
 
 def expected(paths: StatePaths, since: datetime) -> tuple[view.Snapshot, dict[str, datetime]]:
-    return snapshot(paths.repo), history.last_commits(paths.repo, since=since)
+    """What the local copy holds, with the digests of its bytes that the view hands on."""
+    snap = snapshot(paths.repo)
+    snap = snap._replace(digests={name: trust.content_digest(raw) for name, raw in snap.files.items()},
+                         goal_digest=None if snap.goal is None else trust.content_digest(snap.goal))
+    return snap, history.last_commits(paths.repo, since=since)
 
 
 def test_kept_view_answers_as_the_local_copy_does(team: StatePaths) -> None:
@@ -77,6 +82,10 @@ def _with_header(data: bytes, doc: dict[str, Any]) -> bytes:
     return orjson.dumps(doc) + data[data.index(b"\n"):]
 
 
+def _flip(data: bytes, at: int) -> bytes:
+    return data[:at] + bytes([data[at] ^ 1]) + data[at + 1:]
+
+
 DAMAGE: dict[str, Callable[[bytes], bytes]] = {
     "empty": lambda data: b"",
     "no header end": lambda data: data[:20],
@@ -85,10 +94,17 @@ DAMAGE: dict[str, Callable[[bytes], bytes]] = {
     "cut short": lambda data: data[:-1],
     "longer": lambda data: data + b" ",
     "a size that is not a number": lambda data: _with_header(
-        data, {**_header(data), "files": [[n, str(s)] for n, s in _header(data)["files"]]}),
+        data, {**_header(data), "files": [[n, str(s), d] for n, s, d in _header(data)["files"]]}),
     "a negative size": lambda data: _with_header(
-        data, {**_header(data), "files": [[n, -s] for n, s in _header(data)["files"]]}),
-    "a byte changed in a file": lambda data: data[:-5] + bytes([data[-5] ^ 1]) + data[-4:],
+        data, {**_header(data), "files": [[n, -s, d] for n, s, d in _header(data)["files"]]}),
+    "a digest that is not text": lambda data: _with_header(
+        data, {**_header(data), "files": [[n, s, 0] for n, s, d in _header(data)["files"]]}),
+    "a byte changed in the goal": lambda data: _flip(data, len(data) - 5),
+    # The digest handed on to the trust memo is of the bytes handed on: one changed, the view is not used.
+    "a byte changed in the first file": lambda data: _flip(data, data.index(b"\n") + 50),
+    "two files swapped": lambda data: _with_header(data, {**_header(data), "files": [
+        [n, s, d] for (n, _, _), (_, s, d) in zip(_header(data)["files"], reversed(_header(data)["files"]), strict=True)
+    ]}),
     "another tip": lambda data: _with_header(data, {**_header(data), "key": {**_header(data)["key"], "tip": "0" * 40}}),
 }
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from datetime import timedelta, tzinfo
 from typing import NamedTuple
 
@@ -30,10 +29,12 @@ def waiting_goal(paths: StatePaths) -> goal.Goal | None:
     return None if raw is None else read_goal(paths, raw, what=f"the goal waiting to be pushed ({paths.pending_goal})")
 
 
-def read_goal(paths: StatePaths, data: bytes, *, what: str = "goal.json in the sync repo") -> goal.Goal:
-    """A goal's bytes as a value: validated, unless its schema accepted these bytes before."""
+def read_goal(paths: StatePaths, data: bytes, *, what: str = "goal.json in the sync repo",
+              known_as: bytes | None = None) -> goal.Goal:
+    """A goal's bytes as a value: validated, unless its schema accepted these bytes before
+    (`known_as` as `trust.parse` takes it)."""
     return trust.parse(paths.trusted, "goal", data, validate=lambda data: goal.parse_goal(data, what=what),
-                       build=goal.goal_from_document)
+                       build=goal.goal_from_document, known_as=known_as)
 
 
 def gather(ctx: Context, *, offline: bool, sessions: bool = True) -> Gathered:
@@ -56,8 +57,12 @@ def gather(ctx: Context, *, offline: bool, sessions: bool = True) -> Gathered:
             warnings.append(f"{exc.message}; showing what was fetched last")
     snap, lately = view.fetched(ctx.paths.repo, ctx.paths.fetched, since=devices.since(ctx.now))
     warnings.extend(snap.warnings)
-    counted = count_once(store.read_ledger(ctx.paths), cfg.device, snap.files,
-                         parse=functools.partial(store.load_ledger, ctx.paths), sessions=sessions)
+
+    def parse(name: str, sessions: bool) -> Ledger:
+        return store.load_ledger(ctx.paths, snap.files[name], f"data/{name}.json", sessions,
+                                 known_as=snap.digests.get(name))
+
+    counted = count_once(store.read_ledger(ctx.paths), cfg.device, snap.files, parse=parse, sessions=sessions)
     warnings.extend(counted.warnings)
     if len(counted.ledgers) > 1:
         warnings.extend(devices.stale_warnings(counted.ledgers, own=cfg.device, synced_lately=set(lately)))
@@ -69,7 +74,7 @@ def gather(ctx: Context, *, offline: bool, sessions: bool = True) -> Gathered:
         )
     elif snap.goal is not None:
         try:
-            current_goal = read_goal(ctx.paths, snap.goal)
+            current_goal = read_goal(ctx.paths, snap.goal, known_as=snap.goal_digest)
         except (GoalCorrupt, SchemaTooNew) as exc:
             warnings.append(exc.message)
             goal_error = exc

@@ -12,16 +12,17 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
 
 import orjson
 
-from syncer.blake import blake2b
 from syncer.paths import write_disposable
+from syncer.trust import content_digest
 
-FORMAT = 3
+FORMAT = 4
 _TRACKING_HEAD = "refs/remotes/origin/HEAD"
 _REF_NAME = re.compile(r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*")
 _SHA = re.compile(rb"[0-9a-f]{40}")
@@ -36,6 +37,11 @@ class Snapshot(NamedTuple):
     tip: str | None
     goal_problem: str | None = None
     """Why a goal.json that is there cannot be read (a folder, a submodule, too large)."""
+    digests: Mapping[str, bytes] = {}
+    """Device id -> `trust.content_digest` of its file, where the view has checked the bytes
+    against it (so the trust memo need not hash them again); empty from the repo itself."""
+    goal_digest: bytes | None = None
+    """The same for the goal's bytes."""
 
 
 Chain = list[tuple[int, str | None]]
@@ -67,7 +73,7 @@ def fetched(repo: Path, cache: Path, *, since: datetime) -> tuple[Snapshot, dict
     snap = snapshot.snapshot(repo)
     chain = history.walk(repo, since=since)
     if key is not None and snap.tip == key["tip"] and _key(repo) == key:
-        _write(cache, key, since, snap, chain)
+        snap = _write(cache, key, since, snap, chain)
     return snap, newest(chain, since=since)
 
 
@@ -105,9 +111,9 @@ def _key(repo: Path) -> dict[str, object] | None:
 def _read(cache: Path, key: dict[str, object], since: datetime) -> tuple[Snapshot, dict[str, datetime]] | None:
     """The kept view if it was made from `key` and reaches back to `since`; else None.
 
-    The file is one line of JSON (what the view was made from, the sizes of the files and the
-    digest of their bytes), then the files' bytes one after another: no escaping to undo over
-    megabytes of JSON, and a file damaged on disk is never taken for what the repo holds."""
+    The file is one line of JSON (what the view was made from, each file's size and the digest
+    of its bytes), then the files' bytes one after another: no escaping to undo over megabytes
+    of JSON, and a file damaged on disk is never taken for what the repo holds."""
     try:
         data = cache.read_bytes()
         end = data.index(b"\n")
@@ -117,30 +123,37 @@ def _read(cache: Path, key: dict[str, object], since: datetime) -> tuple[Snapsho
     try:
         if doc["key"] != key or not doc["horizon"] <= since.timestamp():
             return None
-        if doc["payload"] != _digest(memoryview(data)[end + 1:]):  # in place: not a copy of every file
-            return None
         at = end + 1
         files: dict[str, bytes] = {}
-        for name, size in doc["files"]:
-            files[_text(name)] = data[at:at + _int(size)]
+        digests: dict[str, bytes] = {}
+        for name, size, digest in doc["files"]:
+            device = _text(name)
+            files[device], digests[device] = _checked(data, at, _int(size), digest)
             at += size
-        goal = None
+        goal = goal_digest = None
         if doc["goal"] is not None:
-            goal = data[at:at + _int(doc["goal"])]
-            at += doc["goal"]
+            size, digest = doc["goal"]
+            goal, goal_digest = _checked(data, at, _int(size), digest)
+            at += size
         if at != len(data):
-            return None  # cut short
+            return None  # longer than its files
         goal_problem = None if doc["goal_problem"] is None else _text(doc["goal_problem"])
         warnings = [_text(w) for w in doc["warnings"]]
         chain: Chain = [(_int(when), None if who is None else _text(who)) for when, who in doc["chain"]]
     except (KeyError, TypeError, ValueError):
         return None
-    snap = Snapshot(files, goal, warnings, key["tip"], goal_problem)  # type: ignore[arg-type]
+    snap = Snapshot(files, goal, warnings, key["tip"], goal_problem, digests, goal_digest)  # type: ignore[arg-type]
     return snap, newest(chain, since=since)
 
 
-def _digest(payload: bytes | memoryview) -> str:
-    return blake2b(payload, digest_size=16).hexdigest()
+def _checked(data: bytes, at: int, size: int, digest: object) -> tuple[bytes, bytes]:
+    """The `size` bytes at `at` and their digest, if it is `digest` (hex); else ValueError."""
+    if at + size > len(data):
+        raise ValueError("cut short")
+    found = content_digest(memoryview(data)[at:at + size])  # in place: not a copy of the file
+    if found.hex() != digest:
+        raise ValueError("damaged")
+    return data[at:at + size], found
 
 
 def _text(value: object) -> str:
@@ -155,18 +168,20 @@ def _int(value: object) -> int:
     return value
 
 
-def _write(cache: Path, key: dict[str, object], since: datetime, snap: Snapshot, chain: Chain) -> None:
-    """Best effort: a view that cannot be kept (a full disk) only means the next read builds it again."""
-    payload = [*snap.files.values(), *([] if snap.goal is None else [snap.goal])]
+def _write(cache: Path, key: dict[str, object], since: datetime, snap: Snapshot, chain: Chain) -> Snapshot:
+    """`snap` with its digests, kept. Best effort: a view that cannot be kept (a full disk) only
+    means the next read builds it again."""
+    digests = {name: content_digest(content) for name, content in snap.files.items()}
+    goal = None if snap.goal is None else (len(snap.goal), content_digest(snap.goal))
     doc = {
         "key": key,
         "horizon": since.timestamp(),
-        "files": [[name, len(content)] for name, content in snap.files.items()],
-        "goal": None if snap.goal is None else len(snap.goal),
+        "files": [[name, len(content), digests[name].hex()] for name, content in snap.files.items()],
+        "goal": None if goal is None else [goal[0], goal[1].hex()],
         "goal_problem": snap.goal_problem,
         "warnings": snap.warnings,
         "chain": chain,
-        "payload": _digest(b"".join(payload)),
     }
-    parts = [orjson.dumps(doc), b"\n", *payload]
-    write_disposable(cache, b"".join(parts))
+    payload = [*snap.files.values(), *([] if snap.goal is None else [snap.goal])]
+    write_disposable(cache, b"".join([orjson.dumps(doc), b"\n", *payload]))
+    return snap._replace(digests=digests, goal_digest=None if goal is None else goal[1])
