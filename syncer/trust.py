@@ -31,7 +31,7 @@ KEPT = 4096
 bytes on disk now are ever read again)."""
 
 _SCHEMAS = Path(__file__).parent / "schemas"
-_known: set[bytes] = set()
+_known: set[str] = set()
 """Digests known valid in this process: a fact that stays true, whatever state folder is in use."""
 _loaded: set[Path] = set()
 
@@ -60,28 +60,22 @@ def content_digest(data: bytes | memoryview) -> bytes:
     return blake2b(data, digest_size=20).digest()
 
 
-def digest(kind: str, data: bytes, known_as: bytes | None = None) -> bytes | None:
+def digest(kind: str, data: bytes, known_as: bytes | None = None) -> str | None:
+    """What the memo knows `kind`'s `data` by, in hex as the memo file holds it."""
     if _FINGERPRINT is None:
         return None
     content = content_digest(data) if known_as is None else known_as
-    return blake2b(_FINGERPRINT + kind.encode() + b"\0" + content, digest_size=20).digest()
+    return blake2b(_FINGERPRINT + kind.encode() + b"\0" + content, digest_size=20).hexdigest()
 
 
-def _load(memo: Path) -> list[bytes]:
+def _load(memo: Path) -> list[str]:
+    """The digests in the memo, the oldest first. Kept as the hex they are written in: a team's
+    memo holds thousands, and a string that is not a digest's hex never matches one anyway."""
     try:
         found = orjson.loads(memo.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return []
-    if type(found) is not list:
-        return []
-    digests = []
-    for d in found:
-        if type(d) is str and len(d) == 40:
-            try:
-                digests.append(bytes.fromhex(d))
-            except ValueError:
-                pass  # not hex: left out, as a lost digest would be
-    return digests
+    return [d for d in found if type(d) is str and len(d) == 40] if type(found) is list else []
 
 
 def known(memo: Path, kind: str, data: bytes, known_as: bytes | None = None) -> bool:
@@ -100,7 +94,7 @@ def remember(memo: Path, kind: str, data: bytes, known_as: bytes | None = None) 
         return
     _known.add(d)
     kept = [old for old in _load(memo) if old != d][-(KEPT - 1):] + [d]
-    write_disposable(memo, orjson.dumps([x.hex() for x in kept]))
+    write_disposable(memo, orjson.dumps(kept))
 
 
 def parse(memo: Path, kind: str, data: bytes, *, validate: Callable[[bytes], T], build: Callable[[Any], T],
