@@ -79,14 +79,15 @@ def count_once(
     return Counted(entries.counted(ledgers), warnings)
 
 
-_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_RAW_CONTROLS = re.compile(rb"\\u00[0189][0-9a-fA-F]|\x7f|\xc2[\x80-\x9f]")
+_CONTROLS = dict.fromkeys([*range(0x20), *range(0x7F, 0xA0)])  # C0, DEL and C1, for str.translate to drop
+# A pattern, compiled (and kept by `re`) the first time a peer's bytes need it: rarely.
+_RAW_CONTROLS = rb"\\u00[0189][0-9a-fA-F]|\x7f|\xc2[\x80-\x9f]"
 
 
 def printable(text: str) -> str:
     """`text` without control characters: a peer's strings reach terminals, where escape
     sequences could clear the screen or set the window title."""
-    return _CONTROLS.sub("", text)
+    return text.translate(_CONTROLS)
 
 
 def _may_hold_controls(raw: bytes) -> bool:
@@ -97,7 +98,7 @@ def _may_hold_controls(raw: bytes) -> bool:
     is in almost every number."""
     if (b"\\" not in raw or b"\\u00" not in raw) and b"\x7f" not in raw and b"\xc2" not in raw:
         return False
-    return _RAW_CONTROLS.search(raw) is not None
+    return re.search(_RAW_CONTROLS, raw) is not None
 
 
 def printable_ledger(ledger: Ledger) -> Ledger:

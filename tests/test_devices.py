@@ -458,6 +458,13 @@ def test_a_peers_bytes_are_looked_at_for_control_characters(text: str, may: bool
     assert peers._may_hold_controls(orjson.dumps({"project": text})) is may
 
 
+def test_a_peers_strings_are_shown_without_control_characters() -> None:
+    everything = "".join(map(chr, range(0x250)))
+    kept = peers.printable(everything)
+    assert kept == "".join(c for c in everything if not (c < " " or "\x7f" <= c <= "\x9f"))
+    assert kept.startswith(" !") and "\xa0" in kept and "\u024f" in kept
+
+
 def test_a_goal_json_that_is_a_folder_is_invalid_data_not_an_unset_goal(tmp_path: Path) -> None:
     remote = make_bare(tmp_path / "shared.git")
     d = Device(tmp_path, "desk", str(remote))
