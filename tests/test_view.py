@@ -132,6 +132,15 @@ def test_a_view_is_not_kept_for_a_tip_it_cannot_read_plainly(team: StatePaths) -
     assert not team.fetched.exists()
 
 
+@pytest.mark.parametrize(("name", "plain"), [
+    ("refs/remotes/origin/main", True), ("refs/heads/feature_x-1.2", True), ("refs/x", True),
+    ("refs", False), ("refs/", False), ("refs//x", False), ("refs/../../outside", False), ("refs/.hidden", False),
+    ("heads/main", False), ("/refs/x", False), ("refs/x y", False), ("refs/caf\u00e9", False), ("refs/a\\b", False),
+])
+def test_only_a_plain_ref_name_is_followed(name: str, plain: bool) -> None:
+    assert view._plain_ref(name) is plain
+
+
 def test_a_kept_view_is_read_without_dulwich(team: StatePaths) -> None:
     view.fetched(team.repo, team.fetched, since=SINCE)
     code = (

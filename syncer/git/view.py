@@ -11,7 +11,6 @@ view is not used.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,8 +23,9 @@ from syncer.trust import content_digest
 
 FORMAT = 4
 _TRACKING_HEAD = "refs/remotes/origin/HEAD"
-_REF_NAME = re.compile(r"refs/(?:[A-Za-z0-9_-][A-Za-z0-9._-]*/)*[A-Za-z0-9_-][A-Za-z0-9._-]*")
-_SHA = re.compile(rb"[0-9a-f]{40}")
+# Checked by sets, not patterns: compiling two patterns took a read command 0.2 ms.
+_HEX = b"0123456789abcdef"
+_REF_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
 _LEFT_OUT = "ccsync-left-out"  # see local.LEFT_OUT, not imported: local imports dulwich
 
 
@@ -84,14 +84,21 @@ def _tip(repo: Path) -> str | None:
             text = (repo / name).read_bytes().strip()
         except OSError:
             return None
-        if _SHA.fullmatch(text):
+        if len(text) == 40 and not text.translate(None, _HEX):
             return text.decode()
         if not text.startswith(b"ref: "):
             return None
         name = text[5:].decode("ascii", "replace")
-        if not _REF_NAME.fullmatch(name):
+        if not _plain_ref(name):
             return None
     return None
+
+
+def _plain_ref(name: str) -> bool:
+    """`refs/` and then names of letters, digits, `.`, `_` and `-`, none starting with a dot:
+    a ref file inside the repository."""
+    head, *parts = name.split("/")
+    return head == "refs" and bool(parts) and all(p and p[0] != "." and _REF_CHARS.issuperset(p) for p in parts)
 
 
 def _key(repo: Path) -> dict[str, object] | None:
