@@ -12,6 +12,7 @@ wide characters in the one that must, a title wider than the table, control char
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -165,8 +166,6 @@ def _fold_lines(text: str, width: int, right: bool) -> list[str]:
     """A cell of one line and one-cell characters as rich wraps it in `width` cells (`rich._wrap.
     divide_line` with fold, then `Text.rstrip_end` and the column's justification): at the
     spaces between words, a word longer than a line cut in pieces."""
-    import re  # noqa: PLC0415 - narrow terminals only
-
     breaks: list[int] = []
     offset = 0
     for match in re.finditer(r"\s*\S+\s*", text):

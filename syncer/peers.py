@@ -162,7 +162,7 @@ def former_names(
     return former
 
 
-def _parse(raw: bytes, what: str, sessions: bool = True) -> Ledger:
+def _parse(raw: bytes, what: str) -> Ledger:
     from syncer.schemas.ledger import parse_ledger  # noqa: PLC0415  (pydantic only for bytes not yet validated)
 
     return parse_ledger(raw, what=what)

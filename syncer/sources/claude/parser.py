@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from syncer.blake import blake2b
 from syncer.events import MAX_TOKENS, BadLine, Event, count, json_object, parse_time_ms
 from syncer.sources.adapter import Emit, Reject
 
@@ -108,9 +109,6 @@ def parse_marked_line(line: bytes) -> Event | None:
     elif message_id:
         key = message_id
     else:
-        # Imported only here, for lines with no id: hashlib loads OpenSSL, 10 ms of the status line.
-        from hashlib import blake2b  # noqa: PLC0415
-
         key = "line:" + blake2b(line.rstrip(b"\r"), digest_size=16).hexdigest()
 
     time_ms = parse_time_ms(inner.get("timestamp") or record.get("timestamp"))
